@@ -1,0 +1,47 @@
+"""Command line: `python -m server serve --host --port --scene ...`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from server.config import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m server", description="Plaza real-time 3D store server.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the store (HTTP API, websocket rooms, client)")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    serve.add_argument("--scene", default="boutique", help="default store scene id (default boutique)")
+    serve.add_argument(
+        "--origin",
+        action="append",
+        default=None,
+        help="allowed websocket Origin (repeatable; '*' allows any). Default: the server's own URL.",
+    )
+    serve.add_argument("--data-dir", default="var", help="where SQLite and other state live (default var/)")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        import uvicorn
+
+        from server.net.app import create_app
+
+        log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+        logging.basicConfig(level=args.log_level.upper(), format=log_format)
+        origins = tuple(args.origin) if args.origin else (
+            f"http://{args.host}:{args.port}", f"http://localhost:{args.port}", f"http://127.0.0.1:{args.port}"
+        )
+        settings = Settings(host=args.host, port=args.port, scene=args.scene, allowed_origins=origins,
+                            data_dir=args.data_dir)
+        app = create_app(settings)
+        uvicorn.run(app, host=args.host, port=args.port, ws="websockets-sansio", log_level=args.log_level,
+                    ws_max_size=65536, ws_ping_interval=20.0, ws_ping_timeout=20.0)
+        return 0
+    return 2

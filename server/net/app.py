@@ -1,0 +1,51 @@
+"""The FastAPI application: HTTP API, websocket endpoint, static client. A thin adapter over the core."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from fastapi import FastAPI
+
+from server.config import Settings
+
+log = logging.getLogger(__name__)
+
+# Feature routers, each an `APIRouter` named `router` in its module. Routers reach shared services
+# through `request.app.state.plaza` (see Services).
+FEATURE_ROUTERS: tuple[str, ...] = (
+    "server.commerce.catalog_api",
+    "server.sizing.api",
+    "server.mocap.api",
+)
+
+
+class Services:
+    """Process-wide objects shared by the adapters (set on app.state.plaza)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+
+def _include_feature_routers(app: FastAPI) -> None:
+    for module_name in FEATURE_ROUTERS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # feature not built yet; anything else missing is a real error
+                continue
+            raise
+        app.include_router(module.router)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(title="Plaza", version="0.1.0", description="Real-time 3D store server.")
+    app.state.plaza = Services(settings)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    _include_feature_routers(app)
+    return app

@@ -1,0 +1,18 @@
+from fastapi.testclient import TestClient
+
+from server.net.app import create_app
+
+
+def test_healthz_answers_ok():
+    client = TestClient(create_app())
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_cli_help_lists_serve_options(capsys):
+    from server.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["serve", "--port", "9001", "--scene", "space"])
+    assert (args.port, args.scene, args.host) == (9001, "space", "127.0.0.1")
