@@ -8,7 +8,7 @@ SCENE ?= boutique
 
 .PHONY: run test bench setup venv assets client lint clean system-deps
 
-setup: venv assets client
+setup: venv client assets
 
 # Virtualenv with the project and its dev tools; re-installed when pyproject.toml changes.
 venv: $(VENV)/.installed
@@ -22,11 +22,17 @@ $(VENV)/.installed: pyproject.toml
 assets: venv
 	@if [ -f assets/build.py ]; then $(PY) -m assets.build; fi
 
-# WebXR client dependencies (three.js, IWER) from the npm registry.
+# Node packages from the npm registry: the WebXR client's (three.js, IWER) and the asset tools'
+# (glTF validator). `npm ci` only when node_modules is missing or older than the lock file.
+NPM_DIRS := webxr_client assets
 client:
-	@if [ -f webxr_client/package.json ]; then \
-	  cd webxr_client && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }; \
-	fi
+	@for d in $(NPM_DIRS); do \
+	  if [ -f $$d/package.json ]; then \
+	    if [ ! -f $$d/node_modules/.package-lock.json ] || [ $$d/package-lock.json -nt $$d/node_modules/.package-lock.json ]; then \
+	      (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
+	    fi; \
+	  fi; \
+	done
 
 # System packages some tests need (Chromium for browser tests); root, non-interactive.
 system-deps:

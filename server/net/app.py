@@ -11,12 +11,13 @@ from server.config import Settings
 
 log = logging.getLogger(__name__)
 
-# Feature routers, each an `APIRouter` named `router` in its module. Routers reach shared services
-# through `request.app.state.plaza` (see Services).
-FEATURE_ROUTERS: tuple[str, ...] = (
+# Feature modules: each has `mount(app)` (free to add routes, static mounts, startup hooks) or an
+# `APIRouter` named `router`. They reach shared services through `app.state.plaza` (see Services).
+FEATURE_MODULES: tuple[str, ...] = (
     "server.commerce.catalog_api",
     "server.sizing.api",
     "server.mocap.api",
+    "server.net.client_static",
 )
 
 
@@ -27,15 +28,18 @@ class Services:
         self.settings = settings
 
 
-def _include_feature_routers(app: FastAPI) -> None:
-    for module_name in FEATURE_ROUTERS:
+def _include_feature_modules(app: FastAPI) -> None:
+    for module_name in FEATURE_MODULES:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             if exc.name == module_name:  # feature not built yet; anything else missing is a real error
                 continue
             raise
-        app.include_router(module.router)
+        if hasattr(module, "mount"):
+            module.mount(app)
+        else:
+            app.include_router(module.router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -47,5 +51,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    _include_feature_routers(app)
+    _include_feature_modules(app)
     return app
