@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         import uvicorn
 
         from server.net.app import create_app
+        from server.net.serve import uvicorn_config
 
         log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
         logging.basicConfig(level=args.log_level.upper(), format=log_format)
@@ -41,7 +42,6 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(host=args.host, port=args.port, scene=args.scene, allowed_origins=origins,
                             data_dir=args.data_dir)
         app = create_app(settings)
-        uvicorn.run(app, host=args.host, port=args.port, ws="websockets-sansio", log_level=args.log_level,
-                    ws_max_size=65536, ws_ping_interval=20.0, ws_ping_timeout=20.0)
+        uvicorn.Server(uvicorn_config(app, args.host, args.port, args.log_level)).run()
         return 0
     return 2

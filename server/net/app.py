@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import importlib
 import logging
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.routing import WebSocketRoute
 
 from server.config import Settings
+from server.metrics import Metrics
+from server.net import rooms_api
+from server.net.hub import Hub
+from server.net.ws import WebSocketEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +32,9 @@ class Services:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.metrics = Metrics()
+        self.hub = Hub(settings, self.metrics)
+        self.rooms = self.hub.registry  # room registry (mocap binding and other features use it)
 
 
 def _include_feature_modules(app: FastAPI) -> None:
@@ -44,8 +53,22 @@ def _include_feature_modules(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = FastAPI(title="Plaza", version="0.1.0", description="Real-time 3D store server.")
-    app.state.plaza = Services(settings)
+    services = Services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        services.hub.ensure_default_room()
+        services.hub.start()
+        try:
+            yield
+        finally:
+            await services.hub.stop()
+
+    app = FastAPI(title="Plaza", version="0.1.0", description="Real-time 3D store server.", lifespan=lifespan)
+    app.state.plaza = services
+    # Raw ASGI websocket endpoint: Starlette passes non-function endpoints through untouched.
+    app.router.routes.append(WebSocketRoute("/ws", WebSocketEndpoint(services.hub)))
+    app.include_router(rooms_api.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -1,0 +1,152 @@
+"""The process's real-time hub: the room registry, live connections and the fixed-timestep tick loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from server.config import Settings
+from server.metrics import Metrics
+from server.net.close_codes import REPLACED, ROOM_CLOSED
+from server.net.connection import Connection
+from server.realtime.registry import RoomInfo, RoomRegistry
+from server.realtime.rules import RoomRules
+
+log = logging.getLogger(__name__)
+MAX_CATCH_UP_TICKS = 5  # further behind than this, ticks are skipped (counted), not bunched up
+ERROR_REPEAT_S = 1.0  # the same pose error is reported to a client at most once a second
+
+
+def rules_for_scene(scene_id: str) -> RoomRules:
+    """Room rules from the store scene, or open bounds when the scene loader is not available."""
+    try:
+        from server import scenes
+    except ImportError:
+        return RoomRules()
+    return RoomRules.from_scene(scenes.load_scene(scene_id))
+
+
+class Hub:
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.registry = RoomRegistry(settings.secret, rules_for_scene)
+        self.connections: dict[tuple[str, int], Connection] = {}
+        self.tick_hz = settings.tick_hz
+        self.epoch = time.monotonic()
+        self.ticks = 0
+        self.late_ticks = 0
+        self.skipped_ticks = 0
+        self._task: asyncio.Task | None = None
+        metrics.gauges["plaza_rooms"] = lambda: len(self.registry.rooms)
+        metrics.gauges["plaza_clients"] = lambda: len(self.connections)
+        metrics.gauges["plaza_avatars"] = lambda: sum(len(i.room.avatars) for i in self.registry.rooms.values())
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def server_time_ms(self, now: float | None = None) -> int:
+        return int(((now if now is not None else time.monotonic()) - self.epoch) * 1000) & 0xFFFFFFFF
+
+    def ensure_default_room(self) -> RoomInfo:
+        info = self.registry.rooms.get("main")
+        if info is None:
+            info = self.registry.create("Main floor", self.settings.scene, self.now(), capacity=200,
+                                        persistent=True, room_id="main")
+        return info
+
+    # -------------------------------------------------------------- connections
+    def attach(self, conn: Connection) -> None:
+        key = (conn.room_id, conn.avatar_id)
+        old = self.connections.get(key)
+        if old is not None:
+            old.request_close(REPLACED, "this seat connected again from elsewhere")
+        self.connections[key] = conn
+
+    def detach(self, conn: Connection) -> None:
+        key = (conn.room_id, conn.avatar_id)
+        if self.connections.get(key) is conn:
+            del self.connections[key]
+            room = self.registry.get(conn.room_id)
+            if room is not None:
+                room.disconnect(conn.avatar_id, self.now())
+
+    def broadcast(self, room_id: str, message: dict[str, Any], exclude: int | None = None) -> None:
+        for (rid, avatar_id), conn in self.connections.items():
+            if rid == room_id and avatar_id != exclude:
+                conn.send_control(message)
+
+    def frame_dropped(self, room_id: str, avatar_id: int, tick: int) -> None:
+        room = self.registry.get(room_id)
+        if room is not None:
+            room.frame_dropped(avatar_id, tick)
+        self.metrics.inc("plaza_frames_replaced_total")
+
+    def bytes_out(self, n: int) -> None:
+        self.metrics.inc("plaza_bytes_out_total", n)
+        self.metrics.inc("plaza_frames_out_total")
+
+    # -------------------------------------------------------------- the tick loop
+    def step(self, now: float) -> None:
+        """One 1/60 s step of every room: tick, send the frames, report rejections and departures."""
+        ms = self.server_time_ms(now)
+        for room_id, info in list(self.registry.rooms.items()):
+            out = info.room.tick(now, ms)
+            for avatar_id, frame in out.frames:
+                conn = self.connections.get((room_id, avatar_id))
+                if conn is not None:
+                    conn.offer_snapshot(out.tick, frame, now)
+            for rejection in out.rejections:
+                self.metrics.inc("plaza_rejected_total", reason=rejection.code)
+                conn = self.connections.get((room_id, rejection.avatar_id))
+                if conn is not None and now - conn.last_error_sent.get(rejection.code, -1e9) >= ERROR_REPEAT_S:
+                    conn.last_error_sent[rejection.code] = now
+                    conn.send_control({"t": "error", "code": rejection.code, "msg": rejection.message})
+            for avatar_id in out.removed:
+                self.broadcast(room_id, {"t": "left", "avatar": avatar_id})
+        if self.ticks % self.tick_hz == 0:  # once a second
+            for room_id in self.registry.housekeeping(now):
+                for (rid, _), conn in list(self.connections.items()):
+                    if rid == room_id:
+                        conn.request_close(ROOM_CLOSED, "room closed")
+
+    async def run(self) -> None:
+        """Fixed timestep: accumulate real time and step in exact 1/60 s increments, never drifting."""
+        dt = 1.0 / self.tick_hz
+        next_at = time.monotonic()
+        while True:
+            now = time.monotonic()
+            behind = int((now - next_at) / dt)
+            if behind > MAX_CATCH_UP_TICKS:
+                self.skipped_ticks += behind
+                self.metrics.inc("plaza_ticks_skipped_total", behind)
+                next_at += behind * dt
+            while now >= next_at:
+                if now - next_at > dt / 2:
+                    self.late_ticks += 1
+                    self.metrics.inc("plaza_ticks_late_total")
+                started = time.perf_counter()
+                try:
+                    self.step(next_at)
+                except Exception:  # a bug in one step must not stop the store
+                    log.exception("tick failed")
+                    self.metrics.inc("plaza_tick_errors_total")
+                self.metrics.observe_tick((time.perf_counter() - started) * 1000.0)
+                self.ticks += 1
+                next_at += dt
+                now = time.monotonic()
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self.run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

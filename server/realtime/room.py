@@ -1,0 +1,543 @@
+"""A room: seats, the authoritative pose state of every avatar, and the 60 Hz snapshot tick. Sans-I/O.
+
+Adapters call `receive_pose`, `ack`, `pin`, `connect`/`disconnect` as messages arrive and `tick(now)` on the
+fixed-timestep clock; `tick` returns the frames to send. Nothing here touches sockets, clocks or storage.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from server.realtime import codec
+from server.realtime.interest import InterestConfig, interest_sets
+from server.realtime.pose import (
+    BODY,
+    HEAD,
+    KIND_POSE_UPLOAD,
+    LEFT_HAND,
+    N_BODY_JOINTS,
+    N_COMPONENTS,
+    N_HAND_JOINTS,
+    PART_FLOATS,
+    PART_OFFSETS,
+    RIGHT_HAND,
+    UPLOAD_HEADER,
+    VALID_PRESENCE_MASK,
+    part_float_offsets,
+    upload_size,
+)
+from server.realtime.quantize import quantize_positions_mm, quantize_quats
+from server.realtime.rules import RoomRules
+
+_UPLOAD_SIZES = {p: upload_size(p) for p in range(VALID_PRESENCE_MASK + 1) if p & 1 << HEAD}
+
+HISTORY = 64  # ticks of past states kept for delta baselines (codec.MAX_BASELINE_AGE < HISTORY)
+MAX_AVATAR_ID = 0x7FFF
+DEFAULT_EYE_HEIGHT = 1.6
+
+
+class RoomFull(Exception):
+    pass
+
+
+class UnknownAvatar(KeyError):
+    pass
+
+
+@dataclass
+class Rejection:
+    """A pose the room refused or corrected; `code` is a stable string (docs/PROTOCOL.md, errors)."""
+
+    avatar_id: int
+    code: str
+    message: str
+
+
+@dataclass
+class Avatar:
+    id: int
+    slot: int
+    name: str
+    external: bool  # driven by a mocap source, not a websocket client
+    joined_tick: int
+    connected: bool = False
+    visible: bool = False
+    dropped_at: float | None = None
+    # client view (a connected websocket); reset on every (re)connect
+    known: np.ndarray | None = None  # per slot: last acked tick at which that avatar reached this client
+    inflight: deque = field(default_factory=deque)  # (tick, slots) of frames handed to the transport
+    acked_tick: int = 0
+    pinned: frozenset[int] = frozenset()
+    settled_view: np.ndarray | None = None  # view of the newest frame known to have arrived
+    settled_tick: int = 0
+
+
+@dataclass
+class TickOutput:
+    tick: int
+    frames: list[tuple[int, bytes]]  # (avatar id, frame)
+    rejections: list[Rejection]
+    removed: list[int]  # avatars whose grace period ran out this tick
+
+
+class Room:
+    def __init__(
+        self,
+        room_id: str,
+        rules: RoomRules | None = None,
+        capacity: int = 64,
+        interest: InterestConfig | None = None,
+        drop_grace_s: float = 20.0,
+    ) -> None:
+        if not 1 <= capacity <= MAX_AVATAR_ID:
+            raise ValueError("capacity must be between 1 and 32767")
+        self.id = room_id
+        self.rules = rules or RoomRules()
+        self.capacity = capacity
+        self.interest = interest or InterestConfig()
+        self.drop_grace_s = drop_grace_s
+        self.tick_no = 0
+        self.avatars: dict[int, Avatar] = {}
+        self._by_slot: list[Avatar | None] = [None] * capacity
+        self._ids = itertools.count(1)
+        self._spawn_cycle = itertools.cycle(range(len(self.rules.spawn_points)))
+        # Authoritative state, structure of arrays indexed by slot.
+        self.state = np.zeros((capacity, N_COMPONENTS), dtype=np.int32)
+        self.presence = np.zeros(capacity, dtype=np.uint8)
+        self.head_pos = np.zeros((capacity, 3), dtype=np.float64)
+        self.last_pose_time = np.zeros(capacity, dtype=np.float64)
+        self.slot_ids = np.zeros(capacity, dtype=np.int32)
+        self.slot_joined = np.zeros(capacity, dtype=np.int64)
+        self._hist_state = np.zeros((HISTORY, capacity, N_COMPONENTS), dtype=np.int32)
+        self._hist_presence = np.zeros((HISTORY, capacity), dtype=np.uint8)
+        self._pending: dict[int, tuple[int, bytes, float]] = {}  # slot -> latest upload this tick
+        self._external: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
+        self._teleports: dict[int, np.ndarray] = {}
+        self.counters: dict[str, int] = {}
+        self._visible_slots: np.ndarray | None = None  # sorted slots of visible avatars, rebuilt on change
+
+    def _visible_changed(self) -> None:
+        self._visible_slots = None
+
+    # ------------------------------------------------------------------ seats
+    def __len__(self) -> int:
+        return len(self.avatars)
+
+    def add_avatar(self, name: str, now: float, external: bool = False) -> Avatar:
+        """Reserve a seat. The avatar becomes visible to others when it connects (or, if external,
+        with its first pose)."""
+        free = next((s for s, a in enumerate(self._by_slot) if a is None), None)
+        if free is None:
+            raise RoomFull(f"room {self.id} is full ({self.capacity} seats)")
+        avatar_id = next(self._ids)
+        if avatar_id > MAX_AVATAR_ID:  # ids are never reused within a room: clients key history by id
+            raise RoomFull("this room has used all its avatar ids; open a new room")
+        avatar = Avatar(avatar_id, free, name, external, joined_tick=self.tick_no + 1)
+        self.avatars[avatar_id] = avatar
+        self._by_slot[free] = avatar
+        self.slot_ids[free] = avatar_id
+        self.slot_joined[free] = self.tick_no + 1
+        self._place_at_spawn(free, now)
+        return avatar
+
+    def _place_at_spawn(self, slot: int, now: float) -> None:
+        spawn = np.array(self.rules.spawn_points[next(self._spawn_cycle)], dtype=np.float64)
+        head = spawn + (0.0, DEFAULT_EYE_HEIGHT, 0.0)
+        self.head_pos[slot] = head
+        self.last_pose_time[slot] = now
+        self.state[slot] = 0
+        self.state[slot, 0:3] = quantize_positions_mm(head)
+        self.state[slot, 3:7] = quantize_quats(np.array([0.0, 0.0, 0.0, 1.0]))
+        self.presence[slot] = 1 << HEAD
+
+    def spawn_position(self, avatar_id: int) -> tuple[float, float, float]:
+        head = self.head_pos[self._avatar(avatar_id).slot]
+        return (float(head[0]), float(head[1]) - DEFAULT_EYE_HEIGHT, float(head[2]))
+
+    def remove_avatar(self, avatar_id: int) -> None:
+        avatar = self.avatars.pop(avatar_id, None)
+        if avatar is None:
+            return
+        self._by_slot[avatar.slot] = None
+        self.presence[avatar.slot] = 0
+        self.slot_ids[avatar.slot] = 0
+        self._pending.pop(avatar.slot, None)
+        self._external.pop(avatar.slot, None)
+        self._visible_changed()
+
+    def connect(self, avatar_id: int, now: float) -> Avatar:
+        """Attach a websocket client to its avatar (first connect or resume within the grace period)."""
+        avatar = self._avatar(avatar_id)
+        avatar.connected, avatar.visible, avatar.dropped_at = True, True, None
+        avatar.known = np.zeros(self.capacity, dtype=np.int64)  # new transport: no shared baselines yet
+        avatar.inflight.clear()
+        avatar.acked_tick = 0
+        avatar.settled_view, avatar.settled_tick = None, 0
+        self._visible_changed()
+        return avatar
+
+    def disconnect(self, avatar_id: int, now: float) -> None:
+        """The transport dropped: the avatar stays (frozen) until the grace period ends."""
+        avatar = self.avatars.get(avatar_id)
+        if avatar is not None and avatar.connected:
+            avatar.connected, avatar.dropped_at, avatar.known = False, now, None
+            avatar.inflight.clear()
+            self._pending.pop(avatar.slot, None)
+
+    def _avatar(self, avatar_id: int) -> Avatar:
+        try:
+            return self.avatars[avatar_id]
+        except KeyError:
+            raise UnknownAvatar(avatar_id) from None
+
+    def roster(self) -> list[dict]:
+        return [{"id": a.id, "name": a.name, "external": a.external} for a in self.avatars.values() if a.visible]
+
+    # ------------------------------------------------------------------ inputs
+    def receive_pose(self, avatar_id: int, data: bytes, now: float) -> Rejection | None:
+        """A pose upload from the avatar's own client. Only cheap framing checks happen here; values
+        are validated in bulk at the next tick. The newest upload per tick wins."""
+        avatar = self._avatar(avatar_id)
+        if len(data) < UPLOAD_HEADER.size:
+            return self._reject(avatar_id, "pose_malformed", "pose upload shorter than its 8-byte header")
+        kind, presence, _seq, ack = UPLOAD_HEADER.unpack_from(data)
+        if kind != KIND_POSE_UPLOAD:
+            return self._reject(avatar_id, "pose_malformed", f"unknown binary frame kind {kind}")
+        expected = _UPLOAD_SIZES.get(presence)
+        if expected is None:
+            return self._reject(avatar_id, "pose_malformed", "presence byte must set bit 0 (head) and only bits 0-5")
+        if len(data) != expected:
+            return self._reject(
+                avatar_id, "pose_malformed",
+                f"pose upload with presence {presence:#04x} must be {upload_size(presence)} bytes, got {len(data)}",
+            )
+        if ack:
+            self.ack(avatar_id, ack)
+        self._pending[avatar.slot] = (presence, data, now)
+        return None
+
+    def ack(self, avatar_id: int, tick: int) -> None:
+        avatar = self._avatar(avatar_id)
+        if avatar.acked_tick < tick <= self.tick_no:
+            avatar.acked_tick = tick
+
+    def pin(self, avatar_id: int, pinned_ids: list[int]) -> None:
+        """Avatars this client always receives at the full rate (its companions)."""
+        self._avatar(avatar_id).pinned = frozenset(int(i) for i in pinned_ids[:64])
+
+    def teleport(self, avatar_id: int, target: tuple[float, float, float]) -> Rejection | None:
+        """Move an avatar's floor position instantly, within range and onto walkable floor."""
+        avatar = self._avatar(avatar_id)
+        to = np.asarray(target, dtype=np.float64)
+        if to.shape != (3,) or not np.isfinite(to).all():
+            return self._reject(avatar_id, "teleport_invalid", "teleport target must be three finite numbers")
+        here = self.head_pos[avatar.slot]
+        if np.hypot(to[0] - here[0], to[2] - here[2]) > self.rules.teleport_range_m:
+            return self._reject(avatar_id, "teleport_too_far", f"teleport at most {self.rules.teleport_range_m} m")
+        if not self._inside(to[None, :])[0] or not self.rules.walkable_mask(to[None, [0, 2]])[0]:
+            return self._reject(avatar_id, "teleport_blocked", "teleport target is not walkable floor")
+        self._teleports[avatar.slot] = to
+        return None
+
+    def apply_external_pose(self, avatar_id: int, now: float, hips_pos: np.ndarray, body_rots: np.ndarray) -> None:
+        """A full-body pose from a mocap source bound to this avatar (hips world position, 22 local
+        rotations xyzw). Raises ValueError when the pose is not usable."""
+        avatar = self._avatar(avatar_id)
+        hips = np.asarray(hips_pos, dtype=np.float64).reshape(3)
+        rots = np.asarray(body_rots, dtype=np.float64).reshape(N_BODY_JOINTS, 4)
+        if not (np.isfinite(hips).all() and np.isfinite(rots).all()):
+            raise ValueError("body pose has non-finite values")
+        norms = np.linalg.norm(rots, axis=1)
+        if np.any(np.abs(norms - 1.0) > 0.1):
+            raise ValueError("body rotations must be unit quaternions")
+        if not self._inside(hips[None, :])[0]:
+            raise ValueError("hips are outside the store's bounds")
+        self._external[avatar.slot] = (hips, rots / norms[:, None], now)
+
+    def _reject(self, avatar_id: int, code: str, message: str) -> Rejection:
+        self.counters[code] = self.counters.get(code, 0) + 1
+        return Rejection(avatar_id, code, message)
+
+    # ------------------------------------------------------------------ the tick
+    def tick(self, now: float, server_time_ms: int = 0) -> TickOutput:
+        self.tick_no += 1
+        t = self.tick_no
+        rejections = self._apply_uploads(now)
+        self._apply_external(now)
+        removed = self._expire_dropped(now)
+        h = t % HISTORY
+        self._hist_state[h] = self.state
+        self._hist_presence[h] = self.presence
+        frames = self._build_frames(t, server_time_ms)
+        return TickOutput(t, frames, rejections, removed)
+
+    def _expire_dropped(self, now: float) -> list[int]:
+        gone = [
+            a.id for a in self.avatars.values()
+            if a.dropped_at is not None and now - a.dropped_at > self.drop_grace_s
+        ]
+        for avatar_id in gone:
+            self.remove_avatar(avatar_id)
+        return gone
+
+    def _inside(self, pos: np.ndarray) -> np.ndarray:
+        lo, hi = np.asarray(self.rules.bounds_min), np.asarray(self.rules.bounds_max)
+        return np.all((pos >= lo - 1e-9) & (pos <= hi + 1e-9), axis=1)
+
+    def _apply_uploads(self, now: float) -> list[Rejection]:
+        if not self._pending:
+            return []
+        pending, self._pending = self._pending, {}
+        groups: dict[int, list[tuple[int, bytes, float]]] = {}
+        for slot, (presence, data, received) in pending.items():
+            groups.setdefault(presence, []).append((slot, data, received))
+        rejections: list[Rejection] = []
+        for presence, items in groups.items():
+            rejections += self._apply_group(presence, items, now)
+        return rejections
+
+    def _apply_group(self, presence: int, items: list[tuple[int, bytes, float]], now: float) -> list[Rejection]:
+        """Validate and quantize every upload with the same layout at once."""
+        slots = np.array([s for s, _, _ in items], dtype=np.intp)
+        n_floats = (len(items[0][1]) - UPLOAD_HEADER.size) // 4
+        raw = np.frombuffer(b"".join(d[UPLOAD_HEADER.size :] for _, d, _ in items), dtype="<f4")
+        values = raw.reshape(len(items), n_floats).astype(np.float64)
+        received = np.array([r for _, _, r in items])
+        offsets = part_float_offsets(presence)
+        rejections: list[Rejection] = []
+
+        ok = np.isfinite(values).all(axis=1)
+        quat_ok = np.ones(len(items), dtype=bool)
+        for part, at in offsets.items():
+            quats = _part_quats(part, values[:, at : at + PART_FLOATS[part]])
+            norms = np.linalg.norm(quats, axis=-1)
+            quat_ok &= np.all(np.abs(norms - 1.0) <= 0.05, axis=tuple(range(1, norms.ndim)))
+        for i in np.flatnonzero(~ok):
+            rejections.append(self._reject(int(self.slot_ids[slots[i]]), "pose_non_finite",
+                                           "pose has NaN or infinite values; it was ignored"))
+        for i in np.flatnonzero(ok & ~quat_ok):
+            rejections.append(self._reject(int(self.slot_ids[slots[i]]), "pose_bad_rotation",
+                                           "pose rotations must be unit quaternions (x, y, z, w); it was ignored"))
+        good = ok & quat_ok
+        if not good.any():
+            return rejections
+        slots, values, received = slots[good], values[good], received[good]
+
+        # Head: bounds, speed, walkable floor. The server's answer is what everyone sees.
+        head = values[:, 0:3].copy()
+        for slot in slots:
+            to = self._teleports.pop(int(slot), None)
+            if to is not None:  # the floor position moved; keep the headset's height above it
+                self.head_pos[slot, [0, 2]] = to[[0, 2]]
+        prev = self.head_pos[slots]
+        lo, hi = np.asarray(self.rules.bounds_min), np.asarray(self.rules.bounds_max)
+        clamped = np.clip(head, lo + (0, self.rules.head_min_y, 0), [hi[0], lo[1] + self.rules.head_max_y, hi[2]])
+        step = clamped[:, [0, 2]] - prev[:, [0, 2]]
+        dist = np.hypot(step[:, 0], step[:, 1])
+        dt = np.maximum(received - self.last_pose_time[slots], 1.0 / 60.0)
+        max_step = self.rules.max_speed_mps * dt + 0.05
+        too_fast = dist > max_step
+        scale = np.where(too_fast, max_step / np.maximum(dist, 1e-9), 1.0)
+        clamped[:, [0, 2]] = prev[:, [0, 2]] + step * scale[:, None]
+        blocked = ~self.rules.walkable_mask(clamped[:, [0, 2]])
+        clamped[blocked, 0] = prev[blocked, 0]
+        clamped[blocked, 2] = prev[blocked, 2]
+        corrected = too_fast | blocked | np.any(np.abs(clamped - head) > 1e-6, axis=1)
+        if corrected.any():
+            self.counters["pose_corrected"] = self.counters.get("pose_corrected", 0) + int(corrected.sum())
+        self.head_pos[slots] = clamped
+        self.last_pose_time[slots] = received
+
+        new_presence = np.full(len(slots), presence, dtype=np.uint8)
+        states = np.zeros((len(slots), N_COMPONENTS), dtype=np.int32)
+        head_mm = quantize_positions_mm(clamped)
+        states[:, 0:3] = head_mm
+        states[:, 3:7] = quantize_quats(values[:, 3:7])
+        for part, at in offsets.items():
+            if part == HEAD:
+                continue
+            block = values[:, at : at + PART_FLOATS[part]]
+            if part in (1, 2):  # controllers
+                rel = block[:, 0:3] - head
+                reach = np.linalg.norm(rel, axis=1) <= self.rules.reach_m
+                o = PART_OFFSETS[part]
+                states[:, o : o + 3] = quantize_positions_mm(rel)
+                states[:, o + 3 : o + 7] = quantize_quats(block[:, 3:7])
+                self._drop_part(new_presence, states, part, ~reach, "controller_out_of_reach")
+            elif part in (LEFT_HAND, RIGHT_HAND):
+                self._quantize_hands(part, block, head, states, new_presence)
+            else:  # body
+                rel = block[:, 0:3] - head
+                reach = np.linalg.norm(rel, axis=1) <= self.rules.reach_m + 0.5
+                o = PART_OFFSETS[BODY]
+                states[:, o : o + 3] = quantize_positions_mm(rel)
+                states[:, o + 3 : o + 3 + 4 * N_BODY_JOINTS] = quantize_quats(
+                    block[:, 3:].reshape(-1, N_BODY_JOINTS, 4)
+                ).reshape(len(slots), -1)
+                self._drop_part(new_presence, states, BODY, ~reach, "body_out_of_reach")
+        self.state[slots] = states
+        self.presence[slots] = new_presence
+        self.counters["poses_accepted"] = self.counters.get("poses_accepted", 0) + len(slots)
+        return rejections
+
+    def _drop_part(self, presence: np.ndarray, states: np.ndarray, part: int, bad: np.ndarray, code: str) -> None:
+        if bad.any():
+            presence[bad] &= ~np.uint8(1 << part)
+            states[bad, PART_OFFSETS[part] : PART_OFFSETS[part + 1]] = 0
+            self.counters[code] = self.counters.get(code, 0) + int(bad.sum())
+
+    def _quantize_hands(
+        self, part: int, block: np.ndarray, head: np.ndarray, states: np.ndarray, presence: np.ndarray
+    ) -> None:
+        joints = block.reshape(-1, N_HAND_JOINTS, 7)
+        pos, rot = joints[:, :, 0:3], joints[:, :, 3:7]
+        wrist = pos[:, 0]
+        span_ok = np.all(np.linalg.norm(pos - wrist[:, None, :], axis=2) <= self.rules.hand_span_m, axis=1)
+        reach_ok = np.linalg.norm(wrist - head, axis=1) <= self.rules.reach_m
+        try:
+            from server.realtime import hand_model
+        except ImportError:  # articulated hands not available in this build: keep the wrist only
+            hand_model = None
+        o = PART_OFFSETS[part]
+        side = np.full(len(block), 0 if part == LEFT_HAND else 1)
+        if hand_model is not None:
+            params = hand_model.hand_params_from_joints(pos, rot, side)
+            states[:, o : o + 3] = quantize_positions_mm(params.wrist_pos - head)
+            states[:, o + 3 : o + 7] = quantize_quats(params.wrist_rot)
+            states[:, o + 7 : o + 27] = hand_model.quantize_angles(params.angles)
+            states[:, o + 27] = hand_model.quantize_scale(params.scale)
+        else:
+            states[:, o : o + 3] = quantize_positions_mm(wrist - head)
+            states[:, o + 3 : o + 7] = quantize_quats(rot[:, 0])
+        self._drop_part(presence, states, part, ~(span_ok & reach_ok), "hand_out_of_reach")
+
+    def _apply_external(self, now: float) -> None:
+        if not self._external:
+            return
+        from server.realtime.body import head_from_body  # small FK; only mocap avatars need it
+
+        for slot, (hips, rots, _t) in self._external.items():
+            avatar = self._by_slot[slot]
+            if avatar is None:
+                continue
+            head_pos, head_rot = head_from_body(hips, rots)
+            self.head_pos[slot] = head_pos
+            st = np.zeros(N_COMPONENTS, dtype=np.int32)
+            st[0:3] = quantize_positions_mm(head_pos)
+            st[3:7] = quantize_quats(head_rot)
+            o = PART_OFFSETS[BODY]
+            st[o : o + 3] = quantize_positions_mm(hips - head_pos)
+            st[o + 3 : o + 3 + 4 * N_BODY_JOINTS] = quantize_quats(rots).reshape(-1)
+            self.state[slot] = st
+            self.presence[slot] = (1 << HEAD) | (1 << BODY)
+            if not avatar.visible:
+                avatar.visible = True
+                self._visible_changed()
+        self._external.clear()
+
+    # ------------------------------------------------------------------ snapshots
+    def _build_frames(self, t: int, server_time_ms: int) -> list[tuple[int, bytes]]:
+        clients = [a for a in self.avatars.values() if a.connected]
+        if not clients:
+            return []
+        if self._visible_slots is None:
+            self._visible_slots = np.array(sorted(a.slot for a in self.avatars.values() if a.visible), dtype=np.intp)
+        slots = self._visible_slots
+        row_of_slot = np.full(self.capacity, -1, dtype=np.intp)
+        row_of_slot[slots] = np.arange(len(slots))
+        ids = self.slot_ids[slots]
+        encodings: dict[int, codec.EncodedBlocks] = {}
+
+        def encoding(base: int) -> codec.EncodedBlocks:
+            enc = encodings.get(base)
+            if enc is None:
+                if base == 0:
+                    enc = codec.encode_absolute(ids, self.state[slots], self.presence[slots])
+                else:
+                    h = base % HISTORY
+                    enc = codec.encode_delta(
+                        ids, self.state[slots], self.presence[slots],
+                        self._hist_state[h, slots], self._hist_presence[h, slots],
+                    )
+                encodings[base] = enc
+            return enc
+
+        views = interest_sets(self, t, slots, clients, self.interest)
+        frame_cache: dict[tuple, bytes] = {}
+        joined_max: dict[int, int] = {}
+        oldest_base = t - codec.MAX_BASELINE_AGE
+        frames: list[tuple[int, bytes]] = []
+        for avatar in clients:
+            self._settle_acks(avatar)
+            view = views[avatar.id]
+            newest_join = joined_max.get(id(view))
+            if newest_join is None:
+                newest_join = joined_max[id(view)] = int(self.slot_joined[view].max())
+            settled = avatar.settled_tick
+            if avatar.settled_view is view and settled >= oldest_base and settled >= newest_join:
+                # steady state: the last frame that arrived had exactly this view, so it is the baseline
+                key: tuple = ((settled, id(view)),)
+                groups = [(settled, view)]
+            else:
+                groups = self._baseline_groups(avatar, view, oldest_base)
+                key = tuple((b, g.tobytes()) for b, g in groups)
+            data = frame_cache.get(key)
+            if data is None:
+                sections = []
+                for b, group_slots in groups:
+                    enc = encoding(b)
+                    rows = row_of_slot[group_slots]
+                    blocks = enc.all_bytes() if len(rows) == len(slots) else enc.take(rows)
+                    sections.append((t - b if b else 0, len(rows), blocks))
+                data = codec.frame(t, server_time_ms, sections)
+                frame_cache[key] = data
+            avatar.inflight.append((t, view))
+            frames.append((avatar.id, data))
+        return frames
+
+    def _baseline_groups(self, avatar: Avatar, view: np.ndarray, oldest_base: int) -> list[tuple[int, np.ndarray]]:
+        """Split a view by the tick each avatar in it can be delta-coded against (0 = absolute)."""
+        base = avatar.known[view]
+        base = np.where((base >= oldest_base) & (base >= self.slot_joined[view]), base, 0)
+        lo, hi = base.min(), base.max()
+        if lo == hi:
+            return [(int(lo), view)]
+        order = np.argsort(base, kind="stable")
+        sorted_base = base[order]
+        cuts = np.flatnonzero(np.diff(sorted_base)) + 1
+        return [
+            (int(sorted_base[pos[0]]), np.sort(view[order[pos]])) for pos in np.split(np.arange(len(order)), cuts)
+        ]
+
+    def _settle_acks(self, avatar: Avatar) -> None:
+        """Frames up to the acked tick reached the client: their avatars become delta baselines."""
+        inflight = avatar.inflight
+        while inflight and inflight[0][0] <= avatar.acked_tick:
+            tick, view = inflight.popleft()
+            avatar.known[view] = tick
+            avatar.settled_view, avatar.settled_tick = view, tick
+        while len(inflight) > HISTORY:  # a client that never acks gets absolute frames, not unbounded memory
+            inflight.popleft()
+
+    def frame_dropped(self, avatar_id: int, tick: int) -> None:
+        """The transport discarded this frame unsent (newest wins): never use it as a baseline."""
+        avatar = self.avatars.get(avatar_id)
+        if avatar is not None:
+            for i, (t, _view) in enumerate(avatar.inflight):
+                if t == tick:
+                    del avatar.inflight[i]
+                    break
+
+
+def _part_quats(part: int, block: np.ndarray) -> np.ndarray:
+    """The quaternions inside a part's float block, shape (n, k, 4)."""
+    n = block.shape[0]
+    if part in (0, 1, 2):
+        return block[:, 3:7].reshape(n, 1, 4)
+    if part in (LEFT_HAND, RIGHT_HAND):
+        return block.reshape(n, N_HAND_JOINTS, 7)[:, :, 3:7]
+    return block[:, 3:].reshape(n, N_BODY_JOINTS, 4)

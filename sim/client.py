@@ -1,0 +1,351 @@
+"""Reference client for the Plaza protocol (docs/PROTOCOL.md), used by the tests and the load simulator.
+
+Three layers, usable separately:
+- `encode_pose_upload` and `dequantize_avatar`: the binary layouts.
+- `ClientSession`: sans-I/O protocol state (welcome, roster, delta baselines, acks).
+- `PlazaClient`: asyncio transport (HTTP seat reservation + a websocket on websockets' sans-I/O protocol).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+import numpy as np
+from websockets.client import ClientProtocol
+from websockets.frames import Opcode
+from websockets.http11 import Response
+from websockets.uri import parse_uri
+
+from server.realtime.codec import FRAME_HEADER, AvatarState, Snapshot, SnapshotError, decode_frame
+from server.realtime.pose import (
+    KIND_POSE_UPLOAD,
+    KIND_SNAPSHOT,
+    N_BODY_JOINTS,
+    N_PARTS,
+    PART_FLOATS,
+    PART_NAMES,
+    PART_OFFSETS,
+    UPLOAD_HEADER,
+)
+from server.realtime.quantize import dequantize_positions_mm, dequantize_quats
+
+HISTORY_TICKS = 64
+PROTOCOL_VERSION = 1
+
+
+def encode_pose_upload(seq: int, ack: int, parts: dict[int, np.ndarray]) -> bytes:
+    """A pose upload: `parts` maps part index -> its float values (PART_FLOATS[part] of them).
+    Head (part 0) is required."""
+    presence = 0
+    chunks = []
+    for part in range(N_PARTS):
+        values = parts.get(part)
+        if values is None:
+            continue
+        values = np.asarray(values, dtype="<f4").reshape(-1)
+        if values.size != PART_FLOATS[part]:
+            raise ValueError(f"{PART_NAMES[part]} needs {PART_FLOATS[part]} floats, got {values.size}")
+        presence |= 1 << part
+        chunks.append(values.tobytes())
+    if not presence & 1:
+        raise ValueError("a pose upload needs the head")
+    return UPLOAD_HEADER.pack(KIND_POSE_UPLOAD, presence, seq & 0xFFFF, ack & 0xFFFFFFFF) + b"".join(chunks)
+
+
+@dataclass
+class AvatarPose:
+    """A remote avatar in metres and unit quaternions (world space)."""
+
+    head_pos: np.ndarray
+    head_rot: np.ndarray
+    parts: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # name -> (pos, rot)
+    body_rots: np.ndarray | None = None  # (22, 4) local rotations when a body is present
+    hand_angles: dict[str, np.ndarray] = field(default_factory=dict)  # quantized 0..255 per hand
+
+
+def dequantize_avatar(state: AvatarState) -> AvatarPose:
+    c = np.asarray(state.components, dtype=np.int64)
+    head_pos = dequantize_positions_mm(c[0:3])
+    pose = AvatarPose(head_pos, dequantize_quats(c[3:7]))
+    for part in range(1, N_PARTS):
+        if not state.presence >> part & 1:
+            continue
+        o = PART_OFFSETS[part]
+        rel = dequantize_positions_mm(c[o : o + 3])
+        if part == 5:
+            pose.parts["body"] = (head_pos + rel, dequantize_quats(c[o + 3 : o + 7]))
+            pose.body_rots = dequantize_quats(c[o + 3 : o + 3 + 4 * N_BODY_JOINTS].reshape(-1, 4))
+        else:
+            pose.parts[PART_NAMES[part]] = (head_pos + rel, dequantize_quats(c[o + 3 : o + 7]))
+            if part in (3, 4):
+                pose.hand_angles[PART_NAMES[part]] = c[o + 7 : o + 27].copy()
+    return pose
+
+
+def snapshot_tick(frame: bytes) -> int:
+    """The tick of a snapshot frame without decoding it (enough to acknowledge it)."""
+    return FRAME_HEADER.unpack_from(frame)[2]
+
+
+class ClientSession:
+    """Protocol state of one client: feed it every binary frame received; it keeps the delta baselines."""
+
+    def __init__(self, decode: bool = True) -> None:
+        self.decode = decode
+        self.welcome: dict[str, Any] | None = None
+        self.roster: dict[int, dict] = {}
+        self.last_tick = 0
+        self.history: dict[int, dict[int, AvatarState]] = {}
+        self.latest: dict[int, tuple[int, AvatarState]] = {}
+        self.errors: list[dict] = []
+        self.snapshots = 0
+
+    @property
+    def avatar_id(self) -> int | None:
+        return self.welcome["avatar"] if self.welcome else None
+
+    def receive(self, data: bytes) -> tuple[str, Any]:
+        if data[:1] == bytes([KIND_SNAPSHOT]):
+            self.snapshots += 1
+            if not self.decode:
+                self.last_tick = max(self.last_tick, snapshot_tick(data))
+                return "snapshot", None
+            snap = decode_frame(data, self._baseline)
+            self._remember(snap)
+            return "snapshot", snap
+        message = msgpack.unpackb(data, raw=False)
+        self._control(message)
+        return "control", message
+
+    def _baseline(self, avatar_id: int, tick: int) -> AvatarState | None:
+        return self.history.get(avatar_id, {}).get(tick)
+
+    def _remember(self, snap: Snapshot) -> None:
+        self.last_tick = max(self.last_tick, snap.tick)
+        oldest = snap.tick - HISTORY_TICKS
+        for avatar_id, state in snap.avatars.items():
+            ticks = self.history.setdefault(avatar_id, {})
+            ticks[snap.tick] = state
+            if len(ticks) > 8:
+                for t in [t for t in ticks if t < oldest]:
+                    del ticks[t]
+            self.latest[avatar_id] = (snap.tick, state)
+
+    def _control(self, message: dict) -> None:
+        kind = message.get("t")
+        if kind == "welcome":
+            self.welcome = message
+            self.roster = {a["id"]: a for a in message.get("roster", [])}
+        elif kind == "joined":
+            self.roster[message["avatar"]["id"]] = message["avatar"]
+        elif kind == "left":
+            gone = message["avatar"]
+            self.roster.pop(gone, None)
+            self.history.pop(gone, None)
+            self.latest.pop(gone, None)
+        elif kind == "error":
+            self.errors.append(message)
+
+    def pose_of(self, avatar_id: int) -> AvatarPose | None:
+        entry = self.latest.get(avatar_id)
+        return dequantize_avatar(entry[1]) if entry else None
+
+
+class _WebSocketTransport(asyncio.Protocol):
+    """A websocket client on websockets' sans-I/O protocol: no reader task, no per-message futures."""
+
+    def __init__(self, url: str, origin: str | None, on_binary: Callable[[bytes], None],
+                 on_control_text: Callable[[str], None] | None = None) -> None:
+        self.protocol = ClientProtocol(parse_uri(url), origin=origin, max_size=4 * 2**20)
+        self.on_binary = on_binary
+        self.on_control_text = on_control_text
+        self.transport: asyncio.Transport | None = None
+        self.opened: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.closed: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.bytes_in = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.protocol.send_request(self.protocol.connect())
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        self.bytes_in += len(data)
+        self.protocol.receive_data(data)
+        for event in self.protocol.events_received():
+            if isinstance(event, Response):
+                if self.protocol.handshake_exc is not None:
+                    if not self.opened.done():
+                        self.opened.set_exception(self.protocol.handshake_exc)
+                elif not self.opened.done():
+                    self.opened.set_result(True)
+            elif event.opcode is Opcode.BINARY:
+                self.on_binary(event.data)
+            elif event.opcode is Opcode.TEXT and self.on_control_text:
+                self.on_control_text(event.data.decode())
+        self._flush()
+        if self.protocol.close_expected() and self.transport is not None:
+            self.transport.close()
+
+    def _flush(self) -> None:
+        data = self.protocol.data_to_send()
+        if data and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(b"".join(data))
+
+    def send(self, data: bytes) -> None:
+        if self.transport is None or self.transport.is_closing():
+            raise ConnectionError("websocket is closed")
+        self.protocol.send_binary(data)
+        self._flush()
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        try:
+            self.protocol.send_close(code, reason)
+            self._flush()
+        except Exception:
+            if self.transport is not None:
+                self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.protocol.receive_eof()
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError("connection closed during the handshake"))
+        if not self.closed.done():
+            rcvd = self.protocol.close_rcvd
+            self.closed.set_result((rcvd.code, rcvd.reason) if rcvd else (1006, "connection lost"))
+
+    @property
+    def close_code(self) -> int | None:
+        rcvd = self.protocol.close_rcvd
+        return rcvd.code if rcvd else None
+
+
+def http_json(method: str, url: str, body: dict | None = None, timeout: float = 10.0) -> tuple[int, dict]:
+    """Small blocking JSON-over-HTTP helper (run it in a thread from async code)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+class PlazaClient:
+    """An avatar in a room: `await PlazaClient.join(...)`, then `send_pose`, `request`, `next_event`."""
+
+    def __init__(self, base_url: str, session: ClientSession) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = session
+        self.ws: _WebSocketTransport | None = None
+        self.events: asyncio.Queue = asyncio.Queue()
+        self.queue_events = True
+        self.seq = 0
+        self._request_id = 0
+        self.room: str | None = None
+
+    @classmethod
+    async def join(cls, base_url: str, room: str = "main", name: str = "shopper", invite_code: str | None = None,
+                   decode: bool = True, origin: str | None = None, queue_events: bool = True) -> PlazaClient:
+        client = cls(base_url, ClientSession(decode))
+        client.queue_events = queue_events
+        body = {"name": name, **({"invite_code": invite_code} if invite_code else {})}
+        status, reply = await asyncio.to_thread(http_json, "POST", f"{client.base_url}/api/rooms/{room}/join", body)
+        if status != 200:
+            raise ConnectionError(f"join refused ({status}): {reply}")
+        client.room = room
+        await client.connect(reply["ws_url"], origin=origin)
+        return client
+
+    async def connect(self, ws_path: str, origin: str | None = None, wait_welcome: bool = True) -> None:
+        url = self.base_url.replace("http://", "ws://", 1) + ws_path
+        uri = parse_uri(url)
+        loop = asyncio.get_running_loop()
+        _, self.ws = await loop.create_connection(
+            lambda: _WebSocketTransport(url, origin, self._on_binary), uri.host, uri.port
+        )
+        await self.ws.opened
+        if wait_welcome:
+            while self.session.welcome is None:
+                kind, message = await asyncio.wait_for(self.next_event(), 10)
+                if kind == "closed":
+                    raise ConnectionError(f"closed before welcome: {message}")
+
+    async def resume(self) -> None:
+        """Reconnect with the resume token after a drop (same seat, same avatar)."""
+        token = self.session.welcome["resume"]
+        self.session.welcome = None
+        await self.connect(f"/ws?room={self.room}&v={PROTOCOL_VERSION}&token={token}")
+
+    def _on_binary(self, data: bytes) -> None:
+        try:
+            kind, value = self.session.receive(data)
+        except (SnapshotError, ValueError, msgpack.UnpackException) as exc:
+            kind, value = "decode_error", exc
+        if self.queue_events or kind != "snapshot":
+            self.events.put_nowait((kind, value))
+
+    async def next_event(self) -> tuple[str, Any]:
+        get = asyncio.ensure_future(self.events.get())
+        closed = self.ws.closed if self.ws else None
+        done, _ = await asyncio.wait([get, closed] if closed else [get], return_when=asyncio.FIRST_COMPLETED)
+        if get in done:
+            return get.result()
+        get.cancel()
+        return "closed", closed.result()
+
+    async def next_snapshot(self, timeout: float = 5.0) -> Snapshot:
+        async def wait() -> Snapshot:
+            while True:
+                kind, value = await self.next_event()
+                if kind == "snapshot":
+                    return value
+                if kind == "closed":
+                    raise ConnectionError(f"connection closed: {value}")
+        return await asyncio.wait_for(wait(), timeout)
+
+    def send_pose(self, parts: dict[int, np.ndarray]) -> None:
+        self.seq += 1
+        self.ws.send(encode_pose_upload(self.seq, self.session.last_tick, parts))
+
+    def send_raw(self, data: bytes) -> None:
+        self.ws.send(data)
+
+    def send_control(self, message: dict[str, Any]) -> int:
+        self._request_id += 1
+        message = {**message, "id": self._request_id}
+        self.ws.send(msgpack.packb(message))
+        return self._request_id
+
+    async def request(self, message: dict[str, Any], timeout: float = 5.0) -> dict:
+        """Send a control message and wait for the reply that echoes its id."""
+        request_id = self.send_control(message)
+
+        async def wait() -> dict:
+            while True:
+                kind, value = await self.next_event()
+                if kind == "control" and value.get("id") == request_id:
+                    return value
+                if kind == "closed":
+                    raise ConnectionError(f"connection closed: {value}")
+        return await asyncio.wait_for(wait(), timeout)
+
+    async def close(self) -> None:
+        if self.ws is not None and not self.ws.closed.done():
+            self.ws.close()
+            try:
+                await asyncio.wait_for(asyncio.shield(self.ws.closed), 2)
+            except TimeoutError:
+                if self.ws.transport:
+                    self.ws.transport.close()
+
+    def drop(self) -> None:
+        """Cut the TCP connection without a closing handshake (a network drop)."""
+        if self.ws is not None and self.ws.transport is not None:
+            self.ws.transport.abort()

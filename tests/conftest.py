@@ -1,0 +1,56 @@
+"""Shared fixtures: a real Plaza server on a free loopback port, in the test's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+import uvicorn
+
+from server.config import Settings
+from server.net.app import create_app
+from server.net.serve import uvicorn_config
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+        self.url = f"http://127.0.0.1:{settings.port}"
+        self.server = uvicorn.Server(uvicorn_config(self.app, "127.0.0.1", settings.port, log_level="warning"))
+        self.task: asyncio.Task | None = None
+
+    @property
+    def hub(self):
+        return self.app.state.plaza.hub
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            if self.task.done():
+                self.task.result()
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self.task is not None:
+            await asyncio.wait_for(self.task, 10)
+
+
+@pytest.fixture
+async def live_server(tmp_path):
+    port = free_port()
+    settings = Settings(port=port, data_dir=str(tmp_path), allowed_origins=(f"http://127.0.0.1:{port}",))
+    server = LiveServer(settings)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
