@@ -1,0 +1,408 @@
+"""HTTP API of try-on sizing (/api/sizing). A thin adapter: validation, storage calls, JSON shapes.
+
+Endpoints are plain `def`: FastAPI runs them in its thread pool, so SQLite and the Monte Carlo stay off
+the event loop. Nothing here logs request bodies; body data only reaches SQLite with consent.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from server.sizing.body_model import VARIABLES
+from server.sizing.charts import FIT_STYLES, ChartError, list_charts, load_chart
+from server.sizing.defaults import default_model
+from server.sizing.feedback import VERDICTS, Feedback, regions_for
+from server.sizing.furniture import furniture_fit
+from server.sizing.measurements import DESCRIPTIONS, check_measurements, unit_of
+from server.sizing.profiles import ProfileNotFound, ProfileStore
+from server.sizing.service import answer, belief_for
+
+router = APIRouter(prefix="/api/sizing", tags=["sizing"])
+
+Sex = Literal["male", "female"]
+FitStyle = Literal["fitted", "regular", "loose", "stretch"]
+Verdict = Literal["fits", "too_tight", "too_loose", "too_short", "too_long", "too_small", "too_big"]
+OwnerKey = Annotated[str | None, Header(alias="X-Owner-Key", description="The secret owner key of the profile.")]
+
+
+class ShopperError(Exception):
+    """An error whose message is written for the shopper."""
+
+    def __init__(self, status: int, message: str, problems: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.problems = status, message, problems or []
+
+    def response(self) -> JSONResponse:
+        return JSONResponse({"error": self.message, "problems": self.problems}, status_code=self.status)
+
+
+# ---- request and response models -------------------------------------------------------------------
+
+def _m(name: str) -> Any:
+    return Field(None, description=f"Your {DESCRIPTIONS[name]} in {unit_of(name)}.")
+
+
+class Body(BaseModel):
+    """What the shopper knows of their body. Height and weight at least; everything else sharpens the estimate."""
+
+    sex: Sex | None = Field(None, description="Body type of the size model; leave empty to mix both.")
+    age: float | None = _m("age")
+    stature: float | None = Field(None, description="Your height in cm (required).")
+    weight: float | None = Field(None, description="Your weight in kg (required).")
+    chest: float | None = _m("chest")
+    waist: float | None = _m("waist")
+    hips: float | None = _m("hips")
+    shoulder: float | None = _m("shoulder")
+    neck: float | None = _m("neck")
+    inseam: float | None = _m("inseam")
+    sleeve: float | None = _m("sleeve")
+    thigh: float | None = _m("thigh")
+    foot_length: float | None = _m("foot_length")
+    foot_breadth: float | None = _m("foot_breadth")
+
+    def values(self) -> dict[str, float]:
+        return {name: float(v) for name in VARIABLES if (v := getattr(self, name)) is not None}
+
+
+class MeasurementEstimate(BaseModel):
+    mean: float = Field(description="Best estimate (cm; kg for weight; years for age).")
+    std: float = Field(description="Uncertainty: one standard deviation, same unit; 0 for values you entered.")
+    unit: str
+    entered: bool = Field(description="True when you gave this value.")
+
+
+class EstimateOut(BaseModel):
+    sex: Sex | None
+    estimates: dict[str, MeasurementEstimate]
+
+
+class RecommendIn(BaseModel):
+    body: Body | None = Field(None, description="Your measurements; or give profile_id (and the X-Owner-Key header).")
+    profile_id: str | None = Field(None, description="A stored profile to use, including its fit feedback.")
+    chart_id: str | None = Field(None, description="Size chart id, e.g. tops-men; or give product_id.")
+    fit: FitStyle | None = Field(None, description="Fit style of the garment; default regular (or the product's).")
+    product_id: str | None = Field(None, description="Catalog product; its size chart and fit style are used.")
+    consent: bool = Field(False, description="True to store your measurements in a profile; otherwise nothing is kept.")
+
+
+class RegionOut(BaseModel):
+    region: str = Field(description="Measurement name, e.g. chest.")
+    body_cm: float
+    body_sd_cm: float = Field(description="Uncertainty of the body value (0 when you measured it).")
+    garment_cm: float
+    ease_cm: float = Field(description="Garment minus body: room in the garment (negative = it stretches).")
+    label: str = Field(description="tight, snug, regular or loose (lengths: short, fine, long).")
+
+
+class GarmentRegionOut(BaseModel):
+    region: str = Field(description="chest, waist, hips, shoulder or length.")
+    scale: float = Field(description="Garment size relative to the shopper's body in this region (1.05 = 5 % bigger).")
+    ease_cm: float | None
+    label: str
+    colour: str = Field(description="Heat-map colour, #rrggbb.")
+    from_chart: bool = Field(description="False when the chart says nothing here; the garment follows the body.")
+
+
+class AvatarOut(BaseModel):
+    body_scale: dict[str, float] = Field(description="Shopper's body relative to the reference avatar, per region.")
+    garment: list[GarmentRegionOut]
+
+
+class RecommendOut(BaseModel):
+    chart_id: str
+    fit: FitStyle
+    size: str = Field(description="Recommended size.")
+    runner_up: str | None = Field(description="Second most likely size.")
+    confidence: float = Field(description="Probability that the recommended size is the one your body falls in.")
+    probabilities: dict[str, float] = Field(description="Probability of each size.")
+    sentence: str = Field(description="The answer in words.")
+    regions: list[RegionOut]
+    avatar: AvatarOut
+    stored: bool = Field(description="True only when you consented and a profile was created.")
+    profile_id: str | None = None
+    owner_key: str | None = Field(None, description="Shown once: keep it to read or delete your profile.")
+
+
+class ProfileIn(BaseModel):
+    consent: bool = Field(description="Must be true: we keep your measurements only with your consent.")
+    body: Body
+
+
+class ProfileCreated(BaseModel):
+    profile_id: str
+    owner_key: str = Field(description="Shown once: needed (X-Owner-Key header) to read, update or delete the profile.")
+
+
+class FeedbackIn(BaseModel):
+    chart_id: str = Field(description="Chart of the garment you bought, e.g. tops-men.")
+    size: str = Field(description="The size you bought, e.g. M.")
+    fit: FitStyle = Field("regular", description="The garment's fit style.")
+    verdict: Verdict = Field(description="How it fitted.")
+    region: str | None = Field(None, description="Where: chest, waist, hips, ... or length; empty = overall.")
+
+
+class FeedbackOut(BaseModel):
+    changed: dict[str, MeasurementEstimate] = Field(description="Your estimate after this feedback, where it moved.")
+
+
+class Box(BaseModel):
+    width: float = Field(description="cm")
+    depth: float = Field(description="cm")
+    height: float = Field(description="cm")
+
+
+class Doorway(BaseModel):
+    width: float = Field(description="cm")
+    height: float = Field(description="cm")
+
+
+class FurnitureIn(BaseModel):
+    room: Box = Field(description="The free floor area and ceiling height where the item goes.")
+    doorway: Doorway = Field(description="The narrowest doorway on the way in.")
+    item: Box | None = Field(None, description="The item's size; or give product_id.")
+    product_id: str | None = None
+
+
+class FurnitureOut(BaseModel):
+    fits: bool
+    fits_room: bool
+    room_orientation: str
+    room_clearance_cm: dict[str, float]
+    passes_door: bool
+    door_method: str = Field(description="upright, on its side, tilted diagonally, or does not pass.")
+    door_clearance_cm: float
+    messages: list[str]
+
+
+# ---- helpers ----------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=8)
+def _store_for(data_dir: str) -> ProfileStore:
+    return ProfileStore(data_dir)
+
+
+def _store(request: Request) -> ProfileStore:
+    return _store_for(str(request.app.state.plaza.settings.data_dir))
+
+
+def _checked_body(body: Body | None) -> tuple[str | None, dict[str, float]]:
+    if body is None:
+        raise ShopperError(400, "Please tell us at least your height and weight.")
+    values = body.values()
+    problems = [{"field": p.field, "message": p.message} for p in check_measurements(values)]
+    for name in ("stature", "weight"):
+        if name not in values:
+            problems.append({"field": name, "message": f"Please tell us your {DESCRIPTIONS[name]}."})
+    if problems:
+        raise ShopperError(422, " ".join(p["message"] for p in problems), problems)
+    return body.sex, values
+
+
+def _chart(chart_id: str):
+    try:
+        return load_chart(chart_id)
+    except ChartError as exc:
+        raise ShopperError(404, str(exc)) from None
+
+
+def _product(product_id: str) -> Any:
+    try:
+        catalog = importlib.import_module("server.commerce.catalog")
+        product = catalog.load_catalog().get(product_id)
+    except ModuleNotFoundError:
+        raise ShopperError(400, "Products cannot be looked up yet; please give chart_id and fit instead.") from None
+    except Exception:  # the catalog's own data errors are not the shopper's to read
+        raise ShopperError(503, "The product catalog is unavailable right now; please give chart_id and fit.") from None
+    if product is None:
+        raise ShopperError(404, f"There is no product '{product_id}'.")
+    return product
+
+
+def _estimates(belief: Any, entered: dict[str, float], names: Any = VARIABLES) -> dict[str, MeasurementEstimate]:
+    out = {}
+    for name in names:
+        m = belief.marginal(name)
+        known = name in entered
+        out[name] = MeasurementEstimate(
+            mean=round(entered.get(name, m.mean), 2), std=0.0 if known else round(m.std, 2), unit=unit_of(name),
+            entered=known,
+        )
+    return out
+
+
+def _profile(request: Request, profile_id: str, owner_key: str | None):
+    if not owner_key:
+        raise ShopperError(401, "This profile is private: send its owner key in the X-Owner-Key header.")
+    try:
+        return _store(request).get(profile_id, owner_key)
+    except ProfileNotFound:
+        raise ShopperError(404, "No profile with this id and owner key.") from None
+
+
+def _errors(fn):  # turn ShopperError into its JSON response, keeping FastAPI's signature inspection intact
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ShopperError as exc:
+            return exc.response()
+
+    return wrapper
+
+
+ERRORS = {400: {"description": "Bad request, explained in `error`"}, 404: {"description": "Not found"},
+          422: {"description": "Impossible measurements, explained per field in `problems`"}}
+
+
+# ---- endpoints --------------------------------------------------------------------------------------
+
+@router.post("/estimate", response_model=EstimateOut, responses=ERRORS, summary="Estimate every body measurement")
+@_errors
+def estimate(body: Body) -> Any:
+    """From what you know (height and weight at least), every sizing measurement with its uncertainty."""
+    sex, values = _checked_body(body)
+    belief = default_model().belief(sex, values)
+    return EstimateOut(sex=sex, estimates=_estimates(belief, values))
+
+
+@router.post("/recommend", response_model=RecommendOut, responses=ERRORS, summary="Recommend a size")
+@_errors
+def recommend_size(req: RecommendIn, request: Request, x_owner_key: OwnerKey = None) -> Any:
+    """Size for a chart and fit style (or a catalog product), with fit per region and avatar parameters.
+
+    Stores nothing unless `consent` is true."""
+    chart_id, fit = req.chart_id, req.fit
+    if req.product_id:
+        product = _product(req.product_id)
+        if not getattr(product, "size_chart", None):
+            raise ShopperError(400, f"'{getattr(product, 'name', req.product_id)}' is not sold in sizes.")
+        chart_id, fit = product.size_chart, fit or getattr(product, "fit", None)
+    if not chart_id:
+        raise ShopperError(400, "Tell us which garment: give chart_id (e.g. tops-men) or product_id.")
+    chart = _chart(chart_id)
+    fit = fit or "regular"
+    if fit not in FIT_STYLES:
+        raise ShopperError(400, f"Unknown fit style '{fit}'.")
+    model = default_model()
+    stored, profile_id, owner_key = False, None, None
+    if req.profile_id:
+        profile = _profile(request, req.profile_id, x_owner_key)
+        sex, values = profile.sex, profile.measurements
+        feedback = [f for _, f in profile.feedback]
+    else:
+        sex, values = _checked_body(req.body)
+        feedback = []
+        if req.consent:
+            profile_id, owner_key = _store(request).create(sex, values, time.time())
+            stored = True
+    belief = belief_for(model, sex, values, feedback, load_chart)
+    result = answer(model, sex, belief, chart, fit)
+    rec = result.recommendation
+    return RecommendOut(
+        chart_id=chart.id, fit=fit, size=rec.size, runner_up=rec.runner_up, confidence=round(rec.confidence, 3),
+        probabilities={k: round(v, 3) for k, v in rec.probabilities.items()}, sentence=rec.sentence,
+        regions=[RegionOut(region=r.region, body_cm=round(r.body_cm, 1), body_sd_cm=round(r.body_sd_cm, 1),
+                           garment_cm=round(r.garment_cm, 1), ease_cm=round(r.ease_cm, 1), label=r.label)
+                 for r in rec.regions],
+        avatar=AvatarOut(body_scale=result.body_scale,
+                         garment=[GarmentRegionOut(**g.__dict__) for g in result.garment]),
+        stored=stored, profile_id=profile_id, owner_key=owner_key,
+    )
+
+
+@router.get("/charts", summary="List size charts")
+def charts() -> list[str]:
+    return list_charts()
+
+
+@router.get("/charts/{chart_id}", responses=ERRORS, summary="One size chart (format in docs/SIZING.md)")
+@_errors
+def chart(chart_id: str) -> Any:
+    return _chart(chart_id).to_dict()
+
+
+@router.post("/profiles", response_model=ProfileCreated, status_code=201, responses=ERRORS,
+             summary="Store your measurements (only with consent)")
+@_errors
+def create_profile(req: ProfileIn, request: Request) -> Any:
+    if not req.consent:
+        raise ShopperError(400, "We keep your measurements only if you agree: set consent to true. "
+                                "You can get a size without storing anything via /api/sizing/recommend.")
+    sex, values = _checked_body(req.body)
+    profile_id, owner_key = _store(request).create(sex, values, time.time())
+    return JSONResponse(ProfileCreated(profile_id=profile_id, owner_key=owner_key).model_dump(), status_code=201)
+
+
+@router.get("/profiles/{profile_id}", responses=ERRORS, summary="Export your profile as JSON")
+@_errors
+def export_profile(profile_id: str, request: Request, x_owner_key: OwnerKey = None) -> Any:
+    """Everything stored about you, plus the current estimate of your body."""
+    profile = _profile(request, profile_id, x_owner_key)
+    feedback = [f for _, f in profile.feedback]
+    belief = belief_for(default_model(), profile.sex, profile.measurements, feedback, load_chart)
+    doc = profile.export()
+    doc["estimate"] = {k: v.model_dump() for k, v in _estimates(belief, profile.measurements).items()}
+    return doc
+
+
+@router.delete("/profiles/{profile_id}", responses=ERRORS, summary="Erase your profile and its feedback")
+@_errors
+def delete_profile(profile_id: str, request: Request, x_owner_key: OwnerKey = None) -> Any:
+    _profile(request, profile_id, x_owner_key)
+    _store(request).delete(profile_id, x_owner_key or "")
+    return {"deleted": True, "profile_id": profile_id}
+
+
+@router.post("/profiles/{profile_id}/feedback", response_model=FeedbackOut, responses=ERRORS,
+             summary="Tell us how a size fitted; your next recommendations learn from it")
+@_errors
+def add_feedback(profile_id: str, req: FeedbackIn, request: Request, x_owner_key: OwnerKey = None) -> Any:
+    profile = _profile(request, profile_id, x_owner_key)
+    chart = _chart(req.chart_id)
+    item = Feedback(chart_id=chart.id, size=req.size, fit=req.fit, verdict=req.verdict, region=req.region)
+    try:
+        touched = regions_for(chart, item)
+        chart.index_of(req.size)
+    except ChartError as exc:
+        raise ShopperError(400, str(exc)) from None
+    assert req.verdict in VERDICTS
+    _store(request).add_feedback(profile_id, x_owner_key or "", item, time.time())
+    feedback = [f for _, f in profile.feedback] + [item]
+    belief = belief_for(default_model(), profile.sex, profile.measurements, feedback, load_chart)
+    related = {"chest", "waist", "hips", "shoulder", "neck", "thigh", *touched}
+    return FeedbackOut(changed=_estimates(belief, profile.measurements, [n for n in VARIABLES if n in related]))
+
+
+@router.post("/furniture-fit", response_model=FurnitureOut, responses=ERRORS,
+             summary="Does an item fit the room and pass the doorway")
+@_errors
+def furniture(req: FurnitureIn) -> Any:
+    item = req.item
+    if item is None and req.product_id:
+        dims = getattr(_product(req.product_id), "dimensions_cm", None)
+        if not dims:
+            raise ShopperError(400, "This product has no dimensions; please give the item's width, depth and height.")
+        item = Box(width=dims["width"], depth=dims["depth"], height=dims["height"])
+    if item is None:
+        raise ShopperError(400, "Tell us the item: give its width, depth and height in cm, or a product_id.")
+    problems = []
+    for what, box in (("room", req.room), ("doorway", req.doorway), ("item", item)):
+        for axis, value in box.model_dump().items():
+            if not 0 < value <= 5000:
+                problems.append({"field": f"{what}.{axis}",
+                                 "message": f"The {what} {axis} must be between 0 and 5000 cm (you gave {value:g})."})
+    if problems:
+        raise ShopperError(422, " ".join(p["message"] for p in problems), problems)
+    r = req.room
+    result = furniture_fit((r.width, r.depth, r.height), (req.doorway.width, req.doorway.height),
+                           (item.width, item.depth, item.height))
+    return FurnitureOut(**result.__dict__)
