@@ -1,0 +1,21 @@
+// Page options from the URL (?scene=, ?room=, ?name=, ?simple=1, ?emulate=quest3, ?net=0) and the page's
+// <meta name="plaza-default-scene"> which the server fills from its --scene flag.
+
+export function readConfig(location = window.location, doc = document) {
+  const q = new URLSearchParams(location.search);
+  const meta = doc.querySelector('meta[name="plaza-default-scene"]');
+  const defaultScene = meta && !meta.content.includes('%') ? meta.content : 'boutique';
+  return {
+    sceneId: cleanId(q.get('scene')) || defaultScene,
+    roomId: cleanId(q.get('room')) || null,
+    name: (q.get('name') || '').slice(0, 32) || null,
+    simplified: q.get('simple') === '1',
+    emulate: q.get('emulate') || null, // IWER device: quest3 | quest2 | questpro
+    networking: q.get('net') !== '0',
+    inputProfilesPath: window.PLAZA_ASSETS?.inputProfiles || '/vendor/input-profiles-missing/',
+  };
+}
+
+function cleanId(value) {
+  return value && /^[a-z0-9][a-z0-9_-]{0,63}$/i.test(value) ? value : null;
+}

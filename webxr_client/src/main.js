@@ -1,0 +1,268 @@
+// Plaza client entry point: builds the store, wires desktop/touch/XR input, locomotion, panels,
+// products, remote avatars and (when the server has it) the room connection.
+import * as THREE from 'three';
+import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
+import { RemoteAvatars } from './avatars.js';
+import { readConfig } from './config.js';
+import { DesktopControls } from './controls.js';
+import { deadzone, SnapTurn, turnAboutHead, walkStep } from './locomotion_core.js';
+import { fetchCatalog, ProductManager } from './products.js';
+import { SimplifiedView } from './simplified.js';
+import { loadStore } from './store_scene.js';
+import { PanelSystem } from './ui/panel.js';
+import { installEmulator, XRInput, XRSessions } from './xr/session.js';
+
+const EYE_HEIGHT = 1.6;
+const statusEl = document.getElementById('status');
+const setStatus = (text) => { statusEl.textContent = text; };
+
+// Test and debugging hooks (the browser tests read these; nothing in the app depends on them).
+const plaza = { frames: 0, xrFrames: 0, ready: false, errors: [] };
+window.plaza = plaza;
+
+async function main() {
+  const config = readConfig();
+  plaza.config = config;
+  if (config.emulate) plaza.device = await installEmulator(config.emulate);
+
+  const renderer = new THREE.WebGLRenderer({ antialias: !config.emulate, powerPreference: 'high-performance' });
+  renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
+  renderer.setSize(window.innerWidth, window.innerHeight);
+  renderer.xr.enabled = true;
+  document.body.prepend(renderer.domElement);
+
+  const scene = new THREE.Scene();
+  scene.background = new THREE.Color(0xcfd8e3);
+  const camera = new THREE.PerspectiveCamera(70, window.innerWidth / window.innerHeight, 0.05, 100);
+  camera.position.y = EYE_HEIGHT;
+  // The rig is the shopper's feet on the floor: locomotion moves it; the headset moves the camera in it.
+  const rig = new THREE.Group();
+  rig.name = 'rig';
+  rig.add(camera);
+  scene.add(rig);
+  window.addEventListener('resize', () => {
+    camera.aspect = window.innerWidth / window.innerHeight;
+    camera.updateProjectionMatrix();
+    renderer.setSize(window.innerWidth, window.innerHeight);
+  });
+
+  const gltfLoader = new GLTFLoader();
+  setStatus('Loading the store…');
+  const store = await loadStore(config.sceneId, { gltfLoader, onStatus: setStatus });
+  scene.add(store.root);
+  rig.position.set(store.spawn[0], 0, store.spawn[2]);
+
+  const panels = new PanelSystem(scene);
+  const products = new ProductManager({ store, panels, camera, gltfLoader });
+  const catalog = await fetchCatalog(config.sceneId).catch(() => []);
+  products.place(catalog);
+  const avatars = new RemoteAvatars(scene);
+
+  // --- locomotion helpers --------------------------------------------------------------------
+  const head = new THREE.Vector3();
+  const headXZ = () => camera.getWorldPosition(head) && [head.x, head.z];
+  let pitch = 0;
+  function moveBy(dx, dz) {
+    const [fx, fz] = headXZ();
+    const [tx, tz] = store.walkable.constrainMove([fx, fz], [fx + dx, fz + dz]);
+    rig.position.x += tx - fx;
+    rig.position.z += tz - fz;
+  }
+  function turnBy(dYaw) {
+    const [hx, hz] = headXZ();
+    const [rx, rz] = turnAboutHead(rig.position.x, rig.position.z, hx, hz, dYaw);
+    rig.position.x = rx;
+    rig.position.z = rz;
+    rig.rotation.y += dYaw;
+  }
+  function teleportTo(x, z) {
+    if (!store.walkable.canTeleportTo(x, z)) {
+      setStatus('You can’t stand there.');
+      return false;
+    }
+    const [hx, hz] = headXZ();
+    rig.position.x += x - hx;
+    rig.position.z += z - hz;
+    return true;
+  }
+  function facing() {
+    const dir = camera.getWorldDirection(new THREE.Vector3());
+    return Math.atan2(-dir.x, -dir.z);
+  }
+
+  // --- picking ---------------------------------------------------------------------------------
+  const raycaster = new THREE.Raycaster();
+  function floorHit(origin, direction) {
+    raycaster.set(origin, direction);
+    return raycaster.intersectObjects(store.floors, false)[0] ?? null;
+  }
+  /** What a select along a ray does: press a panel, pick a product, or teleport onto the floor. */
+  function selectAlong(origin, direction, { teleport = true, holder = null } = {}) {
+    if (panels.selectAlong(origin, direction)) return 'panel';
+    raycaster.set(origin, direction);
+    const product = products.pick(raycaster);
+    if (product) {
+      products.select(product.item.product.id);
+      if (holder) products.inspect(product.item.product.id, holder);
+      return 'product';
+    }
+    const floor = teleport && floorHit(origin, direction);
+    if (floor && teleportTo(floor.point.x, floor.point.z)) return 'teleport';
+    return null;
+  }
+
+  // --- desktop and touch ---------------------------------------------------------------------
+  const ndc = new THREE.Vector2();
+  const screenRay = (x, y) => {
+    const rect = renderer.domElement.getBoundingClientRect();
+    ndc.set(((x - rect.left) / rect.width) * 2 - 1, -((y - rect.top) / rect.height) * 2 + 1);
+    raycaster.setFromCamera(ndc, camera);
+    return [raycaster.ray.origin.clone(), raycaster.ray.direction.clone()];
+  };
+  const stickEl = document.getElementById('touch-stick');
+  const controls = new DesktopControls(renderer.domElement, {
+    look(dYaw, dPitch) {
+      turnBy(dYaw);
+      pitch = Math.max(-1.3, Math.min(1.3, pitch + dPitch));
+      camera.rotation.x = pitch;
+    },
+    click(x, y) {
+      const [o, d] = screenRay(x, y);
+      const result = selectAlong(o, d, { teleport: false });
+      if (!result && products.selected && !products.inspecting) products.deselect();
+      plaza.lastClick = result;
+    },
+    doubleClick(x, y) {
+      const [o, d] = screenRay(x, y);
+      const hit = floorHit(o, d);
+      if (hit) teleportTo(hit.point.x, hit.point.z);
+    },
+    zoom: (f) => products.zoomInspected(f),
+    dragObject(dx, dy) {
+      if (!products.inspecting?.desktop) return false;
+      products.rotateInspected(dx, dy);
+      return true;
+    },
+    stickMoved(x, y) {
+      stickEl.style.display = x === null ? 'none' : 'block';
+      if (x !== null) Object.assign(stickEl.style, { left: `${x}px`, top: `${y}px` });
+    },
+  });
+
+  // --- XR --------------------------------------------------------------------------------------
+  const grabs = new Map(); // input slot -> product id held by it
+  const xrInput = new XRInput(renderer, rig, config.inputProfilesPath, {
+    // Every input kind (controller trigger, hand pinch, Vision Pro gaze-and-pinch) arrives as select.
+    selectStart(source) {
+      const ray = source.ray;
+      const origin = ray.getWorldPosition(new THREE.Vector3());
+      const direction = new THREE.Vector3(0, 0, -1).applyQuaternion(ray.getWorldQuaternion(new THREE.Quaternion()));
+      const result = selectAlong(origin, direction, { holder: ray });
+      if (result === 'product') grabs.set(source.index, products.inspecting?.id);
+      plaza.lastSelect = result;
+    },
+    selectEnd(source) {
+      if (grabs.has(source.index)) {
+        grabs.delete(source.index);
+        products.putBack();
+      }
+    },
+  });
+  const snapTurn = new SnapTurn();
+  const sessions = new XRSessions(renderer, {
+    vrButton: document.getElementById('enter-vr'),
+    arButton: document.getElementById('enter-ar'),
+    onStart(mode) {
+      camera.rotation.x = 0;
+      if (mode === 'immersive-ar') scene.background = null;
+      setStatus(mode === 'immersive-ar' ? 'In AR' : 'In VR');
+    },
+    onEnd() {
+      scene.background = new THREE.Color(0xcfd8e3);
+      camera.position.set(0, EYE_HEIGHT, 0);
+      camera.quaternion.identity();
+      pitch = 0;
+      setStatus(`${store.info.name ?? config.sceneId}`);
+    },
+    onError: setStatus,
+  });
+  sessions.detect();
+
+  function xrLocomotion(dt) {
+    const left = xrInput.gamepad('left');
+    const right = xrInput.gamepad('right');
+    if (left && left.axes.length >= 4) {
+      const [sx, sy] = [deadzone(left.axes[2]), deadzone(left.axes[3])];
+      const [dx, dz] = walkStep(sx, -sy, facing(), dt);
+      if (dx || dz) moveBy(dx, dz);
+    }
+    if (right && right.axes.length >= 4) {
+      if (products.inspecting && !products.inspecting.desktop) {
+        const zoom = deadzone(right.axes[3]);
+        if (zoom) products.zoomInspected(Math.exp(-zoom * dt * 1.5));
+      } else {
+        const dYaw = snapTurn.update(right.axes[2]);
+        if (dYaw) turnBy(dYaw);
+      }
+    }
+    panels.pokeWith(xrInput.fingertips());
+  }
+
+  // --- simplified mode -------------------------------------------------------------------------
+  const simplified = new SimplifiedView({
+    section: document.getElementById('simple-view'),
+    list: document.getElementById('product-list'),
+    toggle: document.getElementById('toggle-simple'),
+    onShow(id) {
+      const item = products.items.get(id);
+      if (!item) return;
+      const target = item.object.getWorldPosition(new THREE.Vector3());
+      // Stand 1.2 m in front of the product's fixture, on the side facing the room centre.
+      const toCentre = new THREE.Vector3(store.spawn[0] - target.x, 0, store.spawn[2] - target.z).normalize();
+      const stand = target.clone().addScaledVector(toCentre, 1.2);
+      if (!teleportTo(stand.x, stand.z)) teleportTo(target.x, target.z);
+      const [hx, hz] = headXZ();
+      turnBy(Math.atan2(-(target.x - hx), -(target.z - hz)) - facing());
+      products.select(id);
+    },
+    onVariant: (id, variant) => products.setVariant(id, variant),
+    onToggle: (on) => panels.setScale(on ? 1.5 : 1),
+  });
+  simplified.setProducts(catalog);
+  if (config.simplified) simplified.set(true);
+
+  // --- frame loop ------------------------------------------------------------------------------
+  let last = performance.now();
+  renderer.setAnimationLoop((time, frame) => {
+    const dt = Math.min((time - last) / 1000, 0.1);
+    last = time;
+    plaza.frames += 1;
+    if (frame) {
+      plaza.xrFrames += 1;
+      xrLocomotion(dt);
+    } else {
+      const [strafe, forward, turnRate] = controls.input();
+      if (turnRate) turnBy(turnRate * dt);
+      const [dx, dz] = walkStep(strafe, forward, facing(), dt);
+      if (dx || dz) moveBy(dx, dz);
+    }
+    avatars.render(performance.now(), camera);
+    renderer.render(scene, camera);
+    plaza.onFrame?.(frame);
+  });
+
+  Object.assign(plaza, {
+    THREE, renderer, scene, camera, rig, store, panels, products, avatars, sessions, xrInput, controls,
+    simplified, teleportTo, moveBy, turnBy,
+    cameraWorldPosition: () => camera.getWorldPosition(new THREE.Vector3()).toArray(),
+    enterVR: () => sessions.start('immersive-vr').then(() => true),
+  });
+  setStatus(`${store.info.name ?? config.sceneId}${catalog.length ? ` · ${catalog.length} products` : ''}`);
+  plaza.ready = true;
+}
+
+main().catch((err) => {
+  console.error(err);
+  plaza.errors.push(String(err?.message ?? err));
+  setStatus(`The store could not start: ${err?.message ?? err}`);
+});

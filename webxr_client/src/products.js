@@ -1,0 +1,293 @@
+// Products in the store: loading the catalog, placing products on fixtures, the product panel (price,
+// stock, provenance, variants), and inspecting a product: grab, rotate, zoom, put back.
+import * as THREE from 'three';
+import { fetchOptional } from './api.js';
+import { formatPrice, formatStock } from './format.js';
+import { pick } from './store_scene.js';
+import { Panel } from './ui/panel.js';
+import { applyVariant, variantNames } from './variants.js';
+
+/** One product record in the shape the client uses, whatever spelling the catalog API has. */
+export function normalizeProduct(raw) {
+  if (!raw || typeof raw !== 'object' || !raw.id) return null;
+  const variants = (Array.isArray(raw.variants) ? raw.variants : []).map((v, i) => (typeof v === 'string'
+    ? { id: v, name: v }
+    : { id: String(v?.id ?? v?.sku ?? i), name: String(v?.name ?? v?.label ?? v?.color ?? v?.id ?? `Option ${i + 1}`),
+      color: v?.color_hex ?? v?.hex ?? v?.color ?? null, stock: Number.isFinite(v?.stock) ? v.stock : null,
+      materialVariant: v?.material_variant ?? v?.gltf_variant ?? v?.name ?? null }));
+  const stocks = variants.map((v) => v.stock).filter(Number.isFinite);
+  return {
+    id: String(raw.id),
+    name: String(raw.name ?? raw.title ?? raw.id),
+    category: String(raw.category ?? ''),
+    priceMinor: Number.isInteger(raw.price_minor) ? raw.price_minor : (Number.isInteger(raw.price?.minor) ? raw.price.minor : null),
+    currency: raw.currency ?? raw.price?.currency ?? null,
+    variants,
+    stock: Number.isFinite(raw.stock) ? raw.stock : (stocks.length ? stocks.reduce((a, b) => a + b, 0) : null),
+    modelUrl: pick(raw, 'model_url', 'gltf_url', 'glb_url') ?? null,
+    provenance: raw.provenance ?? raw.supply_chain ?? null,
+    dimensionsCm: raw.dimensions_cm ?? null,
+    raw,
+  };
+}
+
+/** Catalog list: tries the catalog routes in turn; [] when there is no catalog API yet. */
+export async function fetchCatalog(sceneId) {
+  const urls = [`/api/products?scene=${encodeURIComponent(sceneId)}`, '/api/products', '/api/catalog'];
+  for (const url of urls) {
+    const data = await fetchOptional(url).catch(() => null);
+    const list = Array.isArray(data) ? data : (data?.products ?? data?.items ?? data?.results);
+    if (Array.isArray(list)) return list.map(normalizeProduct).filter(Boolean);
+  }
+  return [];
+}
+
+/** Provenance record (materials, origin, certifications, supply-chain steps) as short display lines. */
+export function provenanceLines(provenance, max = 4) {
+  if (!provenance) return [];
+  if (typeof provenance === 'string') return [provenance];
+  const lines = [];
+  const join = (v) => (Array.isArray(v) ? v.map((x) => (typeof x === 'object' ? x.name ?? x.step ?? JSON.stringify(x) : x)).join(', ') : String(v));
+  for (const [key, label] of [['origin', 'Made in'], ['materials', 'Materials'], ['certifications', 'Certified'], ['steps', 'Chain'], ['supply_chain', 'Chain']]) {
+    if (provenance[key]) lines.push(`${label}: ${join(provenance[key])}`);
+  }
+  return lines.slice(0, max);
+}
+
+const _v = new THREE.Vector3();
+const _q = new THREE.Quaternion();
+
+export class ProductManager {
+  constructor({ store, panels, camera, gltfLoader, onChange = () => {} }) {
+    this.store = store;
+    this.panels = panels;
+    this.camera = camera;
+    this.gltfLoader = gltfLoader;
+    this.onChange = onChange;
+    this.items = new Map(); // id -> {product, object, home: {position, quaternion, parent}, gltf, variant}
+    this.selected = null;
+    this.inspecting = null; // {id, holder, distance}
+  }
+
+  /** Places products on fixtures: the fixture's own list when the scene has one, else round-robin. */
+  place(products) {
+    const fixtures = this.store.fixtures;
+    const byId = new Map(products.map((p) => [p.id, p]));
+    const placed = new Set();
+    const slots = fixtures.map(() => []);
+    fixtures.forEach((f, i) => {
+      for (const entry of f.def.products ?? []) {
+        const id = typeof entry === 'string' ? entry : entry?.product_id ?? entry?.id;
+        if (byId.has(id) && !placed.has(id)) {
+          slots[i].push({ product: byId.get(id), offset: entry?.position ?? entry?.offset ?? null });
+          placed.add(id);
+        }
+      }
+    });
+    const rest = products.filter((p) => !placed.has(p.id));
+    rest.forEach((p, k) => fixtures.length && slots[k % fixtures.length].push({ product: p, offset: null }));
+    fixtures.forEach((f, i) => {
+      const row = slots[i];
+      row.forEach((slot, k) => {
+        const along = (k - (row.length - 1) / 2) * Math.min(0.7, (Math.max(f.size[0], f.size[2]) - 0.2) / Math.max(1, row.length));
+        const alongX = f.size[0] >= f.size[2];
+        const offset = Array.isArray(slot.offset) && slot.offset.length >= 3 ? slot.offset
+          : [alongX ? along : 0, f.size[1], alongX ? 0 : along];
+        this.add(slot.product, f.object, offset);
+      });
+    });
+  }
+
+  add(product, parent, offset) {
+    const object = new THREE.Group();
+    object.name = `product:${product.id}`;
+    object.userData.productId = product.id;
+    object.position.set(offset[0], offset[1], offset[2]);
+    object.add(placeholderModel(product));
+    parent.add(object);
+    const item = { product, object, home: { parent, position: object.position.clone(), quaternion: object.quaternion.clone(), scale: 1 }, gltf: null, variant: null };
+    this.items.set(product.id, item);
+    if (product.modelUrl && this.gltfLoader) this.loadModel(item);
+    return item;
+  }
+
+  async loadModel(item) {
+    try {
+      const gltf = await this.gltfLoader.loadAsync(item.product.modelUrl);
+      item.gltf = gltf;
+      item.object.clear();
+      item.object.add(gltf.scene);
+      gltf.scene.traverse((o) => { o.userData.productId = item.product.id; });
+      if (item.variant) await this.setVariant(item.product.id, item.variant);
+    } catch (err) {
+      console.warn(`Model for ${item.product.name} did not load (${err.message ?? err}); keeping a placeholder.`);
+    }
+  }
+
+  productAt(object) {
+    for (let o = object; o; o = o.parent) if (o.userData?.productId) return this.items.get(o.userData.productId) ?? null;
+    return null;
+  }
+
+  /** Product hit along a ray: {item, distance} or null. */
+  pick(raycaster) {
+    const roots = [...this.items.values()].map((i) => i.object);
+    const hit = raycaster.intersectObjects(roots, true)[0];
+    const item = hit ? this.productAt(hit.object) : null;
+    return item ? { item, distance: hit.distance, point: hit.point } : null;
+  }
+
+  select(id) {
+    const item = this.items.get(id);
+    if (!item) return;
+    this.selected = id;
+    this.showPanel(item);
+    this.onChange('select', item);
+  }
+
+  deselect() {
+    this.selected = null;
+    this.panels.remove('product');
+    this.onChange('deselect', null);
+  }
+
+  showPanel(item) {
+    const p = item.product;
+    const names = item.gltf ? variantNames(item.gltf) : [];
+    const variantButtons = (p.variants.length ? p.variants : names.map((n) => ({ id: n, name: n }))).slice(0, 4)
+      .map((v) => ({ id: `variant:${v.id}`, kind: 'button', label: v.name, row: 'variants', selected: item.variant === v.id }));
+    const stock = item.variant ? p.variants.find((v) => v.id === item.variant)?.stock ?? p.stock : p.stock;
+    const items = [
+      { id: 'title', kind: 'title', label: p.name },
+      { id: 'price', kind: 'text', label: p.priceMinor === null ? 'price unavailable' : formatPrice(p.priceMinor, p.currency) },
+      { id: 'stock', kind: 'text', label: formatStock(stock), muted: true },
+      ...provenanceLines(p.provenance).map((line, i) => ({ id: `prov${i}`, kind: 'text', label: line, muted: true, height: 40 })),
+      ...variantButtons,
+      { id: 'inspect', kind: 'button', label: this.inspecting ? 'Put back' : 'Pick up', row: 'actions' },
+      { id: 'close', kind: 'button', label: 'Close', row: 'actions' },
+    ];
+    let panel = this.panels.get('product');
+    if (!panel) {
+      panel = this.panels.add(new Panel({ id: 'product', width: 0.5, items, onPress: (w) => this.onPanelPress(w) }));
+    } else {
+      panel.setItems(items);
+    }
+    // Beside the product, turned towards the shopper.
+    item.object.getWorldPosition(_v);
+    const toViewer = this.camera.getWorldPosition(new THREE.Vector3()).sub(_v).setY(0).normalize();
+    const side = new THREE.Vector3(toViewer.z, 0, -toViewer.x);
+    panel.mesh.position.copy(_v).addScaledVector(side, 0.45).addScaledVector(toViewer, 0.15);
+    panel.mesh.position.y = Math.max(1.1, Math.min(1.7, _v.y + 0.3));
+    panel.mesh.lookAt(panel.mesh.position.clone().add(toViewer));
+  }
+
+  async onPanelPress(widgetId) {
+    const item = this.selected && this.items.get(this.selected);
+    if (!item) return;
+    if (widgetId === 'close') {
+      if (this.inspecting) this.putBack();
+      this.deselect();
+    } else if (widgetId === 'inspect') {
+      if (this.inspecting) this.putBack(); else this.inspect(item.product.id);
+      this.showPanel(item);
+    } else if (widgetId.startsWith('variant:')) {
+      await this.setVariant(item.product.id, widgetId.slice('variant:'.length));
+      this.showPanel(item);
+    }
+  }
+
+  /** Switches the colour/material variant on the model (KHR_materials_variants) or placeholder colour. */
+  async setVariant(id, variantId) {
+    const item = this.items.get(id);
+    if (!item) return false;
+    item.variant = variantId;
+    const variant = item.product.variants.find((v) => v.id === variantId) ?? { name: variantId };
+    if (item.gltf) {
+      const names = variantNames(item.gltf);
+      if (names.length) {
+        const wanted = names.find((n) => n.toLowerCase() === String(variant.materialVariant ?? variant.name).toLowerCase())
+          ?? names.find((n) => n.toLowerCase() === String(variantId).toLowerCase());
+        if (wanted) await applyVariant(item.gltf.scene, names, wanted, (i) => item.gltf.parser.getDependency('material', i));
+      }
+    } else if (variant.color) {
+      item.object.traverse((o) => { if (o.isMesh) o.material.color?.set(safeColor(variant.color)); });
+    }
+    this.onChange('variant', item);
+    return true;
+  }
+
+  /**
+   * Takes a product off the shelf into a holder: the camera on desktop (in front of the eyes),
+   * or a controller / hand / transient pointer in XR, keeping its current world pose.
+   */
+  inspect(id, holder = null) {
+    const item = this.items.get(id);
+    if (!item) return;
+    if (this.inspecting) this.putBack();
+    const target = holder ?? this.camera;
+    if (!holder) {
+      // Desktop: float it 0.6 m in front of the eyes, upright.
+      this.camera.add(item.object);
+      item.object.position.set(0, -0.1, -0.6);
+      item.object.quaternion.identity();
+    } else {
+      target.attach(item.object);
+    }
+    this.inspecting = { id, holder: target, desktop: !holder };
+    this.onChange('grab', item);
+  }
+
+  /** Desktop drag: turn the product in hand. */
+  rotateInspected(dx, dy) {
+    const item = this.inspecting && this.items.get(this.inspecting.id);
+    if (!item) return;
+    _q.setFromEuler(new THREE.Euler(dy, dx, 0));
+    item.object.quaternion.premultiply(_q);
+  }
+
+  /** Zoom: scroll, pinch, or thumbstick. Brings the product closer (desktop) and scales it (0.5x-4x). */
+  zoomInspected(factor) {
+    const item = this.inspecting && this.items.get(this.inspecting.id);
+    if (!item || !Number.isFinite(factor) || factor <= 0) return;
+    const s = Math.min(4, Math.max(0.5, item.object.scale.x * factor));
+    item.object.scale.setScalar(s);
+  }
+
+  putBack() {
+    const item = this.inspecting && this.items.get(this.inspecting.id);
+    this.inspecting = null;
+    if (!item) return;
+    item.home.parent.add(item.object);
+    item.object.position.copy(item.home.position);
+    item.object.quaternion.copy(item.home.quaternion);
+    item.object.scale.setScalar(1);
+    this.onChange('release', item);
+  }
+}
+
+function safeColor(value) {
+  try {
+    return new THREE.Color(value);
+  } catch {
+    return new THREE.Color(0x999999);
+  }
+}
+
+/** A simple stand-in model, sized from the product dimensions when known. */
+export function placeholderModel(product) {
+  const dims = product.dimensionsCm;
+  let size = [0.3, 0.3, 0.3];
+  if (dims && typeof dims === 'object') {
+    const d = Array.isArray(dims) ? dims : [dims.width ?? dims.w, dims.height ?? dims.h, dims.depth ?? dims.d];
+    if (d.every((x) => Number.isFinite(x) && x > 0)) size = d.map((x) => Math.min(1.2, x / 100));
+  }
+  const color = product.variants.find((v) => v.color)?.color ?? 0x6c8ebf;
+  const material = new THREE.MeshStandardMaterial({ color: safeColor(color), roughness: 0.5 });
+  const geometry = /shoe|bag|bottle|cosmetic|beauty/i.test(product.category)
+    ? new THREE.CylinderGeometry(size[0] / 2, size[0] / 2, size[1], 20)
+    : new THREE.BoxGeometry(size[0], size[1], size[2]);
+  const mesh = new THREE.Mesh(geometry, material);
+  mesh.position.y = size[1] / 2;
+  mesh.name = 'placeholder';
+  return mesh;
+}

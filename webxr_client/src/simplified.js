@@ -1,0 +1,72 @@
+// Simplified mode: a plain 2D product list with large buttons beside (or instead of) the 3D view, for
+// shoppers who find 3D hard. The same actions as in 3D: see price, stock and origin, choose a colour,
+// and "Show me" walks the avatar to the product.
+import { formatPrice, formatStock } from './format.js';
+import { provenanceLines } from './products.js';
+
+export class SimplifiedView {
+  constructor({ section, list, toggle, onShow, onVariant, onToggle }) {
+    this.section = section;
+    this.list = list;
+    this.toggle = toggle;
+    this.onShow = onShow;
+    this.onVariant = onVariant;
+    this.onToggle = onToggle;
+    this.enabled = false;
+    this.products = [];
+    toggle.addEventListener('click', () => this.set(!this.enabled));
+  }
+
+  set(enabled) {
+    this.enabled = enabled;
+    this.section.hidden = !enabled;
+    this.toggle.setAttribute('aria-pressed', String(enabled));
+    this.toggle.textContent = enabled ? 'Full 3D mode' : 'Simplified mode';
+    document.body.classList.toggle('simplified', enabled);
+    if (enabled) this.render();
+    this.onToggle?.(enabled);
+  }
+
+  setProducts(products) {
+    this.products = products;
+    if (this.enabled) this.render();
+  }
+
+  render() {
+    this.list.replaceChildren();
+    if (this.products.length === 0) {
+      const li = document.createElement('li');
+      li.textContent = 'No products to show: the catalog is not available right now.';
+      this.list.append(li);
+      return;
+    }
+    for (const p of this.products) {
+      const li = document.createElement('li');
+      li.dataset.productId = p.id;
+      li.append(
+        el('div', 'name', p.name),
+        el('div', 'price', p.priceMinor === null ? 'price unavailable' : formatPrice(p.priceMinor, p.currency)),
+        el('div', 'stock', formatStock(p.stock)),
+        ...provenanceLines(p.provenance, 2).map((line) => el('div', 'prov', line)),
+      );
+      const actions = el('div', 'actions');
+      const show = el('button', '', 'Show me');
+      show.addEventListener('click', () => this.onShow?.(p.id));
+      actions.append(show);
+      for (const v of p.variants.slice(0, 4)) {
+        const b = el('button', '', v.name);
+        b.addEventListener('click', () => this.onVariant?.(p.id, v.id));
+        actions.append(b);
+      }
+      li.append(actions);
+      this.list.append(li);
+    }
+  }
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}

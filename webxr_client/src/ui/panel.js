@@ -1,0 +1,189 @@
+// In-scene UI panels: a canvas drawn onto a plane. Point at them with a controller ray (or Vision Pro's
+// gaze-and-pinch), poke them with an index fingertip, or click them on desktop. Later features (try-on,
+// cart, invites, chat, checkout) add their own panels through PanelSystem.add().
+import * as THREE from 'three';
+import { stackLayout, uvToPixels, widgetAt, PokeDetector } from './layout.js';
+
+const PX_PER_M = 800;
+const COLORS = { bg: '#1d2330ee', text: '#f4f1ea', muted: '#b9c0cc', button: '#3a6ea5', hover: '#5b93cf',
+  disabled: '#555b66', accent: '#f0b429' };
+
+export class Panel {
+  /**
+   * @param {object} spec {id, width (m), items: [{id, kind, label, row?, disabled?}], onPress(widgetId, panel)}
+   */
+  constructor(spec) {
+    this.id = spec.id;
+    this.widthM = spec.width ?? 0.6;
+    this.onPress = spec.onPress ?? (() => {});
+    this.scale = 1;
+    this.hoverId = null;
+    this.canvas = document.createElement('canvas');
+    this.texture = new THREE.CanvasTexture(this.canvas);
+    this.texture.colorSpace = THREE.SRGBColorSpace;
+    this.mesh = new THREE.Mesh(new THREE.PlaneGeometry(1, 1),
+      new THREE.MeshBasicMaterial({ map: this.texture, transparent: true, side: THREE.DoubleSide }));
+    this.mesh.userData.panel = this;
+    this.mesh.name = `panel:${this.id}`;
+    this.poke = new Map(); // hand -> PokeDetector
+    this.setItems(spec.items ?? []);
+  }
+
+  setItems(items) {
+    this.items = items;
+    this.layout();
+  }
+
+  setScale(scale) {
+    this.scale = scale;
+    this.layout();
+  }
+
+  layout() {
+    const widthPx = this.widthM * PX_PER_M;
+    const { widgets, height } = stackLayout(this.items, { width: widthPx, scale: this.scale });
+    this.widgets = widgets;
+    this.widthPx = widthPx;
+    this.heightPx = Math.max(height, 40);
+    this.canvas.width = Math.round(this.widthPx);
+    this.canvas.height = Math.round(this.heightPx);
+    this.mesh.scale.set(this.widthM * this.scale ** 0.5, (this.heightPx / PX_PER_M) * this.scale ** 0.5, 1);
+    this.draw();
+  }
+
+  draw() {
+    const ctx = this.canvas.getContext('2d');
+    const { width, height } = this.canvas;
+    ctx.clearRect(0, 0, width, height);
+    ctx.fillStyle = COLORS.bg;
+    roundRect(ctx, 0, 0, width, height, 24);
+    ctx.fill();
+    for (const w of this.widgets) {
+      const [x, y, ww, wh] = w.rect;
+      if (w.kind === 'button') {
+        ctx.fillStyle = w.disabled ? COLORS.disabled : (w.id === this.hoverId ? COLORS.hover : (w.selected ? COLORS.accent : COLORS.button));
+        roundRect(ctx, x, y, ww, wh, 12);
+        ctx.fill();
+      }
+      ctx.fillStyle = w.kind === 'text' && w.muted ? COLORS.muted : COLORS.text;
+      const size = Math.round((w.kind === 'title' ? 38 : 26) * this.scale);
+      ctx.font = `${w.kind === 'title' ? 'bold ' : ''}${size}px system-ui, sans-serif`;
+      ctx.textBaseline = 'middle';
+      ctx.textAlign = w.kind === 'button' ? 'center' : 'left';
+      const tx = w.kind === 'button' ? x + ww / 2 : x;
+      ctx.fillText(fit(ctx, String(w.label ?? ''), ww), tx, y + wh / 2, ww);
+    }
+    this.texture.needsUpdate = true;
+  }
+
+  /** Widget under a raycast hit on this panel's mesh. */
+  widgetAtHit(hit) {
+    if (!hit?.uv) return null;
+    const [x, y] = uvToPixels(hit.uv.x, hit.uv.y, this.widthPx, this.heightPx);
+    return widgetAt(this.widgets, x, y);
+  }
+
+  setHover(widgetId) {
+    if (widgetId === this.hoverId) return;
+    this.hoverId = widgetId;
+    this.draw();
+  }
+
+  press(widgetId) {
+    const widget = this.widgets.find((w) => w.id === widgetId && w.kind === 'button' && !w.disabled);
+    if (widget) this.onPress(widget.id, this);
+    return Boolean(widget);
+  }
+}
+
+function fit(ctx, text, width) {
+  if (ctx.measureText(text).width <= width) return text;
+  let t = text;
+  while (t.length > 1 && ctx.measureText(`${t}…`).width > width) t = t.slice(0, -1);
+  return `${t}…`;
+}
+
+function roundRect(ctx, x, y, w, h, r) {
+  ctx.beginPath();
+  ctx.roundRect(x, y, w, h, r);
+}
+
+const _local = new THREE.Vector3();
+
+/** Keeps the panels, routes rays, fingertips and clicks to them. */
+export class PanelSystem {
+  constructor(scene) {
+    this.scene = scene;
+    this.panels = new Map();
+    this.raycaster = new THREE.Raycaster();
+    this.scale = 1;
+  }
+
+  add(panel) {
+    this.panels.set(panel.id, panel);
+    panel.setScale(this.scale);
+    this.scene.add(panel.mesh);
+    return panel;
+  }
+
+  remove(id) {
+    const panel = this.panels.get(id);
+    if (!panel) return;
+    panel.mesh.removeFromParent();
+    this.panels.delete(id);
+  }
+
+  get(id) {
+    return this.panels.get(id) ?? null;
+  }
+
+  /** Large controls for the simplified mode. */
+  setScale(scale) {
+    this.scale = scale;
+    for (const panel of this.panels.values()) panel.setScale(scale);
+  }
+
+  meshes() {
+    return [...this.panels.values()].filter((p) => p.mesh.visible && p.mesh.parent).map((p) => p.mesh);
+  }
+
+  /** Nearest panel hit along a ray: {panel, widget, distance} or null. Updates hover highlight. */
+  pick(origin, direction, { hover = true } = {}) {
+    this.raycaster.set(origin, direction);
+    const hit = this.raycaster.intersectObjects(this.meshes(), false)[0];
+    const panel = hit?.object.userData.panel ?? null;
+    const widget = panel ? panel.widgetAtHit(hit) : null;
+    if (hover) {
+      for (const p of this.panels.values()) p.setHover(p === panel ? widget?.id ?? null : null);
+    }
+    return panel ? { panel, widget, distance: hit.distance, point: hit.point } : null;
+  }
+
+  /** Select (trigger, pinch, click) along a ray: presses the widget under it. True if a panel took it. */
+  selectAlong(origin, direction) {
+    const hit = this.pick(origin, direction, { hover: false });
+    if (!hit) return false;
+    if (hit.widget) hit.panel.press(hit.widget.id);
+    return true; // the panel swallows clicks on its background too
+  }
+
+  /** Fingertip pokes: tips is [{key, position: Vector3}] in world space. */
+  pokeWith(tips) {
+    for (const panel of this.panels.values()) {
+      if (!panel.mesh.visible || !panel.mesh.parent) continue;
+      panel.mesh.updateWorldMatrix(true, false);
+      const inverse = panel.mesh.matrixWorld.clone().invert();
+      for (const tip of tips) {
+        _local.copy(tip.position).applyMatrix4(inverse);
+        // Plane geometry spans -0.5..0.5 in local x, y; local z is scaled by 1, so it is metres.
+        const over = Math.abs(_local.x) <= 0.5 && Math.abs(_local.y) <= 0.5;
+        let detector = panel.poke.get(tip.key);
+        if (!detector) panel.poke.set(tip.key, (detector = new PokeDetector()));
+        if (detector.update(_local.z, over)) {
+          const widget = widgetAt(panel.widgets, (_local.x + 0.5) * panel.widthPx, (0.5 - _local.y) * panel.heightPx);
+          if (widget) panel.press(widget.id);
+        }
+      }
+    }
+  }
+}

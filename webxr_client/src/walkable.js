@@ -1,0 +1,133 @@
+// Walkable area of a store: where feet may stand. Pure (no three.js, no DOM) so node tests drive it.
+//
+// Built from the scene JSON: walkable polygons on the floor (x, z) when the scene has them, minus
+// obstacle polygons (shelves, counters), else the scene's bounding box. Accepts the shapes scene data
+// tends to come in: [[x, z], ...], [[x, y, z], ...] or [{x, z}, ...].
+
+const EPS = 1e-9;
+
+function toXZ(point) {
+  if (Array.isArray(point)) {
+    if (point.length === 2) return [Number(point[0]), Number(point[1])];
+    if (point.length >= 3) return [Number(point[0]), Number(point[2])];
+  } else if (point && typeof point === 'object') {
+    return [Number(point.x), Number(point.z)];
+  }
+  return [NaN, NaN];
+}
+
+/** Normalises one polygon; returns null (and never throws) when it is not a usable polygon. */
+export function parsePolygon(raw) {
+  const points = Array.isArray(raw) ? raw : (raw && Array.isArray(raw.points) ? raw.points : null);
+  if (!points || points.length < 3) return null;
+  const xz = points.map(toXZ);
+  if (xz.some(([x, z]) => !Number.isFinite(x) || !Number.isFinite(z))) return null;
+  return xz;
+}
+
+/** Even-odd ray casting; points on an edge count as inside so a clamp to the edge stays walkable. */
+export function pointInPolygon(x, z, polygon) {
+  let inside = false;
+  for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
+    const [xi, zi] = polygon[i];
+    const [xj, zj] = polygon[j];
+    if (onSegment(x, z, xi, zi, xj, zj)) return true;
+    if ((zi > z) !== (zj > z) && x < ((xj - xi) * (z - zi)) / (zj - zi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
+function onSegment(x, z, x1, z1, x2, z2) {
+  const cross = (x - x1) * (z2 - z1) - (z - z1) * (x2 - x1);
+  if (Math.abs(cross) > EPS) return false;
+  return x >= Math.min(x1, x2) - EPS && x <= Math.max(x1, x2) + EPS &&
+    z >= Math.min(z1, z2) - EPS && z <= Math.max(z1, z2) + EPS;
+}
+
+function isPoint(value) {
+  return (Array.isArray(value) && typeof value[0] === 'number') ||
+    (value !== null && typeof value === 'object' && !Array.isArray(value) && typeof value.x === 'number');
+}
+
+function polygonsFrom(value) {
+  if (!value) return [];
+  const list = Array.isArray(value) ? value : (Array.isArray(value.polygons) ? value.polygons : []);
+  if (list.length > 0 && isPoint(list[0])) {  // a single polygon given directly as its points
+    const single = parsePolygon(list);
+    return single ? [single] : [];
+  }
+  return list.map(parsePolygon).filter(Boolean);
+}
+
+function boxPolygon(min, max) {
+  const [x0, z0] = toXZ(min);
+  const [x1, z1] = toXZ(max);
+  if (![x0, z0, x1, z1].every(Number.isFinite) || x1 <= x0 || z1 <= z0) return null;
+  return [[x0, z0], [x1, z0], [x1, z1], [x0, z1]];
+}
+
+export class WalkableArea {
+  /** @param {number[][][]} polygons walkable regions; @param {number[][][]} obstacles cut out of them */
+  constructor(polygons, obstacles = []) {
+    this.polygons = polygons;
+    this.obstacles = obstacles;
+  }
+
+  /** From scene JSON; falls back to the bounds, then to a 20 m square so a bare scene is still usable. */
+  static fromScene(scene) {
+    const s = scene && typeof scene === 'object' ? scene : {};
+    const walk = s.walkable ?? s.walkable_area ?? s.navmesh ?? s.floor_polygons;
+    let polygons = polygonsFrom(walk);
+    if (polygons.length === 0) {
+      const box = boxPolygon(s.bounds_min ?? s.bounds?.min, s.bounds_max ?? s.bounds?.max);
+      polygons = box ? [box] : [boxPolygon([-10, 0, -10], [10, 0, 10])];
+    }
+    const obstacles = polygonsFrom(s.obstacles ?? s.blocked ?? walk?.holes ?? walk?.obstacles);
+    return new WalkableArea(polygons, obstacles);
+  }
+
+  isWalkable(x, z) {
+    if (!Number.isFinite(x) || !Number.isFinite(z)) return false;
+    if (!this.polygons.some((p) => pointInPolygon(x, z, p))) return false;
+    return !this.obstacles.some((p) => strictlyInside(x, z, p));
+  }
+
+  /**
+   * Where a walker heading from `from` to `to` ends up: the target if walkable, else sliding along
+   * the blocking wall (one axis at a time), else staying put. Never returns a non-walkable point
+   * unless `from` itself was not walkable (then it lets the walker move back in).
+   */
+  constrainMove(from, to) {
+    const [fx, fz] = from;
+    const [tx, tz] = to;
+    if (this.isWalkable(tx, tz)) return [tx, tz];
+    if (!this.isWalkable(fx, fz)) return [tx, tz];
+    if (this.isWalkable(tx, fz)) return [tx, fz];
+    if (this.isWalkable(fx, tz)) return [fx, tz];
+    return [fx, fz];
+  }
+
+  /** Teleport targets must land on walkable floor: no walking through walls by teleport either. */
+  canTeleportTo(x, z) {
+    return this.isWalkable(x, z);
+  }
+
+  /** Axis-aligned extent of the walkable polygons: [minX, minZ, maxX, maxZ]. */
+  extent() {
+    let minX = Infinity; let minZ = Infinity; let maxX = -Infinity; let maxZ = -Infinity;
+    for (const polygon of this.polygons) {
+      for (const [x, z] of polygon) {
+        minX = Math.min(minX, x); minZ = Math.min(minZ, z); maxX = Math.max(maxX, x); maxZ = Math.max(maxZ, z);
+      }
+    }
+    return [minX, minZ, maxX, maxZ];
+  }
+}
+
+function strictlyInside(x, z, polygon) {
+  // Obstacle edges are walkable (you can stand against a shelf).
+  for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
+    if (onSegment(x, z, polygon[i][0], polygon[i][1], polygon[j][0], polygon[j][1])) return false;
+  }
+  return pointInPolygon(x, z, polygon);
+}
