@@ -1,0 +1,192 @@
+"""A store scene as plain data plus the geometry questions the room server asks (sans-I/O, numpy).
+
+Coordinates: metres, +Y up, the floor at y = 0. A fixture's front faces its local +Z; `rotation_deg`
+turns it about +Y (counter-clockwise seen from above, as in glTF).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# Avatars are kept this far (m) from walls and fixtures: roughly a shoulder's half-width.
+AVATAR_RADIUS = 0.3
+# Whole store must fit within ±30 m: poses travel as int16 millimetres.
+MAX_EXTENT_M = 30.0
+
+# Shelf levels (m above the floor) products stand on, per fixture type; racks hang garments.
+FIXTURE_LEVELS: dict[str, tuple[float, ...]] = {
+    "rack": (0.55,),
+    "shelf": (0.12, 0.56, 1.0, 1.44),
+    "fridge_case": (0.15, 0.6, 1.05, 1.5),
+    "table": (),  # the top surface: size[1]
+    "counter": (),
+    "podium": (),
+    "window": (),
+    "decor": (),
+}
+FIXTURE_TYPES = tuple(FIXTURE_LEVELS)
+
+
+@dataclass(frozen=True)
+class Placement:
+    product_id: str
+    position: tuple[float, float, float]
+    rotation_deg: float
+
+
+@dataclass(frozen=True)
+class Fixture:
+    id: str
+    type: str
+    center: tuple[float, float]  # x, z
+    rotation_deg: float
+    size: tuple[float, float, float]  # width (local x), height, depth (local z)
+    products: tuple[str, ...]
+    placements: tuple[Placement, ...]
+    shape: str | None = None  # decor only: planet, mushroom, tree, plant
+
+    def to_local(self, xz: np.ndarray) -> np.ndarray:
+        """World (N,2) x,z -> fixture-local x,z."""
+        t = math.radians(self.rotation_deg)
+        c, s = math.cos(t), math.sin(t)
+        d = xz - np.asarray(self.center)
+        # Inverse of a +Y rotation: local x = c*dx - s*dz, local z = s*dx + c*dz
+        return np.stack([c * d[:, 0] - s * d[:, 1], s * d[:, 0] + c * d[:, 1]], axis=1)
+
+    def to_world(self, local_x: float, local_z: float) -> tuple[float, float]:
+        t = math.radians(self.rotation_deg)
+        c, s = math.cos(t), math.sin(t)
+        return (self.center[0] + c * local_x + s * local_z, self.center[1] - s * local_x + c * local_z)
+
+    def corners(self) -> np.ndarray:
+        w, _, d = self.size
+        return np.array([self.to_world(sx * w / 2, sz * d / 2) for sx, sz in ((-1, -1), (1, -1), (1, 1), (-1, 1))])
+
+
+@dataclass(frozen=True)
+class Zone:
+    id: str
+    kind: str  # fitting_room, checkout, stage, window, entrance, game
+    min_xz: tuple[float, float]
+    max_xz: tuple[float, float]
+
+    def contains(self, x: float, z: float) -> bool:
+        return self.min_xz[0] <= x <= self.max_xz[0] and self.min_xz[1] <= z <= self.max_xz[1]
+
+
+@dataclass(frozen=True)
+class Wall:
+    start: tuple[float, float]
+    end: tuple[float, float]
+    thickness: float
+    height: float
+
+
+@dataclass(frozen=True)
+class SceneLight:
+    kind: str  # point, spot, directional
+    position: tuple[float, float, float]
+    color: str
+    intensity: float
+    range: float | None = None
+
+
+def _point_in_polygon(xz: np.ndarray, poly: np.ndarray) -> np.ndarray:
+    x, z = xz[:, 0:1], xz[:, 1:2]
+    x1, z1 = poly[:, 0][None, :], poly[:, 1][None, :]
+    x2, z2 = np.roll(poly[:, 0], -1)[None, :], np.roll(poly[:, 1], -1)[None, :]
+    crosses = (z1 > z) != (z2 > z)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_at = x1 + (z - z1) * (x2 - x1) / (z2 - z1)
+    return (np.count_nonzero(crosses & (x < x_at), axis=1) % 2) == 1
+
+
+def _distance_to_segments(xz: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N,2) points, (E,2) segment ends -> (N,E) distances."""
+    ab = b - a
+    ap = xz[:, None, :] - a[None, :, :]
+    t = np.clip(np.einsum("nei,ei->ne", ap, ab) / np.maximum(np.einsum("ei,ei->e", ab, ab), 1e-12), 0, 1)
+    closest = a[None, :, :] + t[..., None] * ab[None, :, :]
+    return np.linalg.norm(xz[:, None, :] - closest, axis=2)
+
+
+@dataclass
+class Scene:
+    id: str
+    name: str
+    floor: np.ndarray  # (V,2) polygon x,z
+    ceiling_height: float
+    fixtures: list[Fixture]
+    zones: list[Zone]
+    walls: list[Wall]
+    spawn_points: list[tuple[float, float, float]]
+    waypoints: list[tuple[float, float, float]] = field(default_factory=list)
+    lights: list[SceneLight] = field(default_factory=list)
+    ambient: dict[str, Any] = field(default_factory=dict)
+    theme: dict[str, str] = field(default_factory=dict)
+    storefront_edge: int | None = None
+    door_width: float = 2.0
+    model_url: str | None = None
+    source_file: str = ""
+
+    @property
+    def bounds_min(self) -> tuple[float, float, float]:
+        return (float(self.floor[:, 0].min()), 0.0, float(self.floor[:, 1].min()))
+
+    @property
+    def bounds_max(self) -> tuple[float, float, float]:
+        return (float(self.floor[:, 0].max()), float(self.ceiling_height), float(self.floor[:, 1].max()))
+
+    def walkable_mask(self, xz: np.ndarray) -> np.ndarray:
+        """(N,2) x,z in metres -> (N,) bool: inside the floor, clear of walls and fixtures by AVATAR_RADIUS."""
+        pts = np.asarray(xz, dtype=np.float64).reshape(-1, 2)
+        ok = np.isfinite(pts).all(axis=1)
+        pts = np.where(ok[:, None], pts, 0.0)
+        ok &= _point_in_polygon(pts, self.floor)
+        edges_a, edges_b = self.floor, np.roll(self.floor, -1, axis=0)
+        ok &= _distance_to_segments(pts, edges_a, edges_b).min(axis=1) >= AVATAR_RADIUS
+        if self.walls:
+            a = np.array([w.start for w in self.walls])
+            b = np.array([w.end for w in self.walls])
+            half = np.array([w.thickness / 2 for w in self.walls])
+            ok &= (_distance_to_segments(pts, a, b) >= half[None, :] + AVATAR_RADIUS).all(axis=1)
+        for f in self.fixtures:
+            local = f.to_local(pts)
+            w, _, d = f.size
+            inside = (np.abs(local[:, 0]) < w / 2 + AVATAR_RADIUS) & (np.abs(local[:, 1]) < d / 2 + AVATAR_RADIUS)
+            ok &= ~inside
+        return ok
+
+    def is_walkable(self, x: float, z: float) -> bool:
+        return bool(self.walkable_mask(np.array([[x, z]], dtype=np.float64))[0])
+
+    def zone_at(self, x: float, z: float) -> Zone | None:
+        return next((zone for zone in self.zones if zone.contains(x, z)), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "bounds_min": self.bounds_min,
+            "bounds_max": self.bounds_max,
+            "floor": self.floor.tolist(),
+            "spawn_points": self.spawn_points,
+            "waypoints": self.waypoints,
+            "zones": [{"id": z.id, "kind": z.kind, "min": z.min_xz, "max": z.max_xz} for z in self.zones],
+            "fixtures": [
+                {"id": f.id, "type": f.type, "center": f.center, "rotation_deg": f.rotation_deg, "size": f.size,
+                 "products": list(f.products),
+                 "placements": [{"product_id": p.product_id, "position": p.position, "rotation_deg": p.rotation_deg}
+                                for p in f.placements]}
+                for f in self.fixtures
+            ],
+            "lights": [{"type": li.kind, "position": li.position, "color": li.color, "intensity": li.intensity,
+                        "range": li.range} for li in self.lights],
+            "ambient": self.ambient,
+            "theme": self.theme,
+            "model_url": self.model_url,
+        }
