@@ -66,7 +66,20 @@ class AvatarPose:
     head_rot: np.ndarray
     parts: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # name -> (pos, rot)
     body_rots: np.ndarray | None = None  # (22, 4) local rotations when a body is present
-    hand_angles: dict[str, np.ndarray] = field(default_factory=dict)  # quantized 0..255 per hand
+    hand_codes: dict[str, np.ndarray] = field(default_factory=dict)  # 20 angle codes + scale code per hand
+
+    def hand_joints(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The 25 WebXR joint poses (positions (25,3), rotations (25,4)) of "left_hand" or "right_hand"."""
+        from server.realtime import hand_model
+
+        wrist_pos, wrist_rot = self.parts[name]
+        codes = self.hand_codes[name]
+        params = hand_model.HandParams(
+            wrist_pos[None], wrist_rot[None], hand_model.dequantize_angles(codes[None, :20]),
+            hand_model.dequantize_scale(codes[20:21]),
+        )
+        pos, rot = hand_model.joints_from_hand_params(params, np.array([0 if name == "left_hand" else 1]))
+        return pos[0], rot[0]
 
 
 def dequantize_avatar(state: AvatarState) -> AvatarPose:
@@ -84,7 +97,7 @@ def dequantize_avatar(state: AvatarState) -> AvatarPose:
         else:
             pose.parts[PART_NAMES[part]] = (head_pos + rel, dequantize_quats(c[o + 3 : o + 7]))
             if part in (3, 4):
-                pose.hand_angles[PART_NAMES[part]] = c[o + 7 : o + 27].copy()
+                pose.hand_codes[PART_NAMES[part]] = c[o + 7 : o + 28].copy()
     return pose
 
 

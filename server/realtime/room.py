@@ -404,8 +404,14 @@ class Room:
             hand_model = None
         o = PART_OFFSETS[part]
         side = np.full(len(block), 0 if part == LEFT_HAND else 1)
+        params = None
         if hand_model is not None:
-            params = hand_model.hand_params_from_joints(pos, rot, side)
+            try:
+                params = hand_model.hand_params_from_joints(pos, rot, side)
+            except ValueError:  # degenerate joints the finite/unit checks let through: drop these hands
+                self._drop_part(presence, states, part, np.ones(len(block), dtype=bool), "hand_unusable")
+                return
+        if params is not None:
             states[:, o : o + 3] = quantize_positions_mm(params.wrist_pos - head)
             states[:, o + 3 : o + 7] = quantize_quats(params.wrist_rot)
             states[:, o + 7 : o + 27] = hand_model.quantize_angles(params.angles)
