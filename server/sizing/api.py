@@ -205,11 +205,11 @@ def _checked_body(body: Body | None) -> tuple[str | None, dict[str, float]]:
     return body.sex, values
 
 
-def _chart(chart_id: str):
+def _chart(chart_id: str, status: int = 400):
     try:
         return load_chart(chart_id)
     except ChartError as exc:
-        raise ShopperError(404, str(exc)) from None
+        raise ShopperError(status, str(exc)) from None
 
 
 def _product(product_id: str) -> Any:
@@ -327,7 +327,7 @@ def charts() -> list[str]:
 @router.get("/charts/{chart_id}", responses=ERRORS, summary="One size chart (format in docs/SIZING.md)")
 @_errors
 def chart(chart_id: str) -> Any:
-    return _chart(chart_id).to_dict()
+    return _chart(chart_id, status=404).to_dict()
 
 
 @router.post("/profiles", response_model=ProfileCreated, status_code=201, responses=ERRORS,

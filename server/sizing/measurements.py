@@ -50,11 +50,11 @@ def unit_of(name: str) -> str:
 PLAUSIBLE: dict[str, tuple[float, float]] = {
     "stature": (120.0, 230.0),
     "weight": (30.0, 250.0),
-    "chest": (60.0, 180.0),
+    "chest": (55.0, 180.0),
     "waist": (45.0, 180.0),
     "hips": (60.0, 180.0),
     "shoulder": (25.0, 60.0),
-    "neck": (25.0, 60.0),
+    "neck": (25.0, 65.0),
     "inseam": (50.0, 110.0),
     "sleeve": (55.0, 110.0),
     "thigh": (30.0, 100.0),
