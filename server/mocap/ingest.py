@@ -1,0 +1,285 @@
+"""Sans-I/O mocap ingest: which source drives which avatar, and turning its packets/clips into body poses.
+
+An operator creates a source (gets a random key) and binds it to (room_id, avatar_id) with placement
+options. A packet is attributed to a source either by the key it carries (an OSC message
+``/plaza/key <key>`` in the bundle, what ``sim/mocap_sender.py`` sends) or, for off-the-shelf VMC senders
+that cannot add one, by the UDP sender address the operator pinned to the source. Everything else is
+dropped and counted by reason. Poses go to a sink callable:
+``sink(room_id, avatar_id, hips_pos (3,), local_rots (22, 4), now)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from server.mocap.bvh import BvhClip, LoopingTrack
+from server.mocap.fk import body_offsets, quat_from_axis_angle, quat_mul, quat_rotate
+from server.mocap.osc import OscError, parse_packet
+from server.mocap.retarget import retarget_clip
+from server.mocap.vmc import VmcAssembler, VmcFrame
+from server.realtime.skeleton import BODY_INDEX, REST_HEIGHT_M
+
+log = logging.getLogger(__name__)
+
+KEY_ADDRESS = "/plaza/key"
+MAX_DATAGRAM = 65_507
+MAX_SOURCES = 1024
+Sink = Callable[[str, int, np.ndarray, np.ndarray, float], None]
+Address = tuple[str, int]
+
+
+class MocapInputError(ValueError):
+    """An operator request that cannot be honoured (unknown source, bad option ...)."""
+
+
+@dataclass(frozen=True)
+class BindOptions:
+    """Where and how big the performer appears: avatar height, stage origin (m) and heading (degrees)."""
+
+    height_m: float = REST_HEIGHT_M
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    yaw_deg: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.height_m, int | float) and 0.5 <= self.height_m <= 2.5):
+            raise MocapInputError(f"height_m must be between 0.5 and 2.5 metres, got {self.height_m!r}")
+        if len(self.origin) != 3 or not all(math.isfinite(v) and abs(v) <= 10_000 for v in self.origin):
+            raise MocapInputError("origin must be three finite numbers (metres, within 10 km)")
+        if not math.isfinite(self.yaw_deg):
+            raise MocapInputError("yaw_deg must be a finite number")
+
+    def place(self, hips: np.ndarray, rots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rotate the performance about +Y by yaw and move it to the stage origin."""
+        q = quat_from_axis_angle(np.array([0.0, 1.0, 0.0]), math.radians(self.yaw_deg))
+        hips = quat_rotate(q, hips) + np.asarray(self.origin)
+        rots = rots.copy()
+        rots[0] = quat_mul(q, rots[0])
+        return hips, rots
+
+
+@dataclass
+class MocapSource:
+    source_id: str
+    name: str
+    key_digest: bytes
+    allow_addr: str | None  # "host" or "host:port" that may send without a key (pinned sender)
+    room_id: str | None = None
+    avatar_id: int | None = None
+    options: BindOptions = field(default_factory=BindOptions)
+    assembler: VmcAssembler = field(default_factory=VmcAssembler)
+    playback: LoopingTrack | None = None
+    playback_start: float = 0.0
+    last_data: bytes | None = None
+    poses: int = 0
+    last_pose_at: float | None = None
+
+    @property
+    def bound(self) -> bool:
+        return self.room_id is not None and self.avatar_id is not None
+
+    def info(self) -> dict:
+        return {
+            "source_id": self.source_id, "name": self.name, "allow_addr": self.allow_addr,
+            "room_id": self.room_id, "avatar_id": self.avatar_id, "height_m": self.options.height_m,
+            "origin": list(self.options.origin), "yaw_deg": self.options.yaw_deg,
+            "playing": self.playback is not None, "poses": self.poses, "counters": dict(self.assembler.counters),
+        }
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8", "replace")).digest()
+
+
+def _vmc_scale(frame: VmcFrame, height_m: float) -> float:
+    """Avatar leg length / sender model's leg length, from the bone offsets the sender reports (else 1)."""
+    off = frame.bone_offsets
+    ours = body_offsets(height_m)
+    for side in ("left", "right"):
+        ids = [BODY_INDEX[f"{side}UpperLeg"], BODY_INDEX[f"{side}LowerLeg"], BODY_INDEX[f"{side}Foot"]]
+        if all(i in off for i in ids):
+            src = abs(off[ids[0]][1]) + math.dist(off[ids[1]], (0, 0, 0)) + math.dist(off[ids[2]], (0, 0, 0))
+            tgt = abs(ours[ids[0], 1]) + float(np.linalg.norm(ours[ids[1]]) + np.linalg.norm(ours[ids[2]]))
+            if src > 0.05:
+                return tgt / src
+    return 1.0
+
+
+def make_track(clip: BvhClip, height_m: float, loop: bool = True) -> LoopingTrack:
+    """Retarget a clip once to an avatar height; the track starts on the stage origin (height kept)."""
+    _, hips, local = retarget_clip(clip, height_m)
+    hips = hips - np.array([hips[0, 0], 0.0, hips[0, 2]])
+    return LoopingTrack(hips, local, clip.frame_time, loop)
+
+
+class MocapSources:
+    """Registry of mocap sources and the conversion of their input to poses (no sockets, no clocks)."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.sources: dict[str, MocapSource] = {}
+        self._by_digest: dict[bytes, MocapSource] = {}
+        self.counters: Counter = Counter()
+
+    # ---- operator side -------------------------------------------------------------------------------
+    def create(self, name: str = "", allow_addr: str | None = None) -> tuple[str, str]:
+        """New unbound source: (source_id, key). The key is shown once; only its hash is kept."""
+        if len(self.sources) >= MAX_SOURCES:
+            raise MocapInputError(f"too many mocap sources (limit {MAX_SOURCES}); delete unused ones")
+        if allow_addr is not None and not (0 < len(allow_addr) <= 64):
+            raise MocapInputError("allow_addr must be 'host' or 'host:port'")
+        source_id = secrets.token_hex(6)
+        key = secrets.token_urlsafe(24)
+        src = MocapSource(source_id, name[:64] or source_id, _digest(key), allow_addr)
+        self.sources[source_id] = src
+        self._by_digest[src.key_digest] = src
+        return source_id, key
+
+    def get(self, source_id: str) -> MocapSource:
+        src = self.sources.get(source_id)
+        if src is None:
+            raise MocapInputError(f"no mocap source {source_id!r}")
+        return src
+
+    def bind(
+        self, source_id: str, room_id: str, avatar_id: int, options: BindOptions | None = None
+    ) -> tuple[str, int] | None:
+        """Bind (or rebind) a source to an avatar seat; returns the previous binding for the caller to free."""
+        src = self.get(source_id)
+        previous = (src.room_id, src.avatar_id) if src.bound else None
+        src.room_id, src.avatar_id = room_id, int(avatar_id)
+        src.options = options or BindOptions()
+        src.assembler = VmcAssembler()  # a new seat starts from a clean stream state
+        src.playback = None
+        return previous  # type: ignore[return-value]
+
+    def stop(self, source_id: str) -> tuple[str, int] | None:
+        """Unbind and stop playback; the key stays valid so the source can be bound again."""
+        src = self.get(source_id)
+        previous = (src.room_id, src.avatar_id) if src.bound else None
+        src.room_id = src.avatar_id = None
+        src.playback = None
+        return previous  # type: ignore[return-value]
+
+    def delete(self, source_id: str) -> tuple[str, int] | None:
+        previous = self.stop(source_id)
+        src = self.sources.pop(source_id)
+        self._by_digest.pop(src.key_digest, None)
+        return previous
+
+    def start_playback(self, source_id: str, clip: BvhClip, now: float, loop: bool = True) -> float:
+        """Play a BVH clip on a bound source from `now`. Returns the loop length in seconds."""
+        src = self.get(source_id)
+        if not src.bound:
+            raise MocapInputError("bind the source to a room seat before starting a playback")
+        return self.play(source_id, make_track(clip, src.options.height_m, loop), now)
+
+    def play(self, source_id: str, track: LoopingTrack, now: float) -> float:
+        """Play an already retargeted track (see make_track; the API builds it off the event loop)."""
+        src = self.get(source_id)
+        if not src.bound:
+            raise MocapInputError("bind the source to a room seat before starting a playback")
+        src.playback = track
+        src.playback_start = now
+        return track.duration
+
+    def metrics(self) -> dict[str, int]:
+        """Flat counters for /metrics: ingest-level reasons plus the sum of every source's stream counters."""
+        total = Counter(self.counters)
+        for src in self.sources.values():
+            total.update({f"vmc_{k}": v for k, v in src.assembler.counters.items()})
+        total["sources"] = len(self.sources)
+        total["sources_bound"] = sum(1 for s in self.sources.values() if s.bound)
+        return dict(total)
+
+    # ---- data side -----------------------------------------------------------------------------------
+    def _source_for(self, messages: list, addr: Address) -> MocapSource | None:
+        key = next((m[2] for m in messages if m[1] == KEY_ADDRESS), None)
+        if key is not None:
+            if len(key) != 1 or type(key[0]) is not str:
+                self.counters["dropped_bad_key"] += 1
+                return None
+            src = self._by_digest.get(_digest(key[0]))
+            if src is None:
+                self.counters["dropped_bad_key"] += 1
+                return None
+            if src.allow_addr is not None and src.allow_addr not in (addr[0], f"{addr[0]}:{addr[1]}"):
+                self.counters["dropped_address_mismatch"] += 1
+                return None
+            return src
+        for src in self.sources.values():  # few pinned sources per server; a dict would be needed past ~100
+            if src.allow_addr is not None and src.allow_addr in (addr[0], f"{addr[0]}:{addr[1]}"):
+                return src
+        self.counters["dropped_unknown_sender"] += 1
+        return None
+
+    def feed_datagram(self, data: bytes, addr: Address, now: float) -> int:
+        """One UDP datagram from addr at time now. Returns the number of poses handed to the sink (0 or 1)."""
+        self.counters["packets"] += 1
+        if not 4 <= len(data) <= MAX_DATAGRAM:
+            self.counters["dropped_malformed"] += 1
+            return 0
+        try:
+            messages = parse_packet(data)
+        except OscError:
+            self.counters["dropped_malformed"] += 1
+            return 0
+        src = self._source_for(messages, addr)
+        if src is None:
+            return 0
+        if not src.bound:
+            self.counters["dropped_unbound"] += 1
+            return 0
+        if data == src.last_data:
+            self.counters["dropped_duplicate"] += 1
+            return 0
+        src.last_data = data
+        frame = src.assembler.feed(messages, now)
+        if frame is None:
+            return 0
+        k = _vmc_scale(frame, src.options.height_m)
+        hips, rots = src.options.place(frame.hips_pos * k, frame.local_rots)
+        return self._emit(src, hips, rots, now)
+
+    def tick(self, now: float) -> int:
+        """Advance every BVH playback to `now` (call at the 60 Hz tick). Returns poses emitted."""
+        emitted = 0
+        for src in list(self.sources.values()):
+            track = src.playback
+            if track is None or not src.bound:
+                continue
+            t = now - src.playback_start
+            if track.finished(t):
+                src.playback = None
+                self.counters["playbacks_finished"] += 1
+                continue
+            hips, rots = track.sample(t)
+            hips, rots = src.options.place(hips, rots)
+            emitted += self._emit(src, hips, rots, now)
+        return emitted
+
+    def _emit(self, src: MocapSource, hips: np.ndarray, rots: np.ndarray, now: float) -> int:
+        if not (np.all(np.isfinite(hips)) and np.all(np.isfinite(rots))):
+            self.counters["dropped_non_finite_pose"] += 1
+            return 0
+        try:
+            self.sink(src.room_id, src.avatar_id, hips, rots, now)  # type: ignore[arg-type]
+        except (ValueError, KeyError) as exc:  # invalid pose, or the seat is gone
+            self.counters["rejected_by_room"] += 1
+            log.debug("room rejected a mocap pose from %s: %s", src.source_id, exc)
+            return 0
+        except Exception:  # the room's problem must not kill the listener
+            self.counters["sink_errors"] += 1
+            log.exception("mocap sink failed for source %s", src.source_id)
+            return 0
+        src.poses += 1
+        src.last_pose_at = now
+        self.counters["poses"] += 1
+        return 1
