@@ -15,9 +15,9 @@ import numpy as np
 from assets import mesh
 from assets.gltf import GltfBuilder, Material, Node, srgb_to_linear
 from assets.mesh import Part
-from server.commerce.catalog import Product
+from server.commerce.catalog import VISUAL_FINISHES, Product
 
-# Material options that change the look (others, like phone storage, do not).
+# Material options that change the look (others, like phone storage, do not); keys are VISUAL_FINISHES.
 SURFACE_FINISH: dict[str, dict[str, Any]] = {
     "leather": {"roughness": 0.42, "texture": None},
     "boucle": {"roughness": 0.95, "texture": "boucle"},
@@ -62,7 +62,7 @@ class ModelContext:
     def _looks(product: Product) -> list[tuple[str, str, str | None]]:
         """(variant name, colour hex, surface finish) per distinct visual look."""
         colors = product.options.get("color", [])
-        finishes = [m for m in product.options.get("material", []) if m in SURFACE_FINISH] or [None]
+        finishes = [m for m in product.options.get("material", []) if m in VISUAL_FINISHES] or [None]
         return [
             (c["name"] + (f" / {f}" if f and len(finishes) > 1 else ""), c["hex"], f)
             for c in colors

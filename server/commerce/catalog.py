@@ -25,7 +25,9 @@ MODEL_URL_PREFIX = "/assets/models/"
 CATEGORIES = ("apparel", "shoes", "beauty", "furniture", "electronics", "groceries", "virtual-fashion", "bundles")
 KINDS = ("physical", "virtual", "bundle")
 FITS = ("fitted", "regular", "loose", "stretch")
-OPTION_ORDER = ("color", "material", "size")  # the order option values appear in a variant key
+OPTION_ORDER = ("color", "material", "size")
+# Material options that change how the product looks; they become glTF material variants with the colour.
+VISUAL_FINISHES = ("leather", "boucle", "mesh")  # the order option values appear in a variant key
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 _HEX_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -42,10 +44,11 @@ class Variant:
     options: dict[str, str]
     color_hex: str
     stock: int  # initial stock from the catalog data
+    gltf_variant: str | None = None  # the KHR_materials_variants name showing this variant (None: one look)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "key": self.key, "options": self.options, "color_hex": self.color_hex,
-                "stock": self.stock}
+        return {"id": self.id, "key": self.key, "name": self.key, "options": self.options,
+                "color_hex": self.color_hex, "stock": self.stock, "material_variant": self.gltf_variant}
 
 
 @dataclass(frozen=True)
@@ -274,6 +277,8 @@ def _parse_product(raw: Any, file: str, index: int, chart_dir: Path) -> Product:
             raise c.fail(f"stock.overrides[{okey!r}]", "must be a non-negative integer")
     if per_variant < 0:
         raise c.fail("stock.per_variant", "must not be negative")
+    finishes = [m for m in options.get("material", []) if m in VISUAL_FINISHES]
+    looks = len(colors) * max(1, len(finishes))
     variants = []
     seen_ids: set[str] = set()
     for combo, key in zip(combos, keys, strict=True):
@@ -287,7 +292,8 @@ def _parse_product(raw: Any, file: str, index: int, chart_dir: Path) -> Product:
             raise c.fail("options", f"two variants share the id {vid!r}; make the option names distinct")
         seen_ids.add(vid)
         opts = {opt: value for (opt, _), value in zip(axes, combo, strict=True)}
-        variants.append(Variant(vid, key, opts, hex_of[opts["color"]], level))
+        look = opts["color"] + (f" / {opts['material']}" if len(finishes) > 1 else "")
+        variants.append(Variant(vid, key, opts, hex_of[opts["color"]], level, look if looks > 1 else None))
 
     transparency = c.get(raw, "transparency", dict)
     tc = _Checker(file, c.where + ".transparency")

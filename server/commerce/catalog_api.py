@@ -1,0 +1,159 @@
+"""HTTP adapter for the catalog, the scenes and the generated glTF files.
+
+Routes (all documented in the OpenAPI schema):
+  GET /api/products                  list with search and filters
+  GET /api/products/{id}             detail (variants, stock, size chart, transparency, model URLs)
+  GET /api/products/{id}/stock       live stock per variant
+  GET /api/scenes, /api/scenes/{id}  store scenes (floor, fixtures with product placements, zones, lights)
+  GET|HEAD /assets/{models|scenes}/{name}.{sha12}.glb   content-hashed glTF binaries
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any, Protocol
+
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from server.commerce.catalog import CATEGORIES, KINDS, Catalog, CatalogError, Product, load_catalog
+from server.commerce.catalog_assets import KINDS as ASSET_KINDS
+from server.commerce.catalog_assets import AssetStore, respond
+from server.scenes import SceneError, list_scenes, load_scene
+
+
+class StockSource(Protocol):
+    """Where live stock comes from. The default reads the catalog's initial stock; the commerce
+    storage replaces it by setting `app.state.plaza.stock` to an object with this method."""
+
+    def levels(self, product: Product) -> dict[str, int] | Awaitable[dict[str, int]]: ...
+
+
+class CatalogStock:
+    def levels(self, product: Product) -> dict[str, int]:
+        return {v.id: v.stock for v in product.variants}
+
+
+def _catalog() -> Catalog:
+    try:
+        return load_catalog()
+    except CatalogError as exc:
+        raise HTTPException(503, f"The catalog data is invalid: {exc}") from exc
+
+
+def _stock_source(request: Request) -> StockSource:
+    services = getattr(request.app.state, "plaza", None)
+    return getattr(services, "stock", None) or CatalogStock()
+
+
+async def _levels(request: Request, product: Product) -> dict[str, int]:
+    result = _stock_source(request).levels(product)
+    if isinstance(result, Awaitable):
+        result = await result
+    return dict(result)
+
+
+router = APIRouter(tags=["catalog"])
+
+
+@router.get("/api/products", summary="List and search products")
+async def list_products(
+    request: Request,
+    q: str | None = Query(None, max_length=200, description="words that must all appear (name, tags, colours...)"),
+    category: str | None = Query(None, description=f"one of: {', '.join(CATEGORIES)}"),
+    kind: str | None = Query(None, description=f"one of: {', '.join(KINDS)}"),
+    min_price: int | None = Query(None, ge=0, description="minimum price in minor units (cents)"),
+    max_price: int | None = Query(None, ge=0, description="maximum price in minor units (cents)"),
+    in_stock: bool | None = Query(None, description="only products with (true) or without (false) stock"),
+    limit: int = Query(100, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    if category is not None and category not in CATEGORIES:
+        raise HTTPException(400, f"Unknown category {category!r}. Use one of: {', '.join(CATEGORIES)}.")
+    if kind is not None and kind not in KINDS:
+        raise HTTPException(400, f"Unknown kind {kind!r}. Use one of: {', '.join(KINDS)}.")
+    if min_price is not None and max_price is not None and min_price > max_price:
+        raise HTTPException(400, "min_price is above max_price; nothing can match.")
+    catalog = _catalog()
+    levels: dict[str, int] = {}
+    if in_stock is not None:
+        for p in catalog.products.values():
+            levels[p.id] = sum((await _levels(request, p)).values())
+    found = catalog.search(q, category, kind, min_price, max_price, in_stock, stock_of=lambda p: levels[p.id])
+    return {"total": len(found), "offset": offset, "limit": limit,
+            "items": [p.detail() for p in found[offset : offset + limit]], "categories": catalog.categories}
+
+
+def _product_or_404(product_id: str) -> Product:
+    product = _catalog().get(product_id)
+    if product is None:
+        raise HTTPException(404, f"No product with id {product_id!r}.")
+    return product
+
+
+@router.get("/api/products/{product_id}", summary="Product detail")
+async def product_detail(product_id: str, request: Request) -> dict[str, Any]:
+    product = _product_or_404(product_id)
+    detail = product.detail()
+    live = await _levels(request, product)
+    for v in detail["variants"]:
+        v["stock"] = live.get(v["id"], 0)
+    detail["in_stock"] = sum(live.values()) > 0
+    return detail
+
+
+@router.get("/api/products/{product_id}/stock", summary="Live stock per variant")
+async def product_stock(product_id: str, request: Request) -> dict[str, Any]:
+    product = _product_or_404(product_id)
+    live = await _levels(request, product)
+    return {"product_id": product.id, "total": sum(live.values()),
+            "variants": [{"id": v.id, "key": v.key, "stock": live.get(v.id, 0)} for v in product.variants]}
+
+
+@router.get("/api/scenes", summary="Store scenes")
+async def scenes() -> dict[str, Any]:
+    out = []
+    for sid in list_scenes():
+        try:
+            s = load_scene(sid)
+        except SceneError as exc:
+            out.append({"id": sid, "error": str(exc)})
+            continue
+        out.append({"id": s.id, "name": s.name, "model_url": s.model_url, "bounds_min": s.bounds_min,
+                    "bounds_max": s.bounds_max})
+    return {"scenes": out}
+
+
+@router.get("/api/scenes/{scene_id}", summary="Scene detail: floor, fixtures with product placements, zones")
+async def scene_detail(scene_id: str) -> dict[str, Any]:
+    if scene_id not in list_scenes():
+        raise HTTPException(404, f"No scene {scene_id!r}. Available: {', '.join(list_scenes())}.")
+    try:
+        return load_scene(scene_id).to_dict()
+    except SceneError as exc:
+        raise HTTPException(503, f"The scene data is invalid: {exc}") from exc
+
+
+_assets = AssetStore()
+
+
+@router.api_route(
+    "/assets/{kind}/{name}",
+    methods=["GET", "HEAD"],
+    summary="Generated glTF binary (content-hashed name: cache forever)",
+    response_class=Response,
+    responses={200: {"content": {"model/gltf-binary": {}}}, 206: {"description": "byte range"},
+               304: {"description": "not modified"}, 404: {"description": "unknown file"}},
+)
+async def asset_file(kind: str, name: str, request: Request) -> Response:
+    asset = _assets.get(kind, name) if kind in ASSET_KINDS else None
+    if asset is None:
+        return JSONResponse({"detail": f"No {kind} file {name!r}. Model URLs change when a model changes; "
+                                       "take the current one from /api/products or /api/scenes."},
+                            status_code=404)
+    reply = respond(asset, request.method, {k.lower(): v for k, v in request.headers.items()})
+    return Response(reply.body, status_code=reply.status, headers=reply.headers)
+
+
+def mount(app: FastAPI) -> None:
+    app.include_router(router)
