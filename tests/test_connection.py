@@ -1,0 +1,65 @@
+"""Backpressure: a connection whose transport stops accepting writes gets newest-wins, then a 4008 close."""
+
+import asyncio
+
+import msgpack
+
+from server.net.close_codes import TOO_SLOW
+from server.net.connection import Connection
+
+
+class FakeTransport:
+    """An ASGI `send` that blocks while the 'socket' is not writable, like uvicorn's flow control."""
+
+    def __init__(self) -> None:
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self.sent: list[dict] = []
+
+    async def send(self, message: dict) -> None:
+        await self.writable.wait()
+        self.sent.append(message)
+
+
+def frames(transport: FakeTransport) -> list[bytes]:
+    return [m["bytes"] for m in transport.sent if m["type"] == "websocket.send"]
+
+
+async def test_writes_immediately_when_writable_and_keeps_control_messages_in_order():
+    t = FakeTransport()
+    dropped: list[int] = []
+    conn = Connection(t.send, "r", 1, dropped.append, lambda n: None, now=0.0)
+    conn.send_control({"t": "welcome"})
+    conn.offer_snapshot(1, b"\x02one", 0.0)
+    conn.send_control({"t": "joined"})
+    got = [msgpack.unpackb(f) if f[0] != 2 else f for f in frames(t)]
+    assert got == [{"t": "welcome"}, b"\x02one", {"t": "joined"}]
+    assert dropped == [] and not conn.busy
+
+
+async def test_newest_snapshot_wins_while_blocked_and_control_messages_are_never_dropped():
+    t = FakeTransport()
+    dropped: list[int] = []
+    conn = Connection(t.send, "r", 1, dropped.append, lambda n: None, now=0.0)
+    t.writable.clear()
+    conn.offer_snapshot(1, b"\x02f1", 0.0)  # stuck in the transport
+    for tick in range(2, 6):
+        conn.offer_snapshot(tick, b"\x02f%d" % tick, tick / 60)
+    conn.send_control({"t": "chat"})
+    assert dropped == [2, 3, 4]  # replaced unsent, reported so they never become delta baselines
+    t.writable.set()
+    await asyncio.sleep(0.01)
+    assert frames(t)[0] == b"\x02f1" and msgpack.unpackb(frames(t)[1]) == {"t": "chat"} and frames(t)[2] == b"\x02f5"
+    assert not conn.busy and conn.behind_since is None
+
+
+async def test_a_client_that_stays_behind_is_closed_with_4008_and_the_tick_never_waits():
+    t = FakeTransport()
+    conn = Connection(t.send, "r", 1, lambda tick: None, lambda n: None, now=0.0, max_behind_s=0.5)
+    t.writable.clear()
+    for tick in range(1, 60):  # one second of ticks: offer_snapshot returns at once every time
+        conn.offer_snapshot(tick, b"\x02x", tick / 60)
+    assert conn.close_requested == (TOO_SLOW, "client stayed more than 0.5 s behind the snapshots")
+    t.writable.set()
+    await asyncio.sleep(0.01)
+    assert t.sent[-1] == {"type": "websocket.close", "code": TOO_SLOW, "reason": conn.close_requested[1]}
