@@ -68,35 +68,35 @@ def _plan(tags: bytes) -> Plan:
     return plan
 
 
-def _string_end(data: bytes, pos: int, end: int, what: str) -> tuple[int, int]:
-    """(index of the terminating NUL, next 4-aligned position) of the string starting at pos."""
-    try:
-        nul = data.index(b"\0", pos, end)
-    except ValueError:
-        raise OscError(f"{what} is not NUL-terminated inside the packet") from None
-    nxt = nul + 4 - ((nul - pos) & 3)
-    if nxt > end:
-        raise OscError(f"{what} padding runs past the end of the packet")
-    return nul, nxt
-
-
 def _parse_message(data: bytes, start: int, end: int, timetag: int | None, out: list[OscMessage]) -> None:
-    nul, pos = _string_end(data, start, end, "address")
+    # Hot path (one call per VMC bone): string scans are inlined, fixed-size runs are one unpack_from.
+    try:
+        nul = data.index(b"\0", start, end)
+    except ValueError:
+        raise OscError("address is not NUL-terminated inside the packet") from None
+    pos = nul + 4 - ((nul - start) & 3)
     try:
         address = data[start:nul].decode("ascii")
     except UnicodeDecodeError:
         raise OscError("address is not ASCII") from None
-    if not address.startswith("/"):
-        raise OscError(f"address {address[:40]!r} does not start with '/'")
-    if pos == end:  # OSC 1.0 allows a message without a type tag string
-        out.append((timetag, address, ()))
+    if pos >= end:
+        if pos > end:
+            raise OscError("address padding runs past the end of the packet")
+        out.append((timetag, address, ()))  # OSC 1.0 allows a message without a type tag string
         return
     if data[pos] != 0x2C:  # ','
         raise OscError(f"{address}: the type tag string must start with ','")
-    tag_pos = pos + 1
-    tnul, pos = _string_end(data, pos, end, "type tag string")
+    try:
+        tnul = data.index(b"\0", pos, end)
+    except ValueError:
+        raise OscError(f"{address}: type tag string is not NUL-terminated inside the packet") from None
+    tags = data[pos + 1:tnul]
+    pos = tnul + 4 - ((tnul - pos) & 3)
+    if pos > end:
+        raise OscError(f"{address}: type tag padding runs past the end of the packet")
+    plan = _PLANS.get(tags) or _plan(tags)
     args: list = []
-    for kind, spec in _plan(data[tag_pos:tnul]):
+    for kind, spec in plan:
         if kind == "fixed":
             size = spec.size  # type: ignore[union-attr]
             if pos + size > end:
@@ -104,12 +104,17 @@ def _parse_message(data: bytes, start: int, end: int, timetag: int | None, out: 
             args.extend(spec.unpack_from(data, pos))  # type: ignore[union-attr]
             pos += size
         elif kind == "str":
-            snul, nxt = _string_end(data, pos, end, f"{address}: string argument")
+            try:
+                snul = data.index(b"\0", pos, end)
+            except ValueError:
+                raise OscError(f"{address}: string argument is not NUL-terminated inside the packet") from None
             try:
                 args.append(data[pos:snul].decode("utf-8"))
             except UnicodeDecodeError:
                 raise OscError(f"{address}: string argument is not UTF-8") from None
-            pos = nxt
+            pos = snul + 4 - ((snul - pos) & 3)
+            if pos > end:
+                raise OscError(f"{address}: string padding runs past the end of the packet")
         elif kind == "blob":
             if pos + 4 > end:
                 raise OscError(f"{address}: blob size runs past the end of the packet")
@@ -146,7 +151,10 @@ def _parse(data: bytes, start: int, end: int, timetag: int | None, depth: int, o
             pos += 4
             if size <= 0 or size & 3 or pos + size > end:
                 raise OscError(f"bundle element of {size} bytes does not fit (or is not a multiple of 4)")
-            _parse(data, pos, pos + size, tt, depth + 1, out)
+            if data[pos] == 0x2F:  # the common case, a message: skip one level of dispatch
+                _parse_message(data, pos, pos + size, tt, out)
+            else:
+                _parse(data, pos, pos + size, tt, depth + 1, out)
             pos += size
     elif data[start] == 0x2F:  # '/'
         _parse_message(data, start, end, timetag, out)

@@ -164,10 +164,16 @@ class VmcAssembler:
 
     def _floats(self, args: tuple, start: int, count: int) -> tuple[float, ...] | None:
         vals = args[start:start + count]
-        if len(vals) != count or not all(type(v) is float for v in vals):
+        try:
+            # One pass: a str/bytes/None argument raises TypeError; NaN or inf anywhere makes the sum
+            # non-finite (float32 values cannot overflow a float64 sum of a few terms). Ints pass as numbers.
+            total = math.fsum(vals) if len(vals) == count else None
+        except TypeError:
+            total = None
+        if total is None:
             self.counters["bad_arguments"] += 1
             return None
-        if not all(math.isfinite(v) for v in vals):
+        if not math.isfinite(total):
             self.counters["non_finite"] += 1
             return None
         return vals
