@@ -137,14 +137,6 @@ async def scene_detail(scene_id: str) -> dict[str, Any]:
 _assets = AssetStore()
 
 
-@router.api_route(
-    "/assets/{kind}/{name}",
-    methods=["GET", "HEAD"],
-    summary="Generated glTF binary (content-hashed name: cache forever)",
-    response_class=Response,
-    responses={200: {"content": {"model/gltf-binary": {}}}, 206: {"description": "byte range"},
-               304: {"description": "not modified"}, 404: {"description": "unknown file"}},
-)
 async def asset_file(kind: str, name: str, request: Request) -> Response:
     asset = _assets.get(kind, name) if kind in ASSET_KINDS else None
     if asset is None:
@@ -153,6 +145,17 @@ async def asset_file(kind: str, name: str, request: Request) -> Response:
                             status_code=404)
     reply = respond(asset, request.method, {k.lower(): v for k, v in request.headers.items()})
     return Response(reply.body, status_code=reply.status, headers=reply.headers)
+
+
+_ASSET_DOC = {
+    "summary": "Generated glTF binary (content-hashed name: cache forever)",
+    "response_class": Response,
+    "responses": {200: {"content": {"model/gltf-binary": {}}}, 206: {"description": "byte range"},
+                  304: {"description": "not modified"}, 404: {"description": "unknown file"}},
+}
+router.add_api_route("/assets/{kind}/{name}", asset_file, methods=["GET"], operation_id="get_asset", **_ASSET_DOC)
+router.add_api_route("/assets/{kind}/{name}", asset_file, methods=["HEAD"], operation_id="head_asset",
+                     include_in_schema=False, **_ASSET_DOC)
 
 
 def mount(app: FastAPI) -> None:
