@@ -175,3 +175,8 @@ def test_answer_bundles_recommendation_and_avatar_for_shoes():
     result = answer(model, "female", model.belief("female", {"stature": 165, "weight": 60}), chart, "regular")
     assert [g.region for g in result.garment] == ["length"]
     assert result.recommendation.size in chart.labels
+
+
+def test_an_entered_value_on_a_size_boundary_is_taken_exactly():
+    r = rec("tops-men", "regular", "male", stature=180, weight=84, chest=106.0)  # L starts at 106
+    assert r.size == "L" and r.confidence == 1.0

@@ -159,6 +159,9 @@ class Belief:
         draws = np.concatenate(parts)
         logged = np.array([name != AGE for name in names])
         draws[:, logged] = np.exp(draws[:, logged])
+        for j, name in enumerate(names):
+            if name in self.observed:  # an entered value is exact, also on a size boundary
+                draws[:, j] = self.observed[name]
         return draws
 
 
