@@ -111,6 +111,12 @@ def test_consent_profile_feedback_export_delete(client, data_dir):
     assert export["estimate"]["waist"]["entered"] is False
     assert stored_rows(data_dir) == (1, 1)
 
+    r = client.put(f"/api/sizing/profiles/{pid}", headers=own, json={**BODY, "waist": 79.5})
+    assert r.status_code == 200
+    assert client.get(f"/api/sizing/profiles/{pid}", headers=own).json()["measurements"]["waist"] == 79.5
+    bad = client.put(f"/api/sizing/profiles/{pid}", headers=own, json={**BODY, "waist": 790})
+    assert bad.status_code == 422 and "not possible" in bad.json()["error"]
+
     assert client.delete(f"/api/sizing/profiles/{pid}", headers={"X-Owner-Key": "guess"}).status_code == 404
     assert client.delete(f"/api/sizing/profiles/{pid}", headers=own).json()["deleted"] is True
     assert stored_rows(data_dir) == (0, 0)

@@ -6,6 +6,7 @@ the event loop. Nothing here logs request bodies; body data only reaches SQLite 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import time
 from functools import lru_cache
@@ -18,7 +19,7 @@ from pydantic import BaseModel, Field
 from server.sizing.body_model import VARIABLES
 from server.sizing.charts import FIT_STYLES, ChartError, list_charts, load_chart
 from server.sizing.defaults import default_model
-from server.sizing.feedback import VERDICTS, Feedback, regions_for
+from server.sizing.feedback import Feedback, regions_for
 from server.sizing.furniture import furniture_fit
 from server.sizing.measurements import DESCRIPTIONS, check_measurements, unit_of
 from server.sizing.profiles import ProfileNotFound, ProfileStore
@@ -247,8 +248,6 @@ def _profile(request: Request, profile_id: str, owner_key: str | None):
 
 
 def _errors(fn):  # turn ShopperError into its JSON response, keeping FastAPI's signature inspection intact
-    import functools
-
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -354,6 +353,16 @@ def export_profile(profile_id: str, request: Request, x_owner_key: OwnerKey = No
     return doc
 
 
+@router.put("/profiles/{profile_id}", responses=ERRORS, summary="Replace your stored measurements")
+@_errors
+def update_profile(profile_id: str, body: Body, request: Request, x_owner_key: OwnerKey = None) -> Any:
+    """Your feedback is kept; the measurements you send replace the stored ones."""
+    _profile(request, profile_id, x_owner_key)
+    _, values = _checked_body(body)
+    _store(request).update_measurements(profile_id, x_owner_key or "", values, time.time())
+    return {"updated": True, "profile_id": profile_id}
+
+
 @router.delete("/profiles/{profile_id}", responses=ERRORS, summary="Erase your profile and its feedback")
 @_errors
 def delete_profile(profile_id: str, request: Request, x_owner_key: OwnerKey = None) -> Any:
@@ -374,7 +383,6 @@ def add_feedback(profile_id: str, req: FeedbackIn, request: Request, x_owner_key
         chart.index_of(req.size)
     except ChartError as exc:
         raise ShopperError(400, str(exc)) from None
-    assert req.verdict in VERDICTS
     _store(request).add_feedback(profile_id, x_owner_key or "", item, time.time())
     feedback = [f for _, f in profile.feedback] + [item]
     belief = belief_for(default_model(), profile.sex, profile.measurements, feedback, load_chart)
