@@ -101,6 +101,8 @@ def test_bottoms_take_the_larger_of_waist_and_hips():
 
 
 def test_shoes_follow_foot_length():
+    guessed = rec("shoes-men", "regular", "male", stature=181, weight=79)
+    assert guessed.confidence < 0.5 and "Measuring your foot length" in guessed.sentence
     assert rec("shoes-men", "regular", "male", stature=180, weight=80, foot_length=26.5).size == "42"
     assert rec("shoes-women", "regular", "female", stature=165, weight=60, foot_length=24.0).size == "38"
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from server.sizing.body_model import Belief
 from server.sizing.charts import LENGTH_MEASUREMENT, SizeChart
+from server.sizing.measurements import DESCRIPTIONS
 
 DRAWS = 4000  # Monte Carlo draws of the body: size shares to about ±1 %
 LENGTHS = frozenset({"sleeve", "inseam", "stature"})
@@ -128,6 +129,10 @@ def recommend(chart: SizeChart, fit: str, belief: Belief, rng: np.random.Generat
         regions=regions,
     )
     rec.sentence = sentence(chart, rec, best, second)
+    unmeasured = [name for name in chart.primary if name not in belief.observed]
+    if rec.confidence < 0.5 and unmeasured:
+        what = " and ".join(DESCRIPTIONS[name] for name in unmeasured)
+        rec.sentence += f" Measuring your {what} would make this surer."
     return rec
 
 
