@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from server.mocap.bvh import BvhClip, LoopingTrack
-from server.mocap.fk import body_offsets, quat_from_axis_angle, quat_mul, quat_rotate
+from server.mocap.fk import body_offsets
 from server.mocap.osc import OscError, parse_packet
 from server.mocap.retarget import retarget_clip
-from server.mocap.vmc import VmcAssembler, VmcFrame
+from server.mocap.vmc import VmcAssembler, VmcFrame, _quat_mul
 from server.realtime.skeleton import BODY_INDEX, REST_HEIGHT_M
 
 log = logging.getLogger(__name__)
@@ -57,12 +57,17 @@ class BindOptions:
             raise MocapInputError("yaw_deg must be a finite number")
 
     def place(self, hips: np.ndarray, rots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Rotate the performance about +Y by yaw and move it to the stage origin."""
-        q = quat_from_axis_angle(np.array([0.0, 1.0, 0.0]), math.radians(self.yaw_deg))
-        hips = quat_rotate(q, hips) + np.asarray(self.origin)
+        """Rotate the performance about +Y by yaw and move it to the stage origin (hot path: plain floats)."""
+        yaw = math.radians(self.yaw_deg)
+        c, s = math.cos(yaw), math.sin(yaw)
+        x, y, z = float(hips[0]), float(hips[1]), float(hips[2])
+        ox, oy, oz = self.origin
+        placed = np.array([c * x + s * z + ox, y + oy, -s * x + c * z + oz])
+        if self.yaw_deg == 0.0:
+            return placed, rots
         rots = rots.copy()
-        rots[0] = quat_mul(q, rots[0])
-        return hips, rots
+        rots[0] = _quat_mul((0.0, math.sin(yaw / 2), 0.0, math.cos(yaw / 2)), tuple(rots[0]))
+        return placed, rots
 
 
 @dataclass
@@ -98,18 +103,22 @@ def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8", "replace")).digest()
 
 
+def _leg_length(off: dict, side: str) -> float | None:
+    ids = [BODY_INDEX[f"{side}UpperLeg"], BODY_INDEX[f"{side}LowerLeg"], BODY_INDEX[f"{side}Foot"]]
+    if not all(i in off for i in ids):
+        return None
+    return abs(off[ids[0]][1]) + math.dist(off[ids[1]], (0.0, 0.0, 0.0)) + math.dist(off[ids[2]], (0.0, 0.0, 0.0))
+
+
+_OUR_LEG_AT_REST_HEIGHT = _leg_length({i: tuple(v) for i, v in enumerate(body_offsets(REST_HEIGHT_M))}, "left")
+
+
 def _vmc_scale(frame: VmcFrame, height_m: float) -> float:
     """Avatar leg length / sender model's leg length, from the bone offsets the sender reports (else 1)."""
-    off = frame.bone_offsets
-    ours = body_offsets(height_m)
-    for side in ("left", "right"):
-        ids = [BODY_INDEX[f"{side}UpperLeg"], BODY_INDEX[f"{side}LowerLeg"], BODY_INDEX[f"{side}Foot"]]
-        if all(i in off for i in ids):
-            src = abs(off[ids[0]][1]) + math.dist(off[ids[1]], (0, 0, 0)) + math.dist(off[ids[2]], (0, 0, 0))
-            tgt = abs(ours[ids[0], 1]) + float(np.linalg.norm(ours[ids[1]]) + np.linalg.norm(ours[ids[2]]))
-            if src > 0.05:
-                return tgt / src
-    return 1.0
+    src = _leg_length(frame.bone_offsets, "left") or _leg_length(frame.bone_offsets, "right")
+    if src is None or src <= 0.05:
+        return 1.0
+    return _OUR_LEG_AT_REST_HEIGHT * (height_m / REST_HEIGHT_M) / src  # type: ignore[operator]
 
 
 def make_track(clip: BvhClip, height_m: float, loop: bool = True) -> LoopingTrack:
@@ -266,7 +275,7 @@ class MocapSources:
         return emitted
 
     def _emit(self, src: MocapSource, hips: np.ndarray, rots: np.ndarray, now: float) -> int:
-        if not (np.all(np.isfinite(hips)) and np.all(np.isfinite(rots))):
+        if not (math.isfinite(float(hips.sum())) and math.isfinite(float(rots.sum()))):
             self.counters["dropped_non_finite_pose"] += 1
             return 0
         try:

@@ -63,6 +63,9 @@ _CMU_SIDE_WORDS = ("hand", "femur", "tibia", "foot", "toes", "humerus", "radius"
                    "hipjoint", "fingers", "thumb", "collar", "shoulder", "elbow", "knee", "ankle", "toe", "hip")
 
 
+_TPOSE = body_fk(np.zeros(3), np.tile([0.0, 0.0, 0.0, 1.0], (22, 1)), REST_HEIGHT_M)[0]
+
+
 class RetargetError(ValueError):
     """The source skeleton cannot be mapped onto the body (the message names what is missing)."""
 
@@ -256,6 +259,8 @@ class Retargeter:
                 world[:, t] = world[:, BODY_PARENTS[t]] if t else np.array([0.0, 0.0, 0.0, 1.0])
             else:
                 world[:, t] = quat_mul(quat_mul(quat_mul(g, world_rot[:, s]), gi), self.rest_correction[t])
+                if name not in TRUNK or name == "neck":
+                    world[:, t] = self._aim(t, name, world[:, t], world_pos)
         local = np.empty_like(world)
         local[:, 0] = world[:, 0]
         parents = np.array(BODY_PARENTS[1:])
@@ -263,6 +268,30 @@ class Retargeter:
         local *= np.where(local[..., 3:] < 0.0, -1.0, 1.0)  # w >= 0: one canonical sign for the wire
         hips = self.normalize_positions(world_pos[:, self.mapping["hips"]])
         return hips, local
+
+    def _aim(self, t: int, name: str, world_t: np.ndarray, world_pos: np.ndarray) -> np.ndarray:
+        """Swing a limb (or the neck) so its bone points at the source's next mapped joint.
+
+        Needed where the source has joints we drop in between (CMU's upper neck between lowerneck and Head,
+        a hip or clavicle helper): their rotation bends the real bone, which the joint's own rotation misses.
+        """
+        child = PRIMARY_CHILD[name]
+        s = self.mapping[name]
+        while child is not None:
+            c = self.mapping.get(child)
+            if c is not None and np.linalg.norm(self.source_rest_m[c] - self.source_rest_m[s]) > 1e-4:
+                break
+            child = PRIMARY_CHILD[child]
+        if child is None:
+            return world_t
+        c = self.mapping[child]
+        tpose_dir = _TPOSE[J[child]] - _TPOSE[t]
+        ours = quat_rotate(world_t, tpose_dir)
+        target = quat_rotate(self.frame_align, world_pos[:, c] - world_pos[:, s])
+        ok = np.linalg.norm(target, axis=-1) > 1e-9
+        if not np.all(ok):
+            target = np.where(ok[:, None], target, ours)
+        return quat_mul(quat_from_two_vectors(ours, target), world_t)
 
     def normalize_positions(self, pos: np.ndarray) -> np.ndarray:
         """Source positions (file units) -> our frame, scaled to the avatar (what our FK should reproduce)."""

@@ -151,15 +151,14 @@ class VmcAssembler:
         return self.frame(None if stamp is None else stamp[1])
 
     def frame(self, sender_time: float | None = None) -> VmcFrame:
-        rots = np.zeros((len(BODY_JOINTS), 4))
-        rots[:, 3] = 1.0
-        for i, (_, q) in self.bones.items():
-            rots[i] = q
-        hips_local_pos, hips_rot = self.bones.get(0, ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0)))
+        identity = (0.0, 0.0, 0.0, 1.0)
+        bones = self.bones
+        rows = [bones[i][1] if i in bones else identity for i in range(len(BODY_JOINTS))]
+        hips_local_pos, hips_rot = bones.get(0, ((0.0, 0.0, 0.0), identity))
+        rows[0] = _quat_mul(self.root_rot, hips_rot)
         p = _rotate(self.root_rot, hips_local_pos)
         hips = np.array([self.root_pos[0] + p[0], self.root_pos[1] + p[1], self.root_pos[2] + p[2]])
-        rots[0] = _quat_mul(self.root_rot, hips_rot)
-        return VmcFrame(sender_time, hips, rots, {i: b[0] for i, b in self.bones.items()},
+        return VmcFrame(sender_time, hips, np.array(rows), {i: b[0] for i, b in bones.items()},
                         dict(self.blendshapes), self.ok)
 
     def _floats(self, args: tuple, start: int, count: int) -> tuple[float, ...] | None:
