@@ -10,11 +10,13 @@ Routes (all documented in the OpenAPI schema):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from server.commerce.catalog import CATEGORIES, KINDS, Catalog, CatalogError, Product, load_catalog
 from server.commerce.catalog_assets import KINDS as ASSET_KINDS
@@ -158,5 +160,29 @@ router.add_api_route("/assets/{kind}/{name}", asset_file, methods=["HEAD"], oper
                      include_in_schema=False, **_ASSET_DOC)
 
 
+class _AssetEndpoint:
+    """The same answers as `asset_file`, as a bare ASGI endpoint: model requests skip FastAPI's
+    per-request parameter and dependency handling (measured in bench/models.md)."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind, name = scope["path_params"]["kind"], scope["path_params"]["name"]
+        asset = _assets.get(kind, name) if kind in ASSET_KINDS else None
+        if asset is None:
+            body = json.dumps({"detail": f"No {kind} file {name!r}. Model URLs change when a model changes; "
+                                         "take the current one from /api/products or /api/scenes."}).encode()
+            status, headers = 404, [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+            if scope["method"] == "HEAD":
+                body = b""
+        else:
+            request_headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            reply = respond(asset, scope["method"], request_headers)
+            status, body = reply.status, reply.body
+            headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
 def mount(app: FastAPI) -> None:
+    # The bare endpoint goes first so it answers; the FastAPI routes behind it document the same URL.
+    app.router.routes.append(Route("/assets/{kind}/{name}", _AssetEndpoint(), methods=["GET", "HEAD"]))
     app.include_router(router)
