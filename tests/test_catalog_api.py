@@ -170,3 +170,22 @@ def test_end_to_end_over_http(live_server):
         assert http.get(scene["model_url"]).status_code == 200
         gone = http.get("/assets/models/fridge-retro.000000000000.glb")
         assert gone.status_code == 404 and "take the current one" in gone.json()["detail"]
+
+
+def test_model_requests_are_answered_by_the_bare_asgi_endpoint(client):
+    from starlette.routing import Match
+
+    from server.commerce.catalog_api import _AssetEndpoint
+
+    scope = {"type": "http", "path": "/assets/models/x.glb", "method": "HEAD", "root_path": ""}
+    first = next(r for r in client.app.router.routes if r.matches(scope)[0] == Match.FULL)
+    assert isinstance(first.endpoint, _AssetEndpoint)
+    missing = client.head("/assets/models/x.glb")
+    assert missing.status_code == 404 and missing.content == b""
+    assert client.get("/assets/elsewhere/x.glb").status_code == 404
+
+
+def test_scene_detail_carries_what_a_client_needs_to_agree_on_walkability(client):
+    s = client.get("/api/scenes/boutique").json()
+    assert s["avatar_radius"] > 0 and len(s["walls"]) == len(s["obstacles"]) == 2
+    assert all(len(poly) == 4 for poly in s["obstacles"])

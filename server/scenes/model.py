@@ -167,6 +167,13 @@ class Scene:
     def zone_at(self, x: float, z: float) -> Zone | None:
         return next((zone for zone in self.zones if zone.contains(x, z)), None)
 
+    @staticmethod
+    def _wall_polygon(w: Wall) -> list[list[float]]:
+        a, b = np.array(w.start), np.array(w.end)
+        direction = (b - a) / max(float(np.linalg.norm(b - a)), 1e-9)
+        n = np.array([-direction[1], direction[0]]) * w.thickness / 2
+        return [[round(float(v), 4) for v in p] for p in (a - n, b - n, b + n, a + n)]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -174,6 +181,10 @@ class Scene:
             "bounds_min": self.bounds_min,
             "bounds_max": self.bounds_max,
             "floor": self.floor.tolist(),
+            "avatar_radius": AVATAR_RADIUS,
+            "walls": [{"from": w.start, "to": w.end, "thickness": w.thickness, "height": w.height} for w in self.walls],
+            # Partitions as footprint polygons, for clients that cut obstacles out of the floor.
+            "obstacles": [self._wall_polygon(w) for w in self.walls],
             "spawn_points": self.spawn_points,
             "waypoints": self.waypoints,
             "zones": [{"id": z.id, "kind": z.kind, "min": z.min_xz, "max": z.max_xz} for z in self.zones],
