@@ -53,6 +53,8 @@ VENDOR_PACKAGES: tuple[VendorPackage, ...] = (
     VendorPackage("iwer", ("build",)),
     # Controller and hand models: served locally so the client never depends on a CDN.
     VendorPackage("@webxr-input-profiles/assets", ("dist/profiles",)),
+    # Control messages on the room websocket are msgpack maps.
+    VendorPackage("@msgpack/msgpack", ("dist.esm",)),
 )
 
 

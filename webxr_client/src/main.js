@@ -8,6 +8,8 @@ import { DesktopControls } from './controls.js';
 import { deadzone, SnapTurn, turnAboutHead, walkStep } from './locomotion_core.js';
 import { fetchCatalog, ProductManager } from './products.js';
 import { SimplifiedView } from './simplified.js';
+import { avatarPoseArray, ownPoseParts } from './net/own_pose.js';
+import { RoomClient } from './net/room_client.js';
 import { loadStore } from './store_scene.js';
 import { PanelSystem } from './ui/panel.js';
 import { installEmulator, XRInput, XRSessions } from './xr/session.js';
@@ -55,8 +57,10 @@ async function main() {
   const panels = new PanelSystem(scene);
   const products = new ProductManager({ store, panels, camera, gltfLoader });
   const catalog = await fetchCatalog(config.sceneId).catch(() => []);
-  products.place(catalog);
+  const inStore = products.place(catalog);
   const avatars = new RemoteAvatars(scene);
+
+  let room = null;
 
   // --- locomotion helpers --------------------------------------------------------------------
   const head = new THREE.Vector3();
@@ -83,6 +87,7 @@ async function main() {
     const [hx, hz] = headXZ();
     rig.position.x += x - hx;
     rig.position.z += z - hz;
+    room?.teleport(x, 0, z); // the server only lets a teleport through by this message
     return true;
   }
   function facing() {
@@ -228,7 +233,7 @@ async function main() {
     onVariant: (id, variant) => products.setVariant(id, variant),
     onToggle: (on) => panels.setScale(on ? 1.5 : 1),
   });
-  simplified.setProducts(catalog);
+  simplified.setProducts(inStore);
   if (config.simplified) simplified.set(true);
 
   // --- frame loop ------------------------------------------------------------------------------
@@ -246,18 +251,69 @@ async function main() {
       const [dx, dz] = walkStep(strafe, forward, facing(), dt);
       if (dx || dz) moveBy(dx, dz);
     }
+    if (room) room.sendPose(ownPoseParts(camera, xrInput, Boolean(frame)), performance.now());
     avatars.render(performance.now(), camera);
     renderer.render(scene, camera);
     plaza.onFrame?.(frame);
   });
 
+  // --- the room: other shoppers ----------------------------------------------------------------
+  if (config.networking) {
+    room = new RoomClient({
+      room: config.roomId ?? 'main',
+      name: config.name ?? 'Shopper',
+      now: () => performance.now(),
+      onPose: (id, serverMs, localMs, pose, name) => avatars.push(id, serverMs, localMs, avatarPoseArray(pose), { name }),
+      onLeave: (id) => avatars.remove(id),
+      onStatus: setStatus,
+      onWelcome: () => avatars.resetClocks(),
+    });
+    plaza.room = room;
+    room.join().then((welcome) => {
+      const [x, , z] = welcome.spawn ?? [];
+      if (!welcome.resumed && Number.isFinite(x) && Number.isFinite(z) && store.walkable.isWalkable(x, z)) {
+        rig.position.set(x, 0, z);
+      }
+      setStatus(`${store.info.name ?? config.sceneId} · room ${room.room} · you are ${welcome.name ?? config.name ?? 'a shopper'}`);
+    }).catch((err) => {
+      room = null;
+      setStatus(`Shopping alone: could not join the room (${err.message}).`);
+    });
+  }
+
   Object.assign(plaza, {
     THREE, renderer, scene, camera, rig, store, panels, products, avatars, sessions, xrInput, controls,
     simplified, teleportTo, moveBy, turnBy,
     cameraWorldPosition: () => camera.getWorldPosition(new THREE.Vector3()).toArray(),
+    productWorldPosition: (id) => products.items.get(id)?.object.getWorldPosition(new THREE.Vector3()).toArray() ?? null,
+    /** Screen pixel of a panel widget's centre (tests click it like a shopper would). */
+    panelWidgetScreen(panelId, widgetId) {
+      const panel = panels.get(panelId);
+      const widget = panel?.widgets.find((w) => w.id === widgetId);
+      if (!widget) return null;
+      const [x, y, w, h] = widget.rect;
+      const local = new THREE.Vector3((x + w / 2) / panel.widthPx - 0.5, 0.5 - (y + h / 2) / panel.heightPx, 0);
+      const ndcPoint = panel.mesh.localToWorld(local).project(camera);
+      const rect = renderer.domElement.getBoundingClientRect();
+      return [rect.left + ((ndcPoint.x + 1) / 2) * rect.width, rect.top + ((1 - ndcPoint.y) / 2) * rect.height];
+    },
+    /** Product nearest to the camera that is in front of it (for tests and the "nearest product" hint). */
+    nearestProductInView() {
+      const eye = camera.getWorldPosition(new THREE.Vector3());
+      const forward = camera.getWorldDirection(new THREE.Vector3());
+      let best = null;
+      for (const [id, item] of products.items) {
+        const p = item.object.getWorldPosition(new THREE.Vector3());
+        const to = p.clone().sub(eye);
+        if (to.dot(forward) <= 0.3) continue;
+        const d = to.length();
+        if (!best || d < best.d) best = { id, d };
+      }
+      return best?.id ?? null;
+    },
     enterVR: () => sessions.start('immersive-vr').then(() => true),
   });
-  setStatus(`${store.info.name ?? config.sceneId}${catalog.length ? ` · ${catalog.length} products` : ''}`);
+  if (!config.networking) setStatus(`${store.info.name ?? config.sceneId}${inStore.length ? ` · ${inStore.length} products` : ''}`);
   plaza.ready = true;
 }
 

@@ -16,6 +16,18 @@ export function normalizeProduct(raw) {
       color: v?.color_hex ?? v?.hex ?? v?.color ?? null, stock: Number.isFinite(v?.stock) ? v.stock : null,
       materialVariant: v?.material_variant ?? v?.gltf_variant ?? v?.name ?? null }));
   const stocks = variants.map((v) => v.stock).filter(Number.isFinite);
+  // What the shopper switches on the model: the colour options when the catalog has them (one button
+  // per colour, not per colour x size), else the variants themselves.
+  const colours = Array.isArray(raw.options?.color) ? raw.options.color : [];
+  const choices = colours.length
+    ? colours.map((c) => {
+      const name = String(c?.name ?? c);
+      const ofColour = (Array.isArray(raw.variants) ? raw.variants : []).filter((v) => v?.options?.color === name);
+      const stock = ofColour.map((v) => v.stock).filter(Number.isFinite);
+      return { id: name, name, color: c?.hex ?? null, materialVariant: name,
+        stock: stock.length ? stock.reduce((a, b) => a + b, 0) : null };
+    })
+    : variants;
   return {
     id: String(raw.id),
     name: String(raw.name ?? raw.title ?? raw.id),
@@ -23,9 +35,10 @@ export function normalizeProduct(raw) {
     priceMinor: Number.isInteger(raw.price_minor) ? raw.price_minor : (Number.isInteger(raw.price?.minor) ? raw.price.minor : null),
     currency: raw.currency ?? raw.price?.currency ?? null,
     variants,
+    choices,
     stock: Number.isFinite(raw.stock) ? raw.stock : (stocks.length ? stocks.reduce((a, b) => a + b, 0) : null),
     modelUrl: pick(raw, 'model_url', 'gltf_url', 'glb_url') ?? null,
-    provenance: raw.provenance ?? raw.supply_chain ?? null,
+    provenance: raw.transparency ?? raw.provenance ?? raw.supply_chain ?? null,
     dimensionsCm: raw.dimensions_cm ?? null,
     raw,
   };
@@ -46,10 +59,17 @@ export async function fetchCatalog(sceneId) {
 export function provenanceLines(provenance, max = 4) {
   if (!provenance) return [];
   if (typeof provenance === 'string') return [provenance];
+  const item = (x) => {
+    if (x === null || typeof x !== 'object') return String(x);
+    if (x.step) return `${x.step}${x.where ? ` (${x.where})` : ''}`;
+    if (x.name) return `${x.name}${Number.isFinite(x.percent) ? ` ${x.percent}%` : ''}`;
+    return Object.values(x).join(' ');
+  };
+  const join = (v) => (Array.isArray(v) ? v.map(item).join(', ') : item(v));
   const lines = [];
-  const join = (v) => (Array.isArray(v) ? v.map((x) => (typeof x === 'object' ? x.name ?? x.step ?? JSON.stringify(x) : x)).join(', ') : String(v));
-  for (const [key, label] of [['origin', 'Made in'], ['materials', 'Materials'], ['certifications', 'Certified'], ['steps', 'Chain'], ['supply_chain', 'Chain']]) {
-    if (provenance[key]) lines.push(`${label}: ${join(provenance[key])}`);
+  for (const [key, label] of [['origin', 'Made in'], ['materials', 'Materials'], ['certifications', 'Certified'],
+    ['supply_chain', 'Chain'], ['steps', 'Chain']]) {
+    if (provenance[key] && (!Array.isArray(provenance[key]) || provenance[key].length)) lines.push(`${label}: ${join(provenance[key])}`);
   }
   return lines.slice(0, max);
 }
@@ -76,16 +96,29 @@ export class ProductManager {
     const placed = new Set();
     const slots = fixtures.map(() => []);
     fixtures.forEach((f, i) => {
-      for (const entry of f.def.products ?? []) {
+      // Placements with world positions (server/scenes) win; else the fixture's product list.
+      const entries = Array.isArray(f.def.placements) && f.def.placements.length ? f.def.placements : f.def.products ?? [];
+      for (const entry of entries) {
         const id = typeof entry === 'string' ? entry : entry?.product_id ?? entry?.id;
-        if (byId.has(id) && !placed.has(id)) {
-          slots[i].push({ product: byId.get(id), offset: entry?.position ?? entry?.offset ?? null });
-          placed.add(id);
+        if (!byId.has(id) || placed.has(id)) continue;
+        placed.add(id);
+        const world = Array.isArray(entry?.position) && entry.position.length >= 3 && entry.position.every(Number.isFinite)
+          ? entry.position : null;
+        if (world) {
+          const item = this.add(byId.get(id), this.store.root, world);
+          item.object.rotation.y = ((Number(entry.rotation_deg) || 0) * Math.PI) / 180;
+          item.home.quaternion.copy(item.object.quaternion);
+        } else {
+          slots[i].push({ product: byId.get(id), offset: entry?.offset ?? null });
         }
       }
     });
-    const rest = products.filter((p) => !placed.has(p.id));
-    rest.forEach((p, k) => fixtures.length && slots[k % fixtures.length].push({ product: p, offset: null }));
+    // A scene that lists its products shows only those; a bare scene gets the catalog spread over it.
+    const sceneLists = fixtures.some((f) => (f.def.placements ?? f.def.products ?? []).length > 0);
+    if (!sceneLists) {
+      products.forEach((p, k) => fixtures.length && slots[k % fixtures.length].push({ product: p, offset: null }));
+      products.forEach((p) => placed.add(p.id));
+    }
     fixtures.forEach((f, i) => {
       const row = slots[i];
       row.forEach((slot, k) => {
@@ -96,6 +129,7 @@ export class ProductManager {
         this.add(slot.product, f.object, offset);
       });
     });
+    return products.filter((p) => placed.has(p.id));
   }
 
   add(product, parent, offset) {
@@ -154,9 +188,9 @@ export class ProductManager {
   showPanel(item) {
     const p = item.product;
     const names = item.gltf ? variantNames(item.gltf) : [];
-    const variantButtons = (p.variants.length ? p.variants : names.map((n) => ({ id: n, name: n }))).slice(0, 4)
+    const variantButtons = (p.choices.length ? p.choices : names.map((n) => ({ id: n, name: n }))).slice(0, 4)
       .map((v) => ({ id: `variant:${v.id}`, kind: 'button', label: v.name, row: 'variants', selected: item.variant === v.id }));
-    const stock = item.variant ? p.variants.find((v) => v.id === item.variant)?.stock ?? p.stock : p.stock;
+    const stock = item.variant ? p.choices.find((v) => v.id === item.variant)?.stock ?? p.stock : p.stock;
     const items = [
       { id: 'title', kind: 'title', label: p.name },
       { id: 'price', kind: 'text', label: p.priceMinor === null ? 'price unavailable' : formatPrice(p.priceMinor, p.currency) },
@@ -201,7 +235,7 @@ export class ProductManager {
     const item = this.items.get(id);
     if (!item) return false;
     item.variant = variantId;
-    const variant = item.product.variants.find((v) => v.id === variantId) ?? { name: variantId };
+    const variant = item.product.choices.find((v) => v.id === variantId) ?? { name: variantId };
     if (item.gltf) {
       const names = variantNames(item.gltf);
       if (names.length) {

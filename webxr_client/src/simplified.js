@@ -53,7 +53,7 @@ export class SimplifiedView {
       const show = el('button', '', 'Show me');
       show.addEventListener('click', () => this.onShow?.(p.id));
       actions.append(show);
-      for (const v of p.variants.slice(0, 4)) {
+      for (const v of p.choices.slice(0, 4)) {
         const b = el('button', '', v.name);
         b.addEventListener('click', () => this.onVariant?.(p.id, v.id));
         actions.append(b);

@@ -149,11 +149,15 @@ function buildFixtures(store) {
   const fixtures = pick(store.info, 'fixtures') ?? [];
   if (!Array.isArray(fixtures)) return;
   for (const def of fixtures) {
-    const position = vec3(pick(def, 'position', 'pos'), null);
+    // Scene data gives either a 3D position or a floor centre [x, z] (server/scenes), and a yaw.
+    const center = pick(def, 'center');
+    const position = vec3(pick(def, 'position', 'pos'), null)
+      ?? (Array.isArray(center) && center.length === 2 && center.every(Number.isFinite) ? [center[0], 0, center[1]] : null);
     if (!position) continue;
     const kind = String(pick(def, 'kind', 'type') ?? 'shelf');
     const size = vec3(pick(def, 'size', 'dimensions'), [1, 1, 0.5]);
-    const yaw = Number(pick(def, 'yaw', 'rotation_y')) || 0;
+    const degrees = Number(pick(def, 'rotation_deg'));
+    const yaw = Number.isFinite(degrees) ? (degrees * Math.PI) / 180 : Number(pick(def, 'yaw', 'rotation_y')) || 0;
     const group = new THREE.Group();
     group.name = `fixture:${def.id ?? kind}`;
     group.position.set(...position);

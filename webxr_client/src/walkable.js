@@ -66,29 +66,68 @@ function boxPolygon(min, max) {
   return [[x0, z0], [x1, z0], [x1, z1], [x0, z1]];
 }
 
+/** Fixture footprint from scene data: {center: [x, z], size: [w, h, d], rotation_deg}. */
+function parseBox(fixture) {
+  const c = fixture?.center;
+  const size = fixture?.size;
+  if (!Array.isArray(c) || !Array.isArray(size) || size.length < 3) return null;
+  const [cx, cz] = c.length >= 3 ? [c[0], c[2]] : c;
+  const rad = ((Number(fixture.rotation_deg) || 0) * Math.PI) / 180;
+  const box = { cx: Number(cx), cz: Number(cz), hw: Number(size[0]) / 2, hd: Number(size[2]) / 2, c: Math.cos(rad), s: Math.sin(rad) };
+  return Object.values(box).every(Number.isFinite) ? box : null;
+}
+
+function distanceToSegment(x, z, [x1, z1], [x2, z2]) {
+  const dx = x2 - x1;
+  const dz = z2 - z1;
+  const t = Math.max(0, Math.min(1, ((x - x1) * dx + (z - z1) * dz) / Math.max(dx * dx + dz * dz, 1e-12)));
+  return Math.hypot(x - (x1 + t * dx), z - (z1 + t * dz));
+}
+
 export class WalkableArea {
-  /** @param {number[][][]} polygons walkable regions; @param {number[][][]} obstacles cut out of them */
-  constructor(polygons, obstacles = []) {
+  /**
+   * @param {number[][][]} polygons walkable regions
+   * @param {number[][][]} obstacles polygons cut out of them
+   * @param {object} options {radius: keep this far (m) from floor edges and fixtures, boxes: fixture footprints}
+   */
+  constructor(polygons, obstacles = [], { radius = 0, boxes = [] } = {}) {
     this.polygons = polygons;
     this.obstacles = obstacles;
+    this.radius = radius;
+    this.boxes = boxes;
   }
 
   /** From scene JSON; falls back to the bounds, then to a 20 m square so a bare scene is still usable. */
   static fromScene(scene) {
     const s = scene && typeof scene === 'object' ? scene : {};
-    const walk = s.walkable ?? s.walkable_area ?? s.navmesh ?? s.floor_polygons;
+    const walk = s.walkable ?? s.walkable_area ?? s.navmesh ?? s.floor_polygons ?? s.floor;
     let polygons = polygonsFrom(walk);
     if (polygons.length === 0) {
       const box = boxPolygon(s.bounds_min ?? s.bounds?.min, s.bounds_max ?? s.bounds?.max);
       polygons = box ? [box] : [boxPolygon([-10, 0, -10], [10, 0, 10])];
     }
     const obstacles = polygonsFrom(s.obstacles ?? s.blocked ?? walk?.holes ?? walk?.obstacles);
-    return new WalkableArea(polygons, obstacles);
+    // Like the server (server/scenes/model.py): an avatar is a 0.3 m circle that keeps clear of the
+    // floor's edges and of fixture footprints, so client and server agree on where one may stand.
+    const boxes = Array.isArray(s.fixtures) ? s.fixtures.map(parseBox).filter(Boolean) : [];
+    const radius = Number.isFinite(s.avatar_radius) ? s.avatar_radius : (s.floor ? 0.3 : 0);
+    return new WalkableArea(polygons, obstacles, { radius, boxes });
   }
 
   isWalkable(x, z) {
     if (!Number.isFinite(x) || !Number.isFinite(z)) return false;
-    if (!this.polygons.some((p) => pointInPolygon(x, z, p))) return false;
+    const r = this.radius;
+    const inside = this.polygons.some((p) => pointInPolygon(x, z, p) &&
+      (r <= 0 || p.every((a, i) => distanceToSegment(x, z, a, p[(i + 1) % p.length]) >= r)));
+    if (!inside) return false;
+    for (const b of this.boxes) {
+      const dx = x - b.cx;
+      const dz = z - b.cz;
+      // Inverse of a +Y rotation, exactly as the server's Fixture.to_local.
+      const lx = b.c * dx - b.s * dz;
+      const lz = b.s * dx + b.c * dz;
+      if (Math.abs(lx) < b.hw + r && Math.abs(lz) < b.hd + r) return false;
+    }
     return !this.obstacles.some((p) => strictlyInside(x, z, p));
   }
 

@@ -1,0 +1,110 @@
+"""Products in the browser: the panel (price, stock, provenance), clicking its buttons on desktop,
+switching a colour variant on the model, and grabbing a product with an emulated controller."""
+
+from __future__ import annotations
+
+import math
+
+from tests.browser.conftest import wait_frames
+
+
+def _open(new_page, server_url: str, query: str):  # type: ignore[no-untyped-def]
+    page = new_page({"width": 480, "height": 360})
+    page.goto(f"{server_url}/?{query}")
+    page.wait_for_function("window.plaza && (window.plaza.ready || window.plaza.errors.length > 0)", timeout=60000)
+    assert page.evaluate("window.plaza.errors") == []
+    wait_frames(page, 2)
+    return page
+
+
+def test_product_panel_shows_catalog_facts_and_its_buttons_work_by_click(new_page, server_url, output_dir) -> None:
+    page = _open(new_page, server_url, "net=0")
+    product_id = page.evaluate("plaza.nearestProductInView()")
+    assert product_id, "no product in view from the spawn point"
+    detail = page.evaluate(f"fetch('/api/products/{product_id}').then((r) => r.json())")
+    page.evaluate(f"plaza.products.select('{product_id}')")
+    wait_frames(page, 2)
+    labels = page.evaluate("plaza.panels.get('product').widgets.map((w) => w.label)")
+    assert detail["name"] in labels
+    assert any(("€" in str(label) or detail["currency"] in str(label)) for label in labels), labels
+    assert any("stock" in str(label) or "left" in str(label) for label in labels), labels
+    if detail.get("transparency", {}).get("origin"):
+        assert any(str(label).startswith("Made in") for label in labels), labels
+
+    # Click "Pick up" on the panel with the mouse: the product leaves its shelf for the shopper's hands.
+    home = page.evaluate(f"plaza.productWorldPosition('{product_id}')")
+    x, y = page.evaluate("plaza.panelWidgetScreen('product', 'inspect')")
+    page.mouse.click(x, y)
+    page.wait_for_function("plaza.products.inspecting !== null", timeout=20000)
+    wait_frames(page, 2)
+    held = page.evaluate(f"plaza.productWorldPosition('{product_id}')")
+    assert math.dist(home, held) > 0.05
+    # Zoom and turn it in hand, then put it back exactly where it was.
+    page.evaluate("plaza.products.zoomInspected(2)")
+    page.evaluate("plaza.products.rotateInspected(0.5, 0.2)")
+    assert page.evaluate(f"plaza.products.items.get('{product_id}').object.scale.x") == 2
+    page.screenshot(path=str(output_dir / "product-in-hand.png"))
+    x, y = page.evaluate("plaza.panelWidgetScreen('product', 'inspect')")
+    page.mouse.click(x, y)
+    page.wait_for_function("plaza.products.inspecting === null", timeout=20000)
+    back = page.evaluate(f"plaza.productWorldPosition('{product_id}')")
+    assert math.dist(home, back) < 1e-6
+    assert page.errors == []
+
+
+def test_colour_variant_switches_materials_on_the_model(new_page, server_url) -> None:
+    page = _open(new_page, server_url, "net=0")
+    # A product whose model has KHR_materials_variants and at least two colours.
+    found = page.evaluate("""async () => {
+        for (const [id, item] of plaza.products.items) {
+            if (item.product.choices.length < 2) continue;
+            for (let i = 0; i < 200 && !item.gltf; i += 1) await new Promise((r) => setTimeout(r, 50));
+            const names = item.gltf?.userData?.gltfExtensions?.KHR_materials_variants?.variants ?? [];
+            if (names.length >= 2) return id;
+        }
+        return null;
+    }""")
+    assert found, "no product with material variants in the default store"
+    materials = """(id) => { const out = []; plaza.products.items.get(id).object.traverse((o) => {
+        if (o.isMesh) out.push(o.material.uuid); }); return out.join(','); }"""
+    before = page.evaluate(materials, found)
+    choices = page.evaluate(f"plaza.products.items.get('{found}').product.choices.map((c) => c.id)")
+    page.evaluate(f"plaza.products.setVariant('{found}', {choices[1]!r})")
+    after = page.evaluate(materials, found)
+    assert after != before
+    page.evaluate(f"plaza.products.setVariant('{found}', {choices[0]!r})")
+    assert page.evaluate(materials, found) != after
+    assert page.errors == []
+
+
+def test_controller_grab_moves_the_product_and_release_puts_it_back(new_page, server_url, output_dir) -> None:
+    page = _open(new_page, server_url, "emulate=quest3&net=0")
+    product_id = page.evaluate("plaza.nearestProductInView()")
+    assert page.evaluate("plaza.enterVR()") is True
+    wait_frames(page, 3, "xrFrames")
+    home = page.evaluate(f"plaza.productWorldPosition('{product_id}')")
+    # Aim the right controller at the product (poses are in the play space, i.e. the rig's local frame).
+    aim = page.evaluate(f"""() => {{
+        const T = plaza.THREE;
+        const target = plaza.rig.worldToLocal(new T.Vector3(...plaza.productWorldPosition('{product_id}')));
+        const eye = new T.Vector3(0.2, 1.3, -0.2);
+        const m = new T.Matrix4().lookAt(eye, target, new T.Vector3(0, 1, 0));
+        const q = new T.Quaternion().setFromRotationMatrix(m);
+        return {{position: {{x: eye.x, y: eye.y, z: eye.z}}, orientation: {{x: q.x, y: q.y, z: q.z, w: q.w}}}};
+    }}""")
+    page.evaluate("(a) => plaza.device.remote.dispatch('set_transform', {device: 'controller-right', ...a})", aim)
+    wait_frames(page, 2, "xrFrames")
+    page.evaluate("plaza.device.remote.dispatch('set_select_value', {device: 'controller-right', value: 1})")
+    page.wait_for_function("plaza.products.inspecting !== null", timeout=20000)
+    assert page.evaluate("plaza.products.inspecting.id") == product_id
+    # Move the hand: the product follows it.
+    moved = {**aim, "position": {"x": -0.3, "y": 1.5, "z": -0.1}}
+    page.evaluate("(a) => plaza.device.remote.dispatch('set_transform', {device: 'controller-right', ...a})", moved)
+    wait_frames(page, 3, "xrFrames")
+    held = page.evaluate(f"plaza.productWorldPosition('{product_id}')")
+    assert math.dist(home, held) > 0.3, (home, held)
+    page.screenshot(path=str(output_dir / "vr-grab.png"))
+    page.evaluate("plaza.device.remote.dispatch('set_select_value', {device: 'controller-right', value: 0})")
+    page.wait_for_function("plaza.products.inspecting === null", timeout=20000)
+    assert math.dist(home, page.evaluate(f"plaza.productWorldPosition('{product_id}')")) < 1e-6
+    assert page.errors == []

@@ -1,0 +1,139 @@
+"""The client's JavaScript codec against the server's own encoder.
+
+Vectors are made here, with the server's codec (server/realtime/codec.py) and the reference client's
+upload encoder (sim/client.py), written to a JSON file and checked by a node test
+(webxr_client/test/protocol_vectors.test.js): the JS decoder must reproduce the server's quantized
+states exactly through absolute and delta frames with presence changes, and the JS upload encoder must
+produce the same bytes as the reference client.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from server.realtime import codec
+from server.realtime.pose import N_COMPONENTS, N_PARTS, PART_COMPONENTS, PART_FLOATS, PART_OFFSETS
+from server.realtime.quantize import quantize_quats
+from sim.client import encode_pose_upload
+
+CLIENT_DIR = Path(__file__).resolve().parents[1] / "webxr_client"
+
+
+def _random_states(rng: np.random.Generator, n: int, presence: np.ndarray) -> np.ndarray:
+    states = np.zeros((n, N_COMPONENTS), dtype=np.int32)
+    for part in range(N_PARTS):
+        o, k = PART_OFFSETS[part], PART_COMPONENTS[part]
+        states[:, o : o + 3] = rng.integers(-32767, 32768, (n, 3))
+        rots = quantize_quats(rng.normal(size=(n, (k - 3) // 4 if part == 5 else 1, 4))).reshape(n, -1)
+        if part in (3, 4):
+            states[:, o + 3 : o + 7] = rots
+            states[:, o + 7 : o + 28] = rng.integers(0, 256, (n, 21))
+        else:
+            states[:, o + 3 : o + k] = rots
+        states[(presence >> part & 1) == 0, o : o + k] = 0
+    return states
+
+
+def _expected(snapshot: codec.Snapshot) -> dict:
+    return {
+        "tick": snapshot.tick,
+        "server_time_ms": snapshot.server_time_ms,
+        "avatars": {str(a): {"presence": s.presence, "components": s.components} for a, s in snapshot.avatars.items()},
+    }
+
+
+def make_vectors(seed: int = 7, n: int = 12) -> dict:
+    """A stream of frames one client receives (absolute, deltas against older ticks, presence changes,
+    a partial delta, a newcomer sent absolute next to deltas), plus pose uploads."""
+    rng = np.random.default_rng(seed)
+    ids = rng.choice(np.arange(1, 40000), size=n, replace=False)
+    history: dict[tuple[int, int], codec.AvatarState] = {}
+    frames = []
+
+    def emit(tick: int, server_ms: int, sections: list[tuple[int, int, bytes]]) -> None:
+        data = codec.frame(tick, server_ms, sections)
+        snap = codec.decode_frame(data, lambda a, t: history.get((a, t)))
+        for avatar_id, state in snap.avatars.items():
+            history[(avatar_id, tick)] = state
+        frames.append({"hex": data.hex(), "expected": _expected(snap)})
+
+    p0 = (rng.integers(0, 64, n) | 1).astype(np.uint8)
+    s0 = _random_states(rng, n, p0)
+    emit(100, 4_000_000_000, [(0, n, codec.encode_absolute(ids, s0, p0).all_bytes())])
+
+    state, presence, tick = s0, p0, 100
+    for step in range(4):
+        new_presence = np.where(rng.random(n) < 0.3, rng.integers(0, 64, n) | 1, presence).astype(np.uint8)
+        small = rng.integers(-300, 300, state.shape).astype(np.int32) * (rng.random(state.shape) < 0.2)
+        new_state = np.where(rng.random((n, 1)) < 0.8, state + small, _random_states(rng, n, new_presence))
+        for part in range(N_PARTS):
+            new_state[(new_presence >> part & 1) == 0, PART_OFFSETS[part] : PART_OFFSETS[part + 1]] = 0
+        offset = 1 + step  # deltas against older and older acknowledged ticks
+        new_tick = tick + offset
+        encoded = codec.encode_delta(ids, new_state, new_presence, state, presence)
+        rows = np.arange(n) if step % 2 == 0 else np.sort(rng.choice(n, size=n // 2, replace=False))
+        emit(new_tick, 4_000_000_000 + 17 * (new_tick - 100), [(offset, len(rows), encoded.take(rows))])
+        if step % 2 == 1:  # only the rows sent are known at new_tick; keep the baseline of the rest
+            continue
+        state, presence, tick = new_state, new_presence, new_tick
+
+    newcomer = np.array([40001])
+    p_new = np.array([0b11111], np.uint8)
+    s_new = _random_states(rng, 1, p_new)
+    last_tick = tick + 1
+    encoded = codec.encode_delta(ids, state, presence, state, presence)  # everyone unchanged: 3 bytes each
+    emit(last_tick, 4_000_000_000 + 17 * (last_tick - 100), [
+        (0, 1, codec.encode_absolute(newcomer, s_new, p_new).all_bytes()),
+        (1, n, encoded.all_bytes()),
+    ])
+
+    uploads = []
+    for presence_bits in (0b1, 0b111, 0b11001, 0b111111):
+        parts = {}
+        for part in range(N_PARTS):
+            if presence_bits >> part & 1:
+                parts[part] = rng.normal(size=PART_FLOATS[part]).astype(np.float32)
+        data = encode_pose_upload(int(rng.integers(0, 70000)), int(rng.integers(0, 2**32)), parts)
+        uploads.append({
+            "seq": int.from_bytes(data[2:4], "little"), "ack": int.from_bytes(data[4:8], "little"),
+            "parts": {str(p): v.astype(float).tolist() for p, v in parts.items()}, "hex": data.hex(),
+        })
+    return {"generator": "tests/test_client_protocol.py (server codec)", "frames": frames, "uploads": uploads}
+
+
+def test_vectors_cover_absolute_delta_and_presence_changes() -> None:
+    vectors = make_vectors()
+    kinds = [bytes.fromhex(f["hex"])[11] for f in vectors["frames"]]  # first section's baseline offset
+    assert kinds[0] == 0 and any(k > 0 for k in kinds)
+    presences = [
+        {a: v["presence"] for a, v in f["expected"]["avatars"].items()} for f in vectors["frames"]
+    ]
+    changed = [
+        a
+        for before, after in itertools.pairwise(presences)
+        for a in after
+        if a in before and after[a] != before[a]
+    ]
+    assert changed, "no presence change in the stream"
+
+
+def test_js_codec_round_trips_the_servers_frames_and_uploads(tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js is not installed; the client's codec tests need `node` on PATH")
+    path = tmp_path / "vectors.json"
+    path.write_text(json.dumps(make_vectors()))
+    result = subprocess.run(
+        [node, "--test", "--test-reporter=dot", "test/protocol_vectors.test.js"],
+        cwd=CLIENT_DIR, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "PLAZA_PROTOCOL_VECTORS": str(path)},
+    )
+    assert result.returncode == 0, f"JS codec disagrees with the server:\n{result.stdout}\n{result.stderr}"

@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encode } from '@msgpack/msgpack';
+import { decodeFrame, dequantizeAvatar, dequantizeQuat, encodePoseUpload, ProtocolError, uploadSize, N_COMPONENTS } from '../src/net/codec.js';
+import { ClientSession } from '../src/net/session.js';
+
+// One absolute frame by hand: tick 5, time 1234 ms, avatar 7 with only a head at (1.5, 1.7, -2) facing
+// forward (identity: w is the largest component, index 3, the others quantize to the middle 511.5 ~ 512).
+function headFrame() {
+  const b = new Uint8Array(11 + 7 + 3 + 10);
+  const v = new DataView(b.buffer);
+  v.setUint8(0, 2); v.setUint32(2, 5, true); v.setUint32(6, 1234, true); v.setUint8(10, 1);
+  v.setUint8(11, 0); v.setUint16(12, 1, true); v.setUint32(14, 13, true);
+  v.setUint16(18, 7, true); v.setUint8(20, 1);
+  v.setInt16(21, 1500, true); v.setInt16(23, 1700, true); v.setInt16(25, -2000, true);
+  v.setUint32(27, (3 << 30) | (512 << 20) | (512 << 10) | 512, true);
+  return b;
+}
+
+test('decodes a hand-made absolute frame to metres and a unit quaternion', () => {
+  const snap = decodeFrame(headFrame(), () => null);
+  assert.equal(snap.tick, 5);
+  assert.equal(snap.serverTimeMs, 1234);
+  const pose = dequantizeAvatar(snap.avatars.get(7));
+  assert.deepEqual(pose.head.p, [1.5, 1.7, -2]);
+  assert.ok(Math.abs(pose.head.q[3] - 1) < 1e-5);
+  assert.ok(Math.abs(Math.hypot(...pose.head.q) - 1) < 1e-12);
+  assert.equal(pose.left_controller, undefined);
+});
+
+test('smallest-three dequantization restores the dropped component', () => {
+  const q = dequantizeQuat([1, 0, 1023, 511.5]); // y dropped; x = -S, z = +S, w = 0
+  assert.ok(Math.abs(q[0] + Math.SQRT1_2) < 1e-9 && Math.abs(q[2] - Math.SQRT1_2) < 1e-9);
+  assert.ok(Math.abs(q[1]) < 1e-9);
+});
+
+test('truncated frames, wrong kinds and missing baselines are readable errors', () => {
+  const frame = headFrame();
+  for (let cut = 1; cut < frame.length; cut += 3) {
+    assert.throws(() => decodeFrame(frame.subarray(0, cut), () => null), ProtocolError);
+  }
+  assert.throws(() => decodeFrame(new Uint8Array([9, 0, 0]), () => null), /not a snapshot/);
+  const delta = frame.slice(0, 21);
+  const v = new DataView(delta.buffer);
+  v.setUint8(11, 1); v.setUint32(14, 3, true); v.setUint8(20, 0);
+  assert.throws(() => decodeFrame(delta, () => null), /no baseline for avatar 7 at tick 4/);
+});
+
+test('uploads: sizes, header, and refusal of bad input', () => {
+  assert.equal(uploadSize(1), 8 + 28);
+  assert.equal(uploadSize(0b111), 8 + 3 * 28);
+  const bytes = encodePoseUpload(70000, 9, { 0: [0, 1.6, 0, 0, 0, 0, 1] });
+  const v = new DataView(bytes.buffer);
+  assert.deepEqual([v.getUint8(0), v.getUint8(1), v.getUint16(2, true), v.getUint32(4, true)], [1, 1, 70000 & 0xffff, 9]);
+  assert.ok(Math.abs(v.getFloat32(12, true) - 1.6) < 1e-6);
+  assert.throws(() => encodePoseUpload(1, 0, { 1: new Array(7).fill(0) }), /needs the head/);
+  assert.throws(() => encodePoseUpload(1, 0, { 0: [1, 2, 3] }), /head needs 7 numbers/);
+});
+
+test('client session: welcome, roster, snapshots kept as baselines, junk counted not thrown', () => {
+  const s = new ClientSession();
+  s.receive(encode({ t: 'welcome', avatar: 3, roster: [{ id: 7, name: 'Ana' }], resume: 'r' }));
+  assert.equal(s.avatarId, 3);
+  assert.equal(s.roster.get(7).name, 'Ana');
+  const { kind, value } = s.receive(headFrame());
+  assert.equal(kind, 'snapshot');
+  assert.equal(value.avatars.get(7).components.length, N_COMPONENTS);
+  assert.equal(s.lastTick, 5);
+  assert.ok(s.history.get(7).has(5));
+  s.receive(encode({ t: 'left', avatar: 7 }));
+  assert.equal(s.roster.has(7), false);
+  assert.equal(s.history.has(7), false);
+  assert.equal(s.receive(new Uint8Array([2, 1])).kind, 'decode_error');
+  assert.equal(s.receive(new Uint8Array([0xc1])).kind, 'decode_error');
+  assert.equal(s.decodeErrors, 2);
+});
