@@ -36,15 +36,13 @@ def generated():
 
 
 # ------------------------------------------------------------------ helpers written from docs/PROTOCOL.md
-S = 1 / math.sqrt(2)
-STEP = math.sqrt(2) / 1023
+HALF = 511  # docs/PROTOCOL.md section 11: ratio code = round(ratio * 511) + 511
 
 
 def doc_unpack_rotation(packed: int) -> list[float]:
     i, codes = packed >> 30, [(packed >> 20) & 1023, (packed >> 10) & 1023, packed & 1023]
-    r = [c * STEP - S for c in codes]
-    largest = math.sqrt(max(0.0, 1 - sum(v * v for v in r)))
-    q = r[:i] + [largest] + r[i:]
+    r = [(min(c, 1022) - HALF) / HALF for c in codes]
+    q = r[:i] + [1.0] + r[i:]
     norm = math.sqrt(sum(v * v for v in q))
     return [v / norm for v in q]
 
@@ -272,7 +270,7 @@ def test_rotation_and_position_vectors_follow_the_documented_formulas():
         assert bytes.fromhex(rot["packed_le_hex"]) == struct.pack("<I", rot["packed"])
         back = doc_unpack_rotation(rot["packed"])
         assert_close(back, rot["dequantized"], "rotation", tol=1e-8)
-        assert quat_angle_deg(np.array(back), np.array(rot["xyzw"])) <= 0.2744
+        assert quat_angle_deg(np.array(back), np.array(rot["xyzw"])) <= 0.1943
     for pos in q["positions"]:
         assert pos["mm"] == max(-32767, min(32767, round(pos["metres"] * 1000)))
         assert struct.unpack("<h", bytes.fromhex(pos["int16_le_hex"]))[0] == pos["mm"]
@@ -287,17 +285,18 @@ def test_zigzag_varint_vectors_decode_as_documented():
 
 
 def test_documented_rotation_error_bound_holds_and_is_nearly_reached():
-    bound_deg = math.degrees(2 * math.sqrt(3) * STEP)  # docs/PROTOCOL.md section 11
+    bound_deg = math.degrees(2 * math.asin(math.sqrt(3) * 0.5 / HALF))  # docs/PROTOCOL.md section 11
+    assert bound_deg < 0.25  # the design target
     rng = np.random.default_rng(11)
     q = rng.normal(size=(200_000, 4))
     q /= np.linalg.norm(q, axis=1, keepdims=True)
     assert quat_angle_deg(q, dequantize_quats(quantize_quats(q))).max() <= bound_deg
-    # Near (1/2, 1/2, 1/2, 1/2) with the three kept components half a step off: the worst case.
-    half_steps = (np.arange(860, 873) + 0.5) * STEP - S
-    r = np.repeat(half_steps[:, None], 3, axis=1)
-    worst = np.concatenate([r, np.sqrt(1 - np.sum(r * r, axis=1, keepdims=True))], axis=1)
+    # Near the identity with the three ratios half a step off in the same direction: the worst case.
+    r = np.repeat(((np.arange(0, 8) + 0.4999) / HALF)[:, None], 3, axis=1)
+    worst = np.concatenate([r, np.ones((len(r), 1))], axis=1)
+    worst /= np.linalg.norm(worst, axis=1, keepdims=True)
     errors = quat_angle_deg(worst, dequantize_quats(quantize_quats(worst)))
-    assert 0.27 <= errors.max() <= bound_deg
+    assert 0.19 <= errors.max() <= bound_deg
 
 
 def test_hand_angle_ranges_in_the_vectors_are_the_hand_models():

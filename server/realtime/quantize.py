@@ -1,9 +1,14 @@
 """Fixed-point positions and "smallest three" quaternions, vectorised over many poses at once.
 
-Positions: signed millimetres in int16 (±32.767 m). Rotations: the largest of the four unit-quaternion
-components is dropped (its index is kept, 2 bits) and made positive (q and -q are the same rotation);
-the other three lie in [-1/√2, 1/√2] and are quantized to 10 bits each. Worst-case error: 0.5 mm per
-axis, about 0.14° of rotation (docs/PROTOCOL.md derives both).
+Positions: signed millimetres in int16 (±32.767 m). Rotations: "smallest three" with ratios. The largest of
+the four unit-quaternion components (by magnitude) is dropped, its index kept in 2 bits and its sign made
+positive (q and -q are the same rotation). The other three are divided by it, which puts them in [-1, 1],
+and each ratio is quantized to 10 bits as round(r * 511) + 511, a code in 0..1022 (511 is exactly 0, so the
+identity rotation is exact). Decoding rebuilds (r0, r1, r2, 1) in the right order and normalises it. Since
+normalising (r, 1) shrinks any error in r, the worst case is at the identity: |Δq| <= √3 · 0.5/511, i.e. at
+most 0.194° of rotation; positions are within 0.5 mm per axis (docs/PROTOCOL.md derives both). Dividing by
+the largest component rather than storing the components themselves is what keeps the bound under 0.25°:
+storing components in [-1/√2, 1/√2] lets the rebuilt fourth component amplify errors (0.274° worst case).
 """
 
 from __future__ import annotations
@@ -11,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 ROT_BITS = 10
-ROT_MAX = (1 << ROT_BITS) - 1  # 1023
-_S = 1.0 / np.sqrt(2.0)
+ROT_HALF = 511  # code of a zero ratio; codes run 0..1022
+ROT_MAX = 2 * ROT_HALF  # 1022 (code 1023 is never produced; decoders clamp it)
 POS_LIMIT_MM = 32767
 
 
@@ -28,18 +33,13 @@ def dequantize_positions_mm(q: np.ndarray) -> np.ndarray:
 def quantize_quats(q: np.ndarray) -> np.ndarray:
     """Unit quaternions (..., 4) xyzw -> (..., 4) int32 [index, a, b, c] (index of the dropped component)."""
     q = np.asarray(q, dtype=np.float64)
-    norm = np.linalg.norm(q, axis=-1, keepdims=True)
-    q = q / np.where(norm > 0, norm, 1.0)
     idx = np.argmax(np.abs(q), axis=-1)
     largest = np.take_along_axis(q, idx[..., None], axis=-1)
-    q = q * np.where(largest < 0, -1.0, 1.0)  # the dropped component is implied positive
-    # The three kept components, in x,y,z,w order with the dropped one removed.
-    keep = _KEEP[idx]  # (..., 3)
-    rest = np.take_along_axis(q, keep, axis=-1)
-    ints = np.rint((rest + _S) * (ROT_MAX / (2 * _S)))
-    out = np.empty(q.shape[:-1] + (4,), dtype=np.int32)
+    largest = np.where(largest == 0, 1.0, largest)  # only for an all-zero input, which callers reject
+    ratios = np.take_along_axis(q, _KEEP[idx], axis=-1) / largest  # sign of `largest` folded in: q ~ -q
+    out = np.empty((*q.shape[:-1], 4), dtype=np.int32)
     out[..., 0] = idx
-    out[..., 1:] = np.clip(ints, 0, ROT_MAX)
+    out[..., 1:] = np.clip(np.rint(ratios * ROT_HALF) + ROT_HALF, 0, ROT_MAX)
     return out
 
 
@@ -47,11 +47,10 @@ def dequantize_quats(qi: np.ndarray) -> np.ndarray:
     """(..., 4) int [index, a, b, c] -> unit quaternions (..., 4) xyzw."""
     qi = np.asarray(qi)
     idx = qi[..., 0].astype(np.intp)
-    rest = qi[..., 1:].astype(np.float64) * (2 * _S / ROT_MAX) - _S
-    largest = np.sqrt(np.clip(1.0 - np.sum(rest * rest, axis=-1), 0.0, 1.0))
-    out = np.empty(qi.shape[:-1] + (4,), dtype=np.float64)
-    np.put_along_axis(out, _KEEP[idx], rest, axis=-1)
-    np.put_along_axis(out, idx[..., None], largest[..., None], axis=-1)
+    ratios = (np.clip(qi[..., 1:], 0, ROT_MAX).astype(np.float64) - ROT_HALF) / ROT_HALF
+    out = np.empty((*qi.shape[:-1], 4), dtype=np.float64)
+    np.put_along_axis(out, _KEEP[idx], ratios, axis=-1)
+    np.put_along_axis(out, idx[..., None], np.ones((*idx.shape, 1)), axis=-1)
     return out / np.linalg.norm(out, axis=-1, keepdims=True)
 
 
@@ -63,11 +62,11 @@ def pack_quats(qi: np.ndarray) -> np.ndarray:
 
 def unpack_quats(packed: np.ndarray) -> np.ndarray:
     packed = np.asarray(packed, dtype=np.uint32)
-    out = np.empty(packed.shape + (4,), dtype=np.int32)
+    out = np.empty((*packed.shape, 4), dtype=np.int32)
     out[..., 0] = packed >> 30
-    out[..., 1] = (packed >> 20) & ROT_MAX
-    out[..., 2] = (packed >> 10) & ROT_MAX
-    out[..., 3] = packed & ROT_MAX
+    out[..., 1] = (packed >> 20) & 0x3FF
+    out[..., 2] = (packed >> 10) & 0x3FF
+    out[..., 3] = packed & 0x3FF
     return out
 
 
