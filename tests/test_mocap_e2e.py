@@ -78,6 +78,20 @@ async def test_vmc_pose_reaches_a_client_within_codec_bounds(mocap_server):
         assert quat_angle_deg(pose.body_rots, rots).max() < 0.25
         _, counters = await asyncio.to_thread(http_json, "GET", f"{mocap_server.url}/api/mocap/counters")
         assert counters["poses"] == 10 and counters.get("rejected_by_room", 0) == 0
+        # bad input is dropped, counted and visible on /metrics
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.sendto(b"#bundle\x00garbage!\x00\x00\x00\x07", ("127.0.0.1", udp_port))  # element size 7
+        sock.sendto(encode_message("/VMC/Ext/T", [1.0]), ("127.0.0.1", udp_port))
+        sock.close()
+        text = ""
+        for _ in range(100):
+            text = await asyncio.to_thread(
+                lambda: __import__("urllib.request").request.urlopen(f"{mocap_server.url}/metrics").read().decode())
+            if "plaza_mocap_dropped_malformed 1" in text and "plaza_mocap_dropped_unknown_sender 1" in text:
+                break
+            await asyncio.sleep(0.02)
+        assert "plaza_mocap_dropped_malformed 1" in text and "plaza_mocap_poses 10" in text
+        assert "plaza_mocap_dropped_unknown_sender 1" in text
     finally:
         await viewer.close()
 

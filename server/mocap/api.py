@@ -257,10 +257,30 @@ async def counters(request: Request) -> dict:
     return _service(request).ingest.metrics()
 
 
+# Exported on /metrics as plaza_mocap_<name> (monotonic counts since start, except the two source gauges).
+METRIC_NAMES = (
+    "packets", "poses", "dropped_malformed", "dropped_bad_key", "dropped_unknown_sender", "dropped_address_mismatch",
+    "dropped_unbound", "dropped_duplicate", "dropped_non_finite_pose", "rejected_by_room", "sink_errors",
+    "vmc_stale", "vmc_sender_restart", "vmc_non_finite", "vmc_unknown_bone", "vmc_unused_bone", "vmc_absurd_scale",
+    "vmc_out_of_range", "vmc_bad_quaternion", "vmc_bad_arguments", "vmc_too_many_blendshapes", "playbacks_finished",
+    "sources", "sources_bound",
+)
+
+
+def _register_metrics(app: FastAPI, service: MocapService) -> None:
+    metrics = getattr(app.state.plaza, "metrics", None)
+    gauges = getattr(metrics, "gauges", None)
+    if not isinstance(gauges, dict):
+        return
+    for name in METRIC_NAMES:
+        gauges[f"plaza_mocap_{name}"] = lambda name=name: float(service.ingest.metrics().get(name, 0))
+
+
 def mount(app: FastAPI) -> None:
     service = MocapService(app)
     app.state.plaza.mocap = service
     app.include_router(router)
+    _register_metrics(app, service)
     # Run inside the app's own lifespan (custom or default) so the listener lives exactly as long as the app.
     inner = app.router.lifespan_context
 
