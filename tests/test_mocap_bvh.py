@@ -296,3 +296,12 @@ def test_real_clips_parse_and_retarget_close_to_the_source(name):
     pos, _ = body_fk(hips, local, 1.70)
     assert abs(pos[:, [BODY_INDEX["leftFoot"], BODY_INDEX["rightFoot"]], 1].min()) < 0.15
     assert BODY_REST_OFFSETS.shape == (22, 3)
+
+
+def test_unity_humanoid_names_map_one_to_one():
+    names = ["Hips", "Spine", "Chest", "UpperChest", "Neck", "Head", "LeftShoulder", "LeftUpperArm", "LeftLowerArm",
+             "LeftHand", "RightShoulder", "RightUpperArm", "RightLowerArm", "RightHand", "LeftUpperLeg",
+             "LeftLowerLeg", "LeftFoot", "LeftToes", "RightUpperLeg", "RightLowerLeg", "RightFoot", "RightToes"]
+    parents = [-1, 0, 1, 2, 3, 4, 3, 6, 7, 8, 3, 10, 11, 12, 0, 14, 15, 16, 0, 18, 19, 20]
+    m = map_joints(names, parents)
+    assert {k: names[v] for k, v in m.items()} == {k: k[0].upper() + k[1:] for k in BODY_INDEX}

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import math
 import socket
+import time
 import types
 
 import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.mocap import api as mocap_api
 from server.mocap.bvh import parse_bvh
@@ -296,8 +299,6 @@ def test_api_create_bind_play_stop(monkeypatch, tmp_path):
             counters = client.get("/api/mocap/counters").json()
             if counters.get("poses", 0) >= 1 and any(p[0] == second_seat for p in room.poses):
                 break
-            import time
-
             time.sleep(0.02)
         assert counters["sources_bound"] == 1 and counters["poses"] >= 1
         assert client.post(f"/api/mocap/sources/{sid}/stop").json() == {"source_id": sid, "stopped": True}
@@ -315,3 +316,15 @@ def test_api_without_rooms_answers_503_and_checks_operator_token(monkeypatch, tm
         monkeypatch.setenv("PLAZA_OPERATOR_TOKEN", "s3cret")
         assert client.get("/api/mocap/counters").status_code == 401
         assert client.get("/api/mocap/counters", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300), st.booleans())
+def test_fuzz_any_datagram_is_counted_never_raised(data, keyed):
+    reg = MocapSources(Recorder())
+    sid, key = reg.create(allow_addr="127.0.0.1")
+    reg.bind(sid, "r", 1)
+    payload = encode_bundle(1, [encode_message(KEY_ADDRESS, [key]), data[: len(data) & ~3]]) if keyed else data
+    reg.feed_datagram(payload, ADDR, 0.0)
+    assert reg.counters["packets"] == 1
+    assert sum(v for k, v in reg.counters.items() if k.startswith("dropped_")) + reg.counters["poses"] <= 1
