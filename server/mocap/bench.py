@@ -6,8 +6,8 @@ Measures, on this machine, one process:
 - latency from UDP send to the ingest's sink (loopback), and from UDP send to a reference client's receipt
   of the snapshot carrying that pose through the real server (an upper bound of "arrival to snapshot out");
 - retargeting position error on the real clips (../shared/data/mocap or PLAZA_MOCAP_DATA), on the source's
-  bone lengths and on the avatar's, before and after the wire quantization (10-bit smallest-three
-  rotations, 1 mm positions: server.realtime.quantize, the codec's own functions).
+  bone lengths and on the avatar's, before and after the wire quantization (smallest-three rotations,
+  1 mm positions: server.realtime.quantize, the codec's own functions).
 """
 
 from __future__ import annotations
@@ -286,7 +286,7 @@ def _markdown(result: dict) -> str:
         "avatar: the error of the retargeting itself (lost intermediate joints, e.g. CMU's upper neck). "
         "*Avatar proportions*: our 1.70 m avatar's joints against the scaled source's, which adds the "
         "difference in body proportions (bone lengths, where the spine joints sit). *Quantized*: after the "
-        "wire codec (10-bit smallest-three rotations, 1 mm positions).",
+        "wire codec (server.realtime.quantize: smallest-three rotations, 1 mm positions).",
         "",
         "| clip | frames | mapped | source prop. mean / p99 mm | + quantized mean / p99 mm "
         "| avatar prop. mean / p99 mm | quantization alone mean / p99 / max mm | max rot. error ° |",
