@@ -39,6 +39,19 @@ HISTORY_TICKS = 64
 PROTOCOL_VERSION = 1
 
 
+def upload_rows(parts: dict[int, np.ndarray]) -> tuple[int, list[bytes]]:
+    """Pose uploads for many avatars at once: `parts` maps part -> (N, PART_FLOATS[part]) values.
+    Returns the presence byte and each avatar's float payload (prefix it with `upload_header`)."""
+    order = sorted(parts)
+    presence = sum(1 << p for p in order)
+    matrix = np.concatenate([np.asarray(parts[p], dtype="<f4") for p in order], axis=1)
+    return presence, [row.tobytes() for row in matrix]
+
+
+def upload_header(presence: int, seq: int, ack: int) -> bytes:
+    return UPLOAD_HEADER.pack(KIND_POSE_UPLOAD, presence, seq & 0xFFFF, ack & 0xFFFFFFFF)
+
+
 def encode_pose_upload(seq: int, ack: int, parts: dict[int, np.ndarray]) -> bytes:
     """A pose upload: `parts` maps part index -> its float values (PART_FLOATS[part] of them).
     Head (part 0) is required."""
@@ -326,6 +339,11 @@ class PlazaClient:
     def send_pose(self, parts: dict[int, np.ndarray]) -> None:
         self.seq += 1
         self.ws.send(encode_pose_upload(self.seq, self.session.last_tick, parts))
+
+    def send_pose_payload(self, presence: int, payload: bytes) -> None:
+        """Send a pose whose float payload was built in bulk (`upload_rows`)."""
+        self.seq += 1
+        self.ws.send(upload_header(presence, self.seq, self.session.last_tick) + payload)
 
     def send_raw(self, data: bytes) -> None:
         self.ws.send(data)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from sim.client import PlazaClient, http_json
+from sim.client import PlazaClient, http_json, upload_rows
 
 
 @dataclass
@@ -87,7 +87,7 @@ def _pct(values, p) -> float | None:
 
 
 async def run_load(url: str, room: str, bots: int, seconds: float, hands: bool = False, body: bool = False,
-                   decode: int = 10, warmup: float = 3.0, send_hz: float = 60.0, seed: int = 1,
+                   decode: int = 4, warmup: float = 3.0, send_hz: float = 60.0, seed: int = 1,
                    progress: bool = True) -> LoadReport:
     from server.realtime.rules import RoomRules
 
@@ -156,8 +156,8 @@ async def run_load(url: str, room: str, bots: int, seconds: float, hands: bool =
                 return
             crowd.step(now - t0, dt)
             parts = crowd.parts()
-            stacked = {p: v.astype("<f4") for p, v in parts.items()}
-            keys = np.rint(stacked[0][:, [0, 2]].astype(np.float64) * 1000).astype(np.int64)
+            presence, payloads = upload_rows(parts)
+            keys = np.rint(parts[0][:, [0, 2]].astype("<f4").astype(np.float64) * 1000).astype(np.int64)
             moved = np.any(keys != prev_keys, axis=1)
             prev_keys[:] = keys
             for i, bot in enumerate(all_bots):
@@ -166,7 +166,7 @@ async def run_load(url: str, room: str, bots: int, seconds: float, hands: bool =
                 if moved[i]:
                     sent[(int(ids[i]), int(keys[i, 0]), int(keys[i, 1]))] = now
                 with contextlib.suppress(ConnectionError):
-                    bot.client.send_pose({p: v[i] for p, v in stacked.items()})
+                    bot.client.send_pose_payload(presence, payloads[i])
             if k % int(send_hz) == 0:  # forget send times older than two seconds
                 cutoff = now - 2.0
                 for key in [key for key, t in sent.items() if t < cutoff]:
@@ -272,7 +272,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--hands", action="store_true", help="bots stream 25-joint tracked hands")
     parser.add_argument("--body", action="store_true", help="bots stream a full-body skeleton")
-    parser.add_argument("--decode", type=int, default=10, help="bots that decode every snapshot (for latency)")
+    parser.add_argument("--decode", type=int, default=4, help="bots that decode every snapshot (for latency)")
     parser.add_argument("--send-hz", type=float, default=60.0, help="pose upload rate per bot")
     parser.add_argument("--json", default=None, help="also write the report as JSON to this file")
     args = parser.parse_args(argv)

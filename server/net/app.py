@@ -67,7 +67,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Plaza", version="0.1.0", description="Real-time 3D store server.", lifespan=lifespan)
     app.state.plaza = services
     # Raw ASGI websocket endpoint: Starlette passes non-function endpoints through untouched.
-    app.router.routes.append(WebSocketRoute("/ws", WebSocketEndpoint(services.hub)))
+    services.ws_endpoint = WebSocketEndpoint(services.hub)
+    # Raw ASGI endpoint (Starlette passes non-function endpoints through); serve.direct_websocket reaches it
+    # without the middleware stack when running under uvicorn.
+    app.router.routes.append(WebSocketRoute("/ws", services.ws_endpoint))
     app.include_router(rooms_api.router)
 
     @app.get("/healthz", tags=["ops"])

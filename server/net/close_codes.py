@@ -1,14 +1,14 @@
 """Websocket close codes (docs/PROTOCOL.md, "Close codes"). 1000-1011 are RFC 6455's own."""
 
-NORMAL = 1000  # the client said "leave", or the server is shutting the room
-GOING_AWAY = 1001  # server shutting down
+NORMAL = 1000  # the client said "leave"
+SERVICE_RESTART = 1012  # the server is shutting down (sent by uvicorn); reconnect later
 MESSAGE_TOO_BIG = 1009  # a frame over the maximum message size (sent by the websocket layer)
 BAD_REQUEST = 4000  # the connect URL lacks room, token or v
 UNSUPPORTED_VERSION = 4001  # the server does not speak the requested protocol version
 PROTOCOL_ERRORS = 4002  # too many malformed messages in a short time
-TOKEN_INVALID = 4003  # bad signature, wrong room, or unknown seat
+TOKEN_INVALID = 4003  # bad signature or a token issued for another room
 TOKEN_EXPIRED = 4004  # join token older than its lifetime; reserve a seat again
 REPLACED = 4005  # the same seat connected again; this older connection is closed
 TOO_SLOW = 4008  # the client stayed behind the snapshot stream; reconnect with the resume token
-ROOM_CLOSED = 4010  # the room was disposed or the seat expired
+ROOM_CLOSED = 4010  # no such room (disposed), or the seat no longer exists (grace period over)
 FLOODING = 4029  # kept sending faster than the documented rates after warnings

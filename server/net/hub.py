@@ -107,6 +107,10 @@ class Hub:
                     conn.send_control({"t": "error", "code": rejection.code, "msg": rejection.message})
             for avatar_id in out.removed:
                 self.broadcast(room_id, {"t": "left", "avatar": avatar_id})
+            for avatar_id in out.appeared:
+                avatar = info.room.avatars[avatar_id]
+                self.broadcast(room_id, {"t": "joined", "avatar": {"id": avatar_id, "name": avatar.name,
+                                                                   "external": True}})
         if self.ticks % self.tick_hz == 0:  # once a second
             for room_id in self.registry.housekeeping(now):
                 for (rid, _), conn in list(self.connections.items()):

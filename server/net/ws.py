@@ -146,9 +146,6 @@ class WebSocketEndpoint:
                 self.hub.metrics.inc("plaza_rejected_total", reason=rejection.code)
                 self._error(conn, rejection.code, rejection.message)
             return None
-        if not conn.control_bucket.take(now):
-            self._strike(conn, now, "control")
-            return None
         try:
             message = msgpack.unpackb(data, raw=False)
         except Exception:
@@ -159,6 +156,11 @@ class WebSocketEndpoint:
             return None
         request_id = message.get("id")
         kind = message.get("t")
+        # Acks share the pose budget: a spectator acks every frame, as a shopper's uploads do.
+        bucket = conn.pose_bucket if kind == "ack" else conn.control_bucket
+        if not bucket.take(now):
+            self._strike(conn, now, "pose" if kind == "ack" else "control")
+            return None
         try:
             return self._control(conn, room, kind, message, request_id, now)
         except (TypeError, ValueError, KeyError, UnknownAvatar) as exc:
@@ -172,7 +174,7 @@ class WebSocketEndpoint:
             room.ack(conn.avatar_id, _int(message, "tick"))
         elif kind == "pin":
             avatars = message.get("avatars")
-            if not isinstance(avatars, list) or not all(isinstance(a, int) for a in avatars):
+            if not isinstance(avatars, list) or not all(type(a) is int for a in avatars):
                 raise ValueError("'avatars' must be a list of avatar ids")
             room.pin(conn.avatar_id, avatars)
             conn.send_control({"t": "ok", "id": request_id})
@@ -180,9 +182,10 @@ class WebSocketEndpoint:
             to = message.get("to")
             if not (isinstance(to, list) and len(to) == 3 and all(isinstance(v, int | float) for v in to)):
                 raise ValueError("'to' must be [x, y, z] in metres")
-            rejection = room.teleport(conn.avatar_id, tuple(float(v) for v in to))
+            target = tuple(float(v) for v in to)
+            rejection = room.teleport(conn.avatar_id, target)
             if rejection is None:
-                conn.send_control({"t": "ok", "id": request_id})
+                conn.send_control({"t": "ok", "id": request_id, "to": list(target)})
             else:
                 self._error(conn, rejection.code, rejection.message, request_id)
         elif kind == "leave":

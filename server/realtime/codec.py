@@ -20,7 +20,7 @@ from server.realtime.pose import (
     PART_MASK_BYTES,
     PART_OFFSETS,
 )
-from server.realtime.quantize import pack_quats, unpack_quats
+from server.realtime.quantize import pack_quats
 
 FRAME_HEADER = struct.Struct("<BBIIB")  # kind, flags, tick, server time (ms), section count
 SECTION_HEADER = struct.Struct("<BHI")  # baseline offset (0 = absolute), block count, byte length
@@ -168,7 +168,9 @@ def _read_absolute(buf: memoryview, at: int) -> tuple[int, AvatarState, int]:
         n_rot = 22 if part == 5 else 1
         packed = struct.unpack_from(f"<{n_rot}I", buf, at)
         at += 4 * n_rot
-        rot = unpack_quats(np.array(packed, dtype=np.uint32)).reshape(-1).tolist()
+        rot: list[int] = []
+        for p in packed:
+            rot += (p >> 30, (p >> 20) & 0x3FF, (p >> 10) & 0x3FF, p & 0x3FF)
         comps[base + 3 : base + 3 + 4 * n_rot] = rot
         if part in (3, 4):
             comps[base + 7 : base + 28] = list(buf[at : at + 21])

@@ -82,6 +82,7 @@ class TickOutput:
     frames: list[tuple[int, bytes]]  # (avatar id, frame)
     rejections: list[Rejection]
     removed: list[int]  # avatars whose grace period ran out this tick
+    appeared: list[int] = field(default_factory=list)  # external (mocap) avatars visible from this tick
 
 
 class Room:
@@ -104,6 +105,7 @@ class Room:
         self.avatars: dict[int, Avatar] = {}
         self._by_slot: list[Avatar | None] = [None] * capacity
         self._ids = itertools.count(1)
+        self._released_ids: deque[tuple[int, int]] = deque()  # (tick released, id), reused once stale
         self._spawn_cycle = itertools.cycle(range(len(self.rules.spawn_points)))
         # Authoritative state, structure of arrays indexed by slot.
         self.state = np.zeros((capacity, N_COMPONENTS), dtype=np.int32)
@@ -133,9 +135,7 @@ class Room:
         free = next((s for s, a in enumerate(self._by_slot) if a is None), None)
         if free is None:
             raise RoomFull(f"room {self.id} is full ({self.capacity} seats)")
-        avatar_id = next(self._ids)
-        if avatar_id > MAX_AVATAR_ID:  # ids are never reused within a room: clients key history by id
-            raise RoomFull("this room has used all its avatar ids; open a new room")
+        avatar_id = self._next_avatar_id()
         avatar = Avatar(avatar_id, free, name, external, joined_tick=self.tick_no + 1)
         self.avatars[avatar_id] = avatar
         self._by_slot[free] = avatar
@@ -143,6 +143,16 @@ class Room:
         self.slot_joined[free] = self.tick_no + 1
         self._place_at_spawn(free, now)
         return avatar
+
+    def _next_avatar_id(self) -> int:
+        """A fresh id, or one released longer ago than any client keeps history (clients key their delta
+        baselines by avatar id, and a `left` message has reached them long before)."""
+        if self._released_ids and self._released_ids[0][0] < self.tick_no - HISTORY:
+            return self._released_ids.popleft()[1]
+        avatar_id = next(self._ids)
+        if avatar_id > MAX_AVATAR_ID:
+            raise RoomFull("this room has no free avatar ids right now; try again in a few seconds")
+        return avatar_id
 
     def _place_at_spawn(self, slot: int, now: float) -> None:
         spawn = np.array(self.rules.spawn_points[next(self._spawn_cycle)], dtype=np.float64)
@@ -163,6 +173,7 @@ class Room:
         if avatar is None:
             return
         self._by_slot[avatar.slot] = None
+        self._released_ids.append((self.tick_no, avatar_id))
         self.presence[avatar.slot] = 0
         self.slot_ids[avatar.slot] = 0
         self._pending.pop(avatar.slot, None)
@@ -230,7 +241,8 @@ class Room:
         self._avatar(avatar_id).pinned = frozenset(int(i) for i in pinned_ids[:64])
 
     def teleport(self, avatar_id: int, target: tuple[float, float, float]) -> Rejection | None:
-        """Move an avatar's floor position instantly, within range and onto walkable floor."""
+        """Move an avatar's floor position instantly, within range and onto walkable floor. It takes effect
+        with the avatar's next pose upload, which should already be at the target."""
         avatar = self._avatar(avatar_id)
         to = np.asarray(target, dtype=np.float64)
         if to.shape != (3,) or not np.isfinite(to).all():
@@ -267,13 +279,13 @@ class Room:
         self.tick_no += 1
         t = self.tick_no
         rejections = self._apply_uploads(now)
-        self._apply_external(now)
+        appeared = self._apply_external(now)
         removed = self._expire_dropped(now)
         h = t % HISTORY
         self._hist_state[h] = self.state
         self._hist_presence[h] = self.presence
         frames = self._build_frames(t, server_time_ms)
-        return TickOutput(t, frames, rejections, removed)
+        return TickOutput(t, frames, rejections, removed, appeared)
 
     def _expire_dropped(self, now: float) -> list[int]:
         gone = [
@@ -421,10 +433,12 @@ class Room:
             states[:, o + 3 : o + 7] = quantize_quats(rot[:, 0])
         self._drop_part(presence, states, part, ~(span_ok & reach_ok), "hand_out_of_reach")
 
-    def _apply_external(self, now: float) -> None:
+    def _apply_external(self, now: float) -> list[int]:
         if not self._external:
-            return
-        from server.realtime.body import head_from_body  # small FK; only mocap avatars need it
+            return []
+        from server.realtime.body import head_from_body
+
+        appeared = []  # small FK; only mocap avatars need it
 
         for slot, (hips, rots, _t) in self._external.items():
             avatar = self._by_slot[slot]
@@ -442,8 +456,10 @@ class Room:
             self.presence[slot] = (1 << HEAD) | (1 << BODY)
             if not avatar.visible:
                 avatar.visible = True
+                appeared.append(avatar.id)
                 self._visible_changed()
         self._external.clear()
+        return appeared
 
     # ------------------------------------------------------------------ snapshots
     def _build_frames(self, t: int, server_time_ms: int) -> list[tuple[int, bytes]]:
