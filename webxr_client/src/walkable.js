@@ -77,6 +77,14 @@ function parseBox(fixture) {
   return Object.values(box).every(Number.isFinite) ? box : null;
 }
 
+/** Interior partition from scene data: {from: [x, z], to: [x, z], thickness}. */
+function parseWall(wall) {
+  const a = toXZ(wall?.from ?? wall?.start);
+  const b = toXZ(wall?.to ?? wall?.end);
+  const half = (Number(wall?.thickness) || 0) / 2;
+  return [...a, ...b].every(Number.isFinite) ? { a, b, half } : null;
+}
+
 function distanceToSegment(x, z, [x1, z1], [x2, z2]) {
   const dx = x2 - x1;
   const dz = z2 - z1;
@@ -90,11 +98,12 @@ export class WalkableArea {
    * @param {number[][][]} obstacles polygons cut out of them
    * @param {object} options {radius: keep this far (m) from floor edges and fixtures, boxes: fixture footprints}
    */
-  constructor(polygons, obstacles = [], { radius = 0, boxes = [] } = {}) {
+  constructor(polygons, obstacles = [], { radius = 0, boxes = [], walls = [] } = {}) {
     this.polygons = polygons;
     this.obstacles = obstacles;
     this.radius = radius;
     this.boxes = boxes;
+    this.walls = walls; // interior partitions: {a: [x, z], b: [x, z], half: thickness / 2}
   }
 
   /** From scene JSON; falls back to the bounds, then to a 20 m square so a bare scene is still usable. */
@@ -111,7 +120,8 @@ export class WalkableArea {
     // floor's edges and of fixture footprints, so client and server agree on where one may stand.
     const boxes = Array.isArray(s.fixtures) ? s.fixtures.map(parseBox).filter(Boolean) : [];
     const radius = Number.isFinite(s.avatar_radius) ? s.avatar_radius : (s.floor ? 0.3 : 0);
-    return new WalkableArea(polygons, obstacles, { radius, boxes });
+    const walls = (Array.isArray(s.walls) ? s.walls : []).map(parseWall).filter(Boolean);
+    return new WalkableArea(polygons, obstacles, { radius, boxes, walls });
   }
 
   isWalkable(x, z) {
@@ -120,6 +130,9 @@ export class WalkableArea {
     const inside = this.polygons.some((p) => pointInPolygon(x, z, p) &&
       (r <= 0 || p.every((a, i) => distanceToSegment(x, z, a, p[(i + 1) % p.length]) >= r)));
     if (!inside) return false;
+    for (const w of this.walls) {
+      if (distanceToSegment(x, z, w.a, w.b) < w.half + r) return false;
+    }
     for (const b of this.boxes) {
       const dx = x - b.cx;
       const dz = z - b.cz;

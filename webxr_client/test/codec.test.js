@@ -5,7 +5,7 @@ import { decodeFrame, dequantizeAvatar, dequantizeQuat, encodePoseUpload, Protoc
 import { ClientSession } from '../src/net/session.js';
 
 // One absolute frame by hand: tick 5, time 1234 ms, avatar 7 with only a head at (1.5, 1.7, -2) facing
-// forward (identity: w is the largest component, index 3, the others quantize to the middle 511.5 ~ 512).
+// forward (identity: w is the largest component, index 3, the other three are zero ratios, code 511).
 function headFrame() {
   const b = new Uint8Array(11 + 7 + 3 + 10);
   const v = new DataView(b.buffer);
@@ -13,7 +13,7 @@ function headFrame() {
   v.setUint8(11, 0); v.setUint16(12, 1, true); v.setUint32(14, 13, true);
   v.setUint16(18, 7, true); v.setUint8(20, 1);
   v.setInt16(21, 1500, true); v.setInt16(23, 1700, true); v.setInt16(25, -2000, true);
-  v.setUint32(27, (3 << 30) | (512 << 20) | (512 << 10) | 512, true);
+  v.setUint32(27, ((3 << 30) | (511 << 20) | (511 << 10) | 511) >>> 0, true);
   return b;
 }
 
@@ -23,15 +23,17 @@ test('decodes a hand-made absolute frame to metres and a unit quaternion', () =>
   assert.equal(snap.serverTimeMs, 1234);
   const pose = dequantizeAvatar(snap.avatars.get(7));
   assert.deepEqual(pose.head.p, [1.5, 1.7, -2]);
-  assert.ok(Math.abs(pose.head.q[3] - 1) < 1e-5);
+  assert.deepEqual(pose.head.q, [0, 0, 0, 1]); // the identity is exact
   assert.ok(Math.abs(Math.hypot(...pose.head.q) - 1) < 1e-12);
   assert.equal(pose.left_controller, undefined);
 });
 
-test('smallest-three dequantization restores the dropped component', () => {
-  const q = dequantizeQuat([1, 0, 1023, 511.5]); // y dropped; x = -S, z = +S, w = 0
-  assert.ok(Math.abs(q[0] + Math.SQRT1_2) < 1e-9 && Math.abs(q[2] - Math.SQRT1_2) < 1e-9);
-  assert.ok(Math.abs(q[1]) < 1e-9);
+test('smallest-three dequantization restores the dropped component from the ratios', () => {
+  const q = dequantizeQuat([1, 0, 1022, 511]); // y dropped; ratios x = -1, z = +1, w = 0
+  const k = 1 / Math.sqrt(3);
+  [-k, k, k, 0].forEach((v, i) => assert.ok(Math.abs(q[i] - v) < 1e-12, `${q}`));
+  // Code 1023 is never sent; a decoder clamps it to 1022 rather than leaving the unit sphere.
+  assert.deepEqual(dequantizeQuat([3, 1023, 511, 511]), dequantizeQuat([3, 1022, 511, 511]));
 });
 
 test('truncated frames, wrong kinds and missing baselines are readable errors', () => {

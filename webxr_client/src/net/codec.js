@@ -21,8 +21,8 @@ const UPLOAD_HEADER_BYTES = 8; // u8 kind, u8 presence, u16 seq, u32 ack tick
 const FRAME_HEADER_BYTES = 11; // u8 kind, u8 flags, u32 tick, u32 server time ms, u8 section count
 const SECTION_HEADER_BYTES = 7; // u8 baseline offset (0 = absolute), u16 block count, u32 byte length
 const PRESENCE_CHANGED = 0x80;
-const ROT_MAX = 1023;
-const S = Math.SQRT1_2;
+const ROT_HALF = 511; // code of a zero ratio
+const ROT_MAX = 2 * ROT_HALF; // codes run 0..1022; 1023 is never sent and is clamped
 const KEEP = [[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]];
 
 export class ProtocolError extends Error {}
@@ -68,17 +68,19 @@ export function encodePoseUpload(seq, ackTick, parts) {
 
 /** Packed u32 "smallest three" rotation -> [index, a, b, c]. */
 export function unpackQuat(packed) {
-  return [packed >>> 30, (packed >>> 20) & ROT_MAX, (packed >>> 10) & ROT_MAX, packed & ROT_MAX];
+  return [packed >>> 30, (packed >>> 20) & 0x3ff, (packed >>> 10) & 0x3ff, packed & 0x3ff];
 }
 
-/** Quantized [index, a, b, c] -> unit quaternion [x, y, z, w]. */
+/**
+ * Quantized [index, a, b, c] -> unit quaternion [x, y, z, w]. The three kept components were stored as
+ * ratios to the dropped (largest, positive) one, code = round(r * 511) + 511; rebuild (r0, r1, r2, 1) in
+ * order and normalise (server/realtime/quantize.py).
+ */
 export function dequantizeQuat(qi, at = 0) {
   const idx = qi[at] & 3;
-  const rest = [qi[at + 1], qi[at + 2], qi[at + 3]].map((v) => v * ((2 * S) / ROT_MAX) - S);
-  const largest = Math.sqrt(Math.min(1, Math.max(0, 1 - rest[0] ** 2 - rest[1] ** 2 - rest[2] ** 2)));
   const out = [0, 0, 0, 0];
-  KEEP[idx].forEach((k, i) => { out[k] = rest[i]; });
-  out[idx] = largest;
+  KEEP[idx].forEach((k, i) => { out[k] = (Math.min(ROT_MAX, Math.max(0, qi[at + 1 + i])) - ROT_HALF) / ROT_HALF; });
+  out[idx] = 1;
   const n = Math.hypot(...out);
   return out.map((v) => v / n);
 }
