@@ -108,3 +108,29 @@ def test_controller_grab_moves_the_product_and_release_puts_it_back(new_page, se
     page.wait_for_function("plaza.products.inspecting === null", timeout=20000)
     assert math.dist(home, page.evaluate(f"plaza.productWorldPosition('{product_id}')")) < 1e-6
     assert page.errors == []
+
+
+def test_simplified_mode_lists_products_with_large_controls_and_walks_to_one(new_page, server_url, output_dir) -> None:
+    page = _open(new_page, server_url, "net=0")
+    page.click("#toggle-simple")
+    page.wait_for_selector("#simple-view:not([hidden]) #product-list li")
+    placed = page.evaluate("plaza.products.items.size")
+    items = page.locator("#product-list li")
+    assert items.count() == placed
+    first = items.first
+    assert "€" in first.locator(".price").inner_text() or "$" in first.locator(".price").inner_text()
+    # Large controls: buttons at least 48 px tall (a comfortable touch target), 3D panels scaled up.
+    height = first.locator("button").first.evaluate("(b) => b.getBoundingClientRect().height")
+    assert height >= 48
+    assert page.evaluate("plaza.panels.scale") > 1
+    # "Show me" walks the shopper to the product and opens its panel.
+    product_id = first.get_attribute("data-product-id")
+    before = page.evaluate("plaza.cameraWorldPosition()")
+    first.get_by_role("button", name="Show me").click()
+    page.wait_for_function(f"plaza.products.selected === '{product_id}'", timeout=20000)
+    after = page.evaluate("plaza.cameraWorldPosition()")
+    target = page.evaluate(f"plaza.productWorldPosition('{product_id}')")
+    assert math.dist(after[::2], target[::2]) < math.dist(before[::2], target[::2])
+    assert page.evaluate("(([x, , z]) => plaza.store.walkable.isWalkable(x, z))(plaza.cameraWorldPosition())")
+    page.screenshot(path=str(output_dir / "simplified.png"))
+    assert page.errors == []

@@ -37,7 +37,12 @@ export class DesktopControls {
     el.addEventListener('pointermove', (e) => this.move(e));
     el.addEventListener('pointerup', (e) => this.up(e));
     el.addEventListener('pointercancel', (e) => this.up(e, true));
-    el.addEventListener('dblclick', (e) => this.enabled && this.hooks.doubleClick?.(e.clientX, e.clientY));
+    el.addEventListener('dblclick', (e) => {
+      // Mouse only: touch double taps are recognised in up(), where browsers agree on the events.
+      if (this.enabled && e.pointerType !== 'touch' && !(e.sourceCapabilities?.firesTouchEvents)) {
+        this.hooks.doubleClick?.(e.clientX, e.clientY);
+      }
+    });
     el.addEventListener('wheel', (e) => {
       if (!this.enabled) return;
       e.preventDefault();
@@ -88,7 +93,18 @@ export class DesktopControls {
       this.stick = [0, 0];
       this.hooks.stickMoved?.(null);
     }
-    if (!cancelled && !p.dragged && this.enabled) this.hooks.click?.(e.clientX, e.clientY, e);
+    if (cancelled || p.dragged || !this.enabled || p.stick) return;
+    this.hooks.click?.(e.clientX, e.clientY, e);
+    // Touch has no reliable dblclick: a second tap within 350 ms and 30 px is a double tap.
+    if (e.pointerType === 'touch') {
+      const last = this.lastTap;
+      if (last && e.timeStamp - last.t < 350 && Math.hypot(e.clientX - last.x, e.clientY - last.y) < 30) {
+        this.lastTap = null;
+        this.hooks.doubleClick?.(e.clientX, e.clientY);
+      } else {
+        this.lastTap = { t: e.timeStamp, x: e.clientX, y: e.clientY };
+      }
+    }
   }
 
   spread() {

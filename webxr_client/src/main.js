@@ -222,12 +222,13 @@ async function main() {
       const item = products.items.get(id);
       if (!item) return;
       const target = item.object.getWorldPosition(new THREE.Vector3());
-      // Stand 1.2 m in front of the product's fixture, on the side facing the room centre.
-      const toCentre = new THREE.Vector3(store.spawn[0] - target.x, 0, store.spawn[2] - target.z).normalize();
-      const stand = target.clone().addScaledVector(toCentre, 1.2);
-      if (!teleportTo(stand.x, stand.z)) teleportTo(target.x, target.z);
-      const [hx, hz] = headXZ();
-      turnBy(Math.atan2(-(target.x - hx), -(target.z - hz)) - facing());
+      const stand = store.walkable.standPointNear(target.x, target.z, headXZ());
+      if (!stand) {
+        setStatus('That product can’t be reached on foot; showing its details.');
+      } else if (teleportTo(stand[0], stand[1])) {
+        const [hx, hz] = headXZ();
+        turnBy(Math.atan2(-(target.x - hx), -(target.z - hz)) - facing());
+      }
       products.select(id);
     },
     onVariant: (id, variant) => products.setVariant(id, variant),

@@ -164,6 +164,26 @@ export class WalkableArea {
     return this.isWalkable(x, z);
   }
 
+  /**
+   * Where to stand to look at something at (x, z): the closest walkable ring point (0.8-3 m away),
+   * preferring the side nearest to `from`. Null when nothing nearby is walkable.
+   */
+  standPointNear(x, z, from = [x, z]) {
+    for (const r of [0.8, 1.1, 1.4, 1.8, 2.3, 3]) {
+      let best = null;
+      for (let k = 0; k < 32; k += 1) {
+        const a = (k / 32) * 2 * Math.PI;
+        const px = x + r * Math.cos(a);
+        const pz = z + r * Math.sin(a);
+        if (!this.isWalkable(px, pz)) continue;
+        const d = Math.hypot(px - from[0], pz - from[1]);
+        if (!best || d < best.d) best = { p: [px, pz], d };
+      }
+      if (best) return best.p;
+    }
+    return null;
+  }
+
   /** Axis-aligned extent of the walkable polygons: [minX, minZ, maxX, maxZ]. */
   extent() {
     let minX = Infinity; let minZ = Infinity; let maxX = -Infinity; let maxZ = -Infinity;

@@ -74,3 +74,12 @@ test('teleport only onto walkable floor', () => {
   assert.equal(area.canTeleportTo(9, 9), false);
   assert.equal(area.canTeleportTo(6.5, 1.5), false);
 });
+
+test('a stand point near a shelf is walkable, close, and on the near side', () => {
+  const area = WalkableArea.fromScene({ walkable: [L], obstacles: [shelf] });
+  const p = area.standPointNear(6.5, 1.5, [2, 2]);
+  assert.ok(area.isWalkable(...p));
+  assert.ok(Math.hypot(p[0] - 6.5, p[1] - 1.5) <= 0.81);
+  assert.ok(p[0] < 6.5, `should stand on the side facing the shopper, got ${p}`);
+  assert.equal(area.standPointNear(50, 50), null);
+});
