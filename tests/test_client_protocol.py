@@ -1,10 +1,11 @@
-"""The client's JavaScript codec against the server's own encoder.
+"""The client's JavaScript codec (and hand rebuild) against the server's own code.
 
 Vectors are made here, with the server's codec (server/realtime/codec.py) and the reference client's
 upload encoder (sim/client.py), written to a JSON file and checked by a node test
 (webxr_client/test/protocol_vectors.test.js): the JS decoder must reproduce the server's quantized
 states exactly through absolute and delta frames with presence changes, and the JS upload encoder must
-produce the same bytes as the reference client.
+produce the same bytes as the reference client; the JS hand model must rebuild the same 25 joints from a
+wrist pose and 21 codes as the server's hand model.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from server.realtime import codec
+from server.realtime import codec, hand_model
 from server.realtime.pose import N_COMPONENTS, N_PARTS, PART_COMPONENTS, PART_FLOATS, PART_OFFSETS
 from server.realtime.quantize import quantize_quats
 from sim.client import encode_pose_upload
@@ -106,7 +107,23 @@ def make_vectors(seed: int = 7, n: int = 12) -> dict:
             "seq": int.from_bytes(data[2:4], "little"), "ack": int.from_bytes(data[4:8], "little"),
             "parts": {str(p): v.astype(float).tolist() for p, v in parts.items()}, "hex": data.hex(),
         })
-    return {"generator": "tests/test_client_protocol.py (server codec)", "frames": frames, "uploads": uploads}
+    hands = []
+    for i in range(8):
+        codes = rng.integers(0, 256, 21)
+        wrist_pos = rng.normal(size=3) * 0.5 + (0, 1.2, 0)
+        wrist_rot = rng.normal(size=4)
+        wrist_rot /= np.linalg.norm(wrist_rot)
+        params = hand_model.HandParams(
+            wrist_pos[None], wrist_rot[None], hand_model.dequantize_angles(codes[None, :20]),
+            hand_model.dequantize_scale(codes[20:21]),
+        )
+        pos, rot = hand_model.joints_from_hand_params(params, np.array([i % 2]))
+        hands.append({
+            "wrist_pos": wrist_pos.tolist(), "wrist_rot": wrist_rot.tolist(), "codes": codes.tolist(),
+            "left": i % 2 == 0, "positions": pos[0].tolist(), "rotations": rot[0].tolist(),
+        })
+    return {"generator": "tests/test_client_protocol.py (server codec)", "frames": frames, "uploads": uploads,
+            "hands": hands}
 
 
 def test_vectors_cover_absolute_delta_and_presence_changes() -> None:

@@ -1,5 +1,5 @@
-"""Two browser pages in one room: moving one page's emulated headset and hand moves its avatar in the
-other page, checked from the other page's scene state."""
+"""Two browser pages in one room: moving one page's emulated headset, controller and tracked hand moves its
+avatar in the other page, checked from the other page's scene state."""
 
 from __future__ import annotations
 
@@ -63,6 +63,24 @@ def test_moving_one_headset_moves_its_avatar_in_the_other_page(new_page, server_
             const b = {before}; return Math.hypot(h[0] - b[0], h[1] - b[1], h[2] - b[2]) > 0.05; }})()""",
         timeout=30000,
     )
+    # Alice puts the controllers down and uses her hands: Bob sees her hand joints, the wrist where hers is.
+    alice.evaluate("plaza.device.remote.dispatch('set_input_mode', {mode: 'hand'})")
+    alice.wait_for_function(
+        "plaza.xrInput.active().some((s) => s.inputSource.hand && s.inputSource.handedness === 'right')", timeout=30000
+    )
+    wait_frames(alice, 3, "xrFrames")
+    bob.wait_for_function(f"plaza.avatars.avatars.get({alice_id}).jointsActive[1] === true", timeout=30000)
+    wait_frames(bob, 5)
+    wrist = alice.evaluate("""() => {
+        const s = plaza.xrInput.active().find((x) => x.inputSource.hand && x.inputSource.handedness === 'right');
+        return s.hand.joints['wrist'].getWorldPosition(new plaza.THREE.Vector3()).toArray();
+    }""")
+    seen_wrist = bob.evaluate(f"""() => {{
+        const m = new plaza.THREE.Matrix4();
+        plaza.avatars.avatars.get({alice_id}).jointMeshes[1].getMatrixAt(0, m);
+        return new plaza.THREE.Vector3().setFromMatrixPosition(m).toArray();
+    }}""")
+    assert math.dist(wrist, seen_wrist) < 0.01, (wrist, seen_wrist)
     alice.screenshot(path=str(output_dir / "sync-alice.png"))
     bob.screenshot(path=str(output_dir / "sync-bob.png"))
     assert alice.errors == [] and bob.errors == []

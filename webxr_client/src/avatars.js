@@ -40,6 +40,7 @@ class RemoteAvatar {
     this.root.add(this.head, ...this.hands, this.label);
     this.buffer = new JitterBuffer({ quatOffsets: POSE_QUATS });
     this.jointBuffers = [null, null];
+    this.jointsActive = [false, false];
     this.lastSeen = 0;
   }
 
@@ -75,7 +76,8 @@ class RemoteAvatar {
     const m = new THREE.Matrix4();
     for (let side = 0; side < 2; side += 1) {
       const buffer = this.jointBuffers[side];
-      const joints = buffer?.sample(now);
+      if (this.jointMeshes[side]) this.jointMeshes[side].visible = this.jointsActive[side];
+      const joints = this.jointsActive[side] ? buffer?.sample(now) : null;
       if (!joints) continue;
       for (let j = 0; j < JOINTS; j += 1) {
         m.compose(new THREE.Vector3(joints[j * 7], joints[j * 7 + 1], joints[j * 7 + 2]),
@@ -134,8 +136,11 @@ export class RemoteAvatars {
       avatar.setName(name);
     }
     avatar.buffer.push(serverTimeMs, localTimeMs, pose);
-    if (leftJoints) avatar.pushJoints(0, serverTimeMs, localTimeMs, leftJoints);
-    if (rightJoints) avatar.pushJoints(1, serverTimeMs, localTimeMs, rightJoints);
+    [leftJoints, rightJoints].forEach((joints, side) => {
+      // Tracked hand: draw its joints; controller or nothing: the joint spheres go away.
+      avatar.jointsActive[side] = Boolean(joints);
+      if (joints) avatar.pushJoints(side, serverTimeMs, localTimeMs, joints);
+    });
     avatar.lastSeen = localTimeMs;
   }
 

@@ -8,7 +8,7 @@ import { DesktopControls } from './controls.js';
 import { deadzone, SnapTurn, turnAboutHead, walkStep } from './locomotion_core.js';
 import { fetchCatalog, ProductManager } from './products.js';
 import { SimplifiedView } from './simplified.js';
-import { avatarPoseArray, ownPoseParts } from './net/own_pose.js';
+import { avatarHandJoints, avatarPoseArray, ownPoseParts } from './net/own_pose.js';
 import { RoomClient } from './net/room_client.js';
 import { loadStore } from './store_scene.js';
 import { PanelSystem } from './ui/panel.js';
@@ -269,7 +269,8 @@ async function main() {
       room: config.roomId ?? 'main',
       name: config.name ?? 'Shopper',
       now: () => performance.now(),
-      onPose: (id, serverMs, localMs, pose, name) => avatars.push(id, serverMs, localMs, avatarPoseArray(pose), { name }),
+      onPose: (id, serverMs, localMs, pose, name) => avatars.push(id, serverMs, localMs, avatarPoseArray(pose),
+        { name, ...avatarHandJoints(pose) }),
       onLeave: (id) => avatars.remove(id),
       onStatus: setStatus,
       onWelcome: () => avatars.resetClocks(),

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { handJointsFromCodes } from '../src/net/hand_pose.js';
 import { decodeFrame, dequantizeAvatar, dequantizeQuat, encodePoseUpload, PART_NAMES, unpackQuat } from '../src/net/codec.js';
 
 const hex = (bytes) => Buffer.from(bytes).toString('hex');
@@ -80,5 +81,19 @@ test('generated: random frame stream decodes to the server states', { skip: noGe
   for (const u of vectors.uploads) {
     const parts = Object.fromEntries(Object.entries(u.parts).map(([p, v]) => [Number(p), v]));
     assert.equal(hex(encodePoseUpload(u.seq, u.ack, parts)), u.hex);
+  }
+});
+
+test('generated: hands rebuilt from wrist + codes match the server hand model', { skip: noGenerated }, () => {
+  const vectors = JSON.parse(readFileSync(generated, 'utf8'));
+  assert.ok(vectors.hands.length > 0);
+  for (const [i, h] of vectors.hands.entries()) {
+    const joints = handJointsFromCodes(h.wrist_pos, h.wrist_rot, h.codes, h.left);
+    for (let j = 0; j < 25; j += 1) {
+      near(Array.from(joints.subarray(j * 7, j * 7 + 3)), h.positions[j], 1e-9, `hand ${i} joint ${j} position`);
+      const q = Array.from(joints.subarray(j * 7 + 3, j * 7 + 7));
+      const sign = Math.sign(q.reduce((acc, v, k) => acc + v * h.rotations[j][k], 0)) || 1; // q and -q agree
+      near(q.map((v) => v * sign), h.rotations[j], 1e-9, `hand ${i} joint ${j} rotation`);
+    }
   }
 });

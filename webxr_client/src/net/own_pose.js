@@ -1,6 +1,7 @@
 // Our own pose for the upload: head, controllers and hand joints in world space, as the flat float
 // arrays the protocol wants (position xyz + rotation xyzw per part; hands 25 joints in WebXR order).
 import * as THREE from 'three';
+import { handJointsFromCodes } from './hand_pose.js';
 
 export const HAND_JOINT_NAMES = [
   'wrist',
@@ -57,4 +58,10 @@ export function avatarPoseArray(pose) {
   out.splice(7, 7, ...(left ? [...left.p, ...left.q] : [0, 0, 0, 0, 0, 0, 1]));
   out.splice(14, 7, ...(right ? [...right.p, ...right.q] : [0, 0, 0, 0, 0, 0, 1]));
   return out;
+}
+
+/** Remote tracked hands as 25 joints each (null for a hand that is absent or held as a controller). */
+export function avatarHandJoints(pose) {
+  const joints = (hand, isLeft) => (hand?.codes ? handJointsFromCodes(hand.p, hand.q, hand.codes, isLeft) : null);
+  return { leftJoints: joints(pose.left_hand, true), rightJoints: joints(pose.right_hand, false) };
 }
