@@ -22,7 +22,7 @@ class Metrics:
         self.started = time.monotonic()
 
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
-        key = (name, tuple(sorted(labels.items())))
+        key = (name, tuple(sorted(labels.items())) if labels else ())  # per-message path: keep it cheap
         self.counters[key] = self.counters.get(key, 0.0) + value
 
     def get(self, name: str, **labels: str) -> float:

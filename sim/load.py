@@ -267,6 +267,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--room", default="main", help="room id (default main)")
     parser.add_argument("--new-room", action="store_true", help="create a fresh public room sized for the bots")
     parser.add_argument("--scene", default=None, help="scene of a --new-room")
+    parser.add_argument("--interest", default="auto", choices=["auto", "all", "nearby"],
+                        help="interest mode of a --new-room (see POST /api/rooms)")
     parser.add_argument("--bots", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=3.0)
@@ -278,7 +280,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     room = args.room
     if args.new_room:
-        body = {"name": f"load test ({args.bots} bots)", "capacity": max(args.bots + 5, 10)}
+        body = {"name": f"load test ({args.bots} bots)", "capacity": max(args.bots + 5, 10), "interest": args.interest}
         if args.scene:
             body["scene"] = args.scene
         status, info = http_json("POST", f"{args.url}/api/rooms", body)

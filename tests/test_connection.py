@@ -63,3 +63,42 @@ async def test_a_client_that_stays_behind_is_closed_with_4008_and_the_tick_never
     t.writable.set()
     await asyncio.sleep(0.01)
     assert t.sent[-1] == {"type": "websocket.close", "code": TOO_SLOW, "reason": conn.close_requested[1]}
+
+
+class FakeRawProtocol:
+    """The fast path of server.net.serve.PlazaWebSocketProtocol: prebuilt frames, written when writable."""
+
+    def __init__(self) -> None:
+        self.writable = True
+        self.written: list[bytes] = []
+
+    def write_frame(self, frame: bytes) -> bool:
+        if not self.writable:
+            return False
+        self.written.append(frame)
+        return True
+
+
+async def test_prebuilt_frames_go_straight_to_the_socket_and_wait_newest_wins_when_it_is_full():
+    from server.net.connection import binary_frame
+
+    t, raw = FakeTransport(), FakeRawProtocol()
+    dropped: list[int] = []
+    conn = Connection(t.send, "r", 1, dropped.append, lambda n: None, now=0.0, raw=raw)
+    conn.offer_snapshot(1, b"\x02a", 0.0, binary_frame(b"\x02a"))
+    assert raw.written == [b"\x82\x02\x02a"] and t.sent == []
+    raw.writable = False
+    conn.offer_snapshot(2, b"\x02b", 0.1, binary_frame(b"\x02b"))
+    conn.offer_snapshot(3, b"\x02c", 0.2, binary_frame(b"\x02c"))
+    assert dropped == [2] and len(raw.written) == 1
+    raw.writable = True
+    conn.pump()  # what the protocol's resume_writing triggers
+    assert raw.written[-1] == b"\x82\x02\x02c" and conn.snapshot is None
+
+
+def test_binary_frame_headers_follow_rfc_6455_lengths():
+    from server.net.connection import binary_frame
+
+    assert binary_frame(b"x" * 125)[:2] == b"\x82\x7d"
+    assert binary_frame(b"x" * 126)[:4] == b"\x82\x7e\x00\x7e"
+    assert binary_frame(b"x" * 70000)[:10] == b"\x82\x7f" + (70000).to_bytes(8, "big")

@@ -21,6 +21,19 @@ from server.net.close_codes import TOO_SLOW
 MAX_CONTROL_QUEUE = 256
 
 
+def binary_frame(payload: bytes) -> bytes:
+    """A complete unmasked websocket binary frame (RFC 6455 section 5.2), as a server writes it. Built once
+    per snapshot and written to every client that gets that snapshot."""
+    n = len(payload)
+    if n < 126:
+        header = bytes((0x82, n))
+    elif n < 65536:
+        header = bytes((0x82, 126)) + n.to_bytes(2, "big")
+    else:
+        header = bytes((0x82, 127)) + n.to_bytes(8, "big")
+    return header + payload
+
+
 class TokenBucket:
     """Rate limit: `rate` per second with bursts of `burst`."""
 
@@ -46,13 +59,16 @@ class Connection:
         on_bytes_out: Callable[[int], None],
         now: float,
         max_behind_s: float = 2.0,
+        raw=None,
     ) -> None:
         self._send = send
+        # The transport protocol, when it can take prebuilt frames (server.net.serve.PlazaWebSocketProtocol).
+        self.raw = raw if hasattr(raw, "write_frame") else None
         self.room_id, self.avatar_id = room_id, avatar_id
         self._on_dropped_frame = on_dropped_frame
         self._on_bytes_out = on_bytes_out
         self.control: deque[bytes] = deque()
-        self.snapshot: tuple[int, bytes] | None = None
+        self.snapshot: tuple[int, bytes, bytes | None] | None = None  # tick, payload, prebuilt frame
         self.busy = False
         self.closed = False
         self.close_code: int | None = None
@@ -65,6 +81,11 @@ class Connection:
         self.error_times: deque[float] = deque()
         self.last_error_sent: dict[str, float] = {}
         self.close_requested: tuple[int, str] | None = None
+        self.left_on_purpose = False
+
+    def pump(self) -> None:
+        """The transport can take data again."""
+        self._pump()
 
     # -------------------------------------------------------------- outgoing
     def send_control(self, message: dict[str, Any]) -> None:
@@ -76,7 +97,8 @@ class Connection:
         self.control.append(msgpack.packb(message))
         self._pump()
 
-    def offer_snapshot(self, tick: int, frame: bytes, now: float) -> None:
+    def offer_snapshot(self, tick: int, frame: bytes, now: float, wire: bytes | None = None) -> None:
+        """Hand over this tick's snapshot (`wire`: the same already framed, shared with other clients)."""
         if self.closed:
             return
         if self.snapshot is not None:  # still unsent: the newer frame replaces it
@@ -87,7 +109,7 @@ class Connection:
             elif now - self.behind_since > self.max_behind_s:
                 self.request_close(TOO_SLOW, f"client stayed more than {self.max_behind_s:g} s behind the snapshots")
                 return
-        self.snapshot = (tick, frame)
+        self.snapshot = (tick, frame, wire)
         self._pump()
 
     def _next(self) -> bytes | None:
@@ -102,6 +124,15 @@ class Connection:
     def _pump(self) -> None:
         """Write queued messages while the transport accepts them without waiting."""
         while not self.busy and not self.closed:
+            if not self.control and self.snapshot is not None and self.raw is not None:
+                _tick, payload, wire = self.snapshot
+                wire = wire or binary_frame(payload)
+                if not self.raw.write_frame(wire):
+                    return  # socket full: the frame waits (newest wins) until on_writable calls us
+                self.snapshot = None
+                self.behind_since = None
+                self._on_bytes_out(len(payload))
+                continue
             data = self._next()
             if data is None:
                 self.behind_since = None

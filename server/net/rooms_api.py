@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from server.net.hub import Hub
+from server.realtime.interest import InterestConfig
 from server.realtime.registry import MAX_ROOM_SIZE, RoomError
 
 router = APIRouter(tags=["rooms"])
@@ -20,6 +22,11 @@ class CreateRoom(BaseModel):
     scene: str | None = Field(default=None, description="Store scene id; the server's default scene if omitted")
     private: bool = Field(default=False, description="Private rooms are unlisted and need their invite code")
     capacity: int = Field(default=50, ge=1, le=MAX_ROOM_SIZE, description="Maximum avatars in the room")
+    interest: Literal["auto", "all", "nearby"] = Field(
+        default="auto",
+        description="Who each client receives: 'all' = every avatar at 60 Hz; 'nearby' = the nearest 50 at 60 Hz, "
+        "a middle ring at 20 Hz, the rest at 5 Hz; 'auto' = 'all' up to 250 avatars, then 'nearby'",
+    )
 
 
 class JoinRoom(BaseModel):
@@ -46,7 +53,9 @@ async def create_room(body: CreateRoom, request: Request):
     hub = _hub(request)
     scene = body.scene or hub.settings.scene
     try:
-        info = hub.registry.create(body.name, scene, hub.now(), private=body.private, capacity=body.capacity)
+        limit = {"auto": InterestConfig().all_to_all_limit, "all": MAX_ROOM_SIZE, "nearby": 0}[body.interest]
+        info = hub.registry.create(body.name, scene, hub.now(), private=body.private, capacity=body.capacity,
+                                   interest=InterestConfig(all_to_all_limit=limit))
     except RoomError as exc:
         return _error(exc)
     except (KeyError, FileNotFoundError, ValueError) as exc:

@@ -90,10 +90,11 @@ class WebSocketEndpoint:
         hub = self.hub
         room = hub.registry.get(room_id)
         now = hub.now()
+        transport_protocol = getattr(send, "__self__", None)  # uvicorn's protocol, when nothing wraps `send`
         conn = Connection(
             send, room_id, avatar_id,
             on_dropped_frame=lambda tick: hub.frame_dropped(room_id, avatar_id, tick),
-            on_bytes_out=hub.bytes_out, now=now,
+            on_bytes_out=hub.bytes_out, now=now, raw=transport_protocol,
         )
         was_visible = room.avatars[avatar_id].visible
         room.connect(avatar_id, now)
@@ -110,7 +111,10 @@ class WebSocketEndpoint:
             hub.broadcast(room_id, {"t": "joined", "avatar": {"id": avatar_id, "name": avatar.name,
                                                                "external": False}}, exclude=avatar_id)
         hub.metrics.inc("plaza_connections_total", resumed=str(resumed).lower())
-        left_on_purpose = False
+        fast = conn.raw is not None and hasattr(transport_protocol, "fast_receive")
+        if fast:  # binary messages are handled as they are parsed, without a queue and a task switch each
+            transport_protocol.fast_receive = lambda data: self._on_binary(conn, room, data)
+            transport_protocol.on_writable = conn.pump
         try:
             while True:
                 message = await receive()
@@ -123,16 +127,23 @@ class WebSocketEndpoint:
                 if data is None:
                     self._error(conn, "binary_only", "send binary frames (msgpack or pose uploads), not text")
                     continue
-                hub.metrics.inc("plaza_bytes_in_total", len(data))
-                hub.metrics.inc("plaza_frames_in_total")
-                if self._handle(conn, room, data) == "leave":
-                    left_on_purpose = True
-                    conn.request_close(cc.NORMAL, "bye")
+                self._on_binary(conn, room, data)
         finally:
+            if fast:
+                transport_protocol.fast_receive = transport_protocol.on_writable = None
             hub.detach(conn)
-            if left_on_purpose and room_id in hub.registry.rooms:
+            if conn.left_on_purpose and room_id in hub.registry.rooms:
                 room.remove_avatar(avatar_id)
                 hub.broadcast(room_id, {"t": "left", "avatar": avatar_id})
+
+    def _on_binary(self, conn: Connection, room, data: bytes) -> None:
+        if conn.closed:
+            return
+        self.hub.metrics.inc("plaza_bytes_in_total", len(data))
+        self.hub.metrics.inc("plaza_frames_in_total")
+        if self._handle(conn, room, data) == "leave":
+            conn.left_on_purpose = True
+            conn.request_close(cc.NORMAL, "bye")
 
     # -------------------------------------------------------------- messages
     def _handle(self, conn: Connection, room, data: bytes) -> str | None:
