@@ -227,3 +227,10 @@ async def test_metrics_and_healthz(live_server):
     assert "plaza_tick_work_seconds_bucket" in text and "plaza_clients 1" in text
     assert 'plaza_message_errors_total{reason="malformed"} 1' in text
     await client.close()
+
+
+async def test_seat_reservations_are_rate_limited_per_address(live_server):
+    hub = live_server.hub
+    assert all(hub.allow_join("203.0.113.7") for _ in range(500))
+    assert not hub.allow_join("203.0.113.7")  # the burst is spent
+    assert hub.allow_join("198.51.100.1")  # other addresses are not affected

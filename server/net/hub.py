@@ -11,7 +11,7 @@ from typing import Any
 from server.config import Settings
 from server.metrics import Metrics
 from server.net.close_codes import REPLACED, ROOM_CLOSED
-from server.net.connection import Connection, binary_frame
+from server.net.connection import Connection, TokenBucket, binary_frame
 from server.realtime.registry import RoomInfo, RoomRegistry
 from server.realtime.rules import RoomRules
 
@@ -41,6 +41,7 @@ class Hub:
         self.late_ticks = 0
         self.skipped_ticks = 0
         self._task: asyncio.Task | None = None
+        self._join_buckets: dict[str, TokenBucket] = {}
         metrics.gauges["plaza_rooms"] = lambda: len(self.registry.rooms)
         metrics.gauges["plaza_clients"] = lambda: len(self.connections)
         metrics.gauges["plaza_avatars"] = lambda: sum(len(i.room.avatars) for i in self.registry.rooms.values())
@@ -57,6 +58,16 @@ class Hub:
             info = self.registry.create("Main floor", self.settings.scene, self.now(), capacity=200,
                                         persistent=True, room_id="main")
         return info
+
+    def allow_join(self, client_host: str) -> bool:
+        """Seat reservations per client address: 50 a second, bursts of 500 (a load test joins in waves)."""
+        now = self.now()
+        if len(self._join_buckets) > 10_000:  # forget idle addresses rather than grow without bound
+            self._join_buckets = {k: b for k, b in self._join_buckets.items() if now - b.at < 60}
+        bucket = self._join_buckets.get(client_host)
+        if bucket is None:
+            bucket = self._join_buckets[client_host] = TokenBucket(rate=50.0, burst=500.0, now=now)
+        return bucket.take(now)
 
     # -------------------------------------------------------------- connections
     def attach(self, conn: Connection) -> None:

@@ -77,6 +77,9 @@ async def get_room(room_id: str, request: Request):
 @router.post("/api/rooms/{room_id}/join", summary="Reserve a seat and get a websocket token")
 async def join_room(room_id: str, body: JoinRoom, request: Request):
     hub = _hub(request)
+    if not hub.allow_join(request.client.host if request.client else "?"):
+        return JSONResponse({"error": "rate_limited", "message": "too many joins from this address; wait a moment"},
+                            status_code=429, headers={"Retry-After": "1"})
     try:
         info, avatar_id, token = hub.registry.reserve(room_id, body.name, hub.now(), time.time(), body.invite_code)
     except RoomError as exc:
