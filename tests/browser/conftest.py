@@ -54,8 +54,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     reason = _missing_prerequisite()
     if reason is None:
         return
+    here = Path(__file__).resolve().parent
     for item in items:
-        if "browser" in item.nodeid:
+        if here in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.skip(reason=f"browser tests need their tools: {reason}"))
 
 

@@ -134,3 +134,50 @@ def test_simplified_mode_lists_products_with_large_controls_and_walks_to_one(new
     assert page.evaluate("(([x, , z]) => plaza.store.walkable.isWalkable(x, z))(plaza.cameraWorldPosition())")
     page.screenshot(path=str(output_dir / "simplified.png"))
     assert page.errors == []
+
+
+def test_poking_a_panel_button_with_a_fingertip_presses_it(new_page, server_url) -> None:
+    page = _open(new_page, server_url, "emulate=quest3&net=0")
+    product_id = page.evaluate("plaza.nearestProductInView()")
+    assert page.evaluate("plaza.enterVR()") is True
+    page.evaluate("plaza.device.remote.dispatch('set_input_mode', {mode: 'hand'})")
+    page.wait_for_function(
+        "plaza.xrInput.active().some((s) => s.inputSource.hand && s.inputSource.handedness === 'right')", timeout=30000
+    )
+    wait_frames(page, 3, "xrFrames")
+    page.evaluate(f"plaza.products.select('{product_id}')")
+    wait_frames(page, 2, "xrFrames")
+
+    # Where the "Close" button is, which way the panel faces, and where the fingertip sits relative to the
+    # hand's tracked transform (the emulator moves the hand; the tip follows at a fixed offset).
+    geometry = page.evaluate("""async () => {
+        const T = plaza.THREE;
+        const panel = plaza.panels.get('product');
+        const w = panel.widgets.find((x) => x.id === 'close');
+        const [x, y, ww, wh] = w.rect;
+        const button = panel.mesh.localToWorld(new T.Vector3((x + ww / 2) / panel.widthPx - 0.5,
+                                                             0.5 - (y + wh / 2) / panel.heightPx, 0));
+        const normal = new T.Vector3(0, 0, 1).applyQuaternion(panel.mesh.getWorldQuaternion(new T.Quaternion()));
+        const hand = await plaza.device.remote.dispatch('get_transform', {device: 'hand-right'});
+        const s = plaza.xrInput.active().find((x) => x.inputSource.hand && x.inputSource.handedness === 'right');
+        const tip = plaza.rig.worldToLocal(s.hand.joints['index-finger-tip'].getWorldPosition(new T.Vector3()));
+        const p = hand.position;
+        return {button: plaza.rig.worldToLocal(button).toArray(), normal: normal.toArray(),
+                offset: [tip.x - p.x, tip.y - p.y, tip.z - p.z]};
+    }""")
+
+    def put_tip(depth: float) -> None:
+        target = [b + n * depth - o for b, n, o in
+                  zip(geometry["button"], geometry["normal"], geometry["offset"], strict=True)]
+        page.evaluate(
+            "(p) => plaza.device.remote.dispatch('set_transform', {device: 'hand-right', position: p})",
+            {"x": target[0], "y": target[1], "z": target[2]},
+        )
+        wait_frames(page, 2, "xrFrames")
+
+    put_tip(0.08)  # in front of the button: nothing yet
+    assert page.evaluate("plaza.panels.get('product') !== null")
+    put_tip(-0.01)  # through the surface: "Close" is pressed, the panel goes away
+    page.wait_for_function("plaza.panels.get('product') === null", timeout=20000)
+    assert page.evaluate("plaza.products.selected") is None
+    assert page.errors == []
