@@ -103,7 +103,7 @@ async def test_sender_tool_streams_a_real_clip_that_a_client_sees_move(mocap_ser
         source_id, key, udp_port, avatar_id = await _bound_source(mocap_server)
         clip = str(DATA / CLIPS[0])
         sender = asyncio.create_task(asyncio.to_thread(
-            mocap_sender.main, ["--bvh", clip, "--to", f"127.0.0.1:{udp_port}", "--key", key, "--seconds", "1.5"]))
+            mocap_sender.main, ["--bvh", clip, "--to", f"127.0.0.1:{udp_port}", "--key", key, "--seconds", "4"]))
         first = await _wait_body(viewer, avatar_id, lambda p: True)
         first_pos, _ = body_fk(first.parts["body"][0], first.body_rots)
         # the walk moves the body: some joint travels more than 5 cm within the stream

@@ -97,7 +97,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # closed before non-browser async tests run (it holds an event loop)
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
