@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from server.realtime import codec
-from server.realtime.interest import InterestConfig, interest_sets
+from server.realtime.interest import InterestConfig, ViewCache, interest_groups
 from server.realtime.pose import (
     BODY,
     HEAD,
@@ -68,8 +68,9 @@ class Avatar:
     visible: bool = False
     dropped_at: float | None = None
     # client view (a connected websocket); reset on every (re)connect
-    known: np.ndarray | None = None  # per slot: last acked tick at which that avatar reached this client
-    inflight: deque = field(default_factory=deque)  # (tick, slots) of frames handed to the transport
+    inflight: deque = field(default_factory=deque)  # (tick, near, far) slots of frames handed to the transport
+    # delivered[t % HISTORY] == t: the frame of tick t is known to have arrived (recent ticks only)
+    delivered: np.ndarray = field(default_factory=lambda: np.zeros(HISTORY, dtype=np.int64))
     acked_tick: int = 0
     pinned: frozenset[int] = frozenset()
     settled_view: np.ndarray | None = None  # view of the newest frame known to have arrived
@@ -114,6 +115,9 @@ class Room:
         self.last_pose_time = np.zeros(capacity, dtype=np.float64)
         self.slot_ids = np.zeros(capacity, dtype=np.int32)
         self.slot_joined = np.zeros(capacity, dtype=np.int64)
+        # known[c, x]: the last acknowledged tick at which client slot c received avatar slot x (0 = none):
+        # the delta baseline for x in c's next frame.
+        self.known = np.zeros((capacity, capacity), dtype=np.int32)
         self._hist_state = np.zeros((HISTORY, capacity, N_COMPONENTS), dtype=np.int32)
         self._hist_presence = np.zeros((HISTORY, capacity), dtype=np.uint8)
         self._pending: dict[int, tuple[int, bytes, float]] = {}  # slot -> latest upload this tick
@@ -121,6 +125,7 @@ class Room:
         self._teleports: dict[int, np.ndarray] = {}
         self.counters: dict[str, int] = {}
         self._visible_slots: np.ndarray | None = None  # sorted slots of visible avatars, rebuilt on change
+        self._views = ViewCache()
 
     def _visible_changed(self) -> None:
         self._visible_slots = None
@@ -184,8 +189,9 @@ class Room:
         """Attach a websocket client to its avatar (first connect or resume within the grace period)."""
         avatar = self._avatar(avatar_id)
         avatar.connected, avatar.visible, avatar.dropped_at = True, True, None
-        avatar.known = np.zeros(self.capacity, dtype=np.int64)  # new transport: no shared baselines yet
+        self.known[avatar.slot] = 0  # a new transport shares no baselines yet
         avatar.inflight.clear()
+        avatar.delivered[:] = 0
         avatar.acked_tick = 0
         avatar.settled_view, avatar.settled_tick = None, 0
         self._visible_changed()
@@ -195,7 +201,7 @@ class Room:
         """The transport dropped: the avatar stays (frozen) until the grace period ends."""
         avatar = self.avatars.get(avatar_id)
         if avatar is not None and avatar.connected:
-            avatar.connected, avatar.dropped_at, avatar.known = False, now, None
+            avatar.connected, avatar.dropped_at = False, now
             avatar.inflight.clear()
             self._pending.pop(avatar.slot, None)
 
@@ -463,85 +469,123 @@ class Room:
 
     # ------------------------------------------------------------------ snapshots
     def _build_frames(self, t: int, server_time_ms: int) -> list[tuple[int, bytes]]:
+        """Plan every client's frame (which avatars, against which baselines), encode each baseline once
+        for just the avatars that use it, then cut the frames; clients with the same plan share bytes."""
         clients = [a for a in self.avatars.values() if a.connected]
         if not clients:
             return []
         if self._visible_slots is None:
             self._visible_slots = np.array(sorted(a.slot for a in self.avatars.values() if a.visible), dtype=np.intp)
         slots = self._visible_slots
-        row_of_slot = np.full(self.capacity, -1, dtype=np.intp)
-        row_of_slot[slots] = np.arange(len(slots))
-        ids = self.slot_ids[slots]
-        encodings: dict[int, codec.EncodedBlocks] = {}
-
-        def encoding(base: int) -> codec.EncodedBlocks:
-            enc = encodings.get(base)
-            if enc is None:
-                if base == 0:
-                    enc = codec.encode_absolute(ids, self.state[slots], self.presence[slots])
-                else:
-                    h = base % HISTORY
-                    enc = codec.encode_delta(
-                        ids, self.state[slots], self.presence[slots],
-                        self._hist_state[h, slots], self._hist_presence[h, slots],
-                    )
-                encodings[base] = enc
-            return enc
-
-        views = interest_sets(self, t, slots, clients, self.interest)
-        frame_cache: dict[tuple, bytes] = {}
-        joined_max: dict[int, int] = {}
         oldest_base = t - codec.MAX_BASELINE_AGE
-        frames: list[tuple[int, bytes]] = []
-        for avatar in clients:
-            self._settle_acks(avatar)
-            view = views[avatar.id]
-            newest_join = joined_max.get(id(view))
-            if newest_join is None:
-                newest_join = joined_max[id(view)] = int(self.slot_joined[view].max())
-            settled = avatar.settled_tick
-            if avatar.settled_view is view and settled >= oldest_base and settled >= newest_join:
-                # steady state: the last frame that arrived had exactly this view, so it is the baseline
-                key: tuple = ((settled, id(view)),)
-                groups = [(settled, view)]
-            else:
-                groups = self._baseline_groups(avatar, view, oldest_base)
-                key = tuple((b, g.tobytes()) for b, g in groups)
-            data = frame_cache.get(key)
-            if data is None:
-                sections = []
-                for b, group_slots in groups:
-                    enc = encoding(b)
-                    rows = row_of_slot[group_slots]
-                    blocks = enc.all_bytes() if len(rows) == len(slots) else enc.take(rows)
-                    sections.append((t - b if b else 0, len(rows), blocks))
-                data = codec.frame(t, server_time_ms, sections)
-                frame_cache[key] = data
-            avatar.inflight.append((t, view))
-            frames.append((avatar.id, data))
-        return frames
+        plan_ids: dict[tuple, int] = {}  # frame key -> index in plans
+        plans: list[list[tuple[int, np.ndarray]]] = []  # sections (baseline, slots) of each distinct frame
+        needed: dict[int, np.ndarray] = {}  # baseline -> which slots some frame needs encoded against it
+        assigned: list[tuple[int, int]] = []  # (avatar id, plan index)
+        far_base = t - self.interest.far_period
+        far_slot = far_base % HISTORY
+        far_sections: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
 
-    def _baseline_groups(self, avatar: Avatar, view: np.ndarray, oldest_base: int) -> list[tuple[int, np.ndarray]]:
-        """Split a view by the tick each avatar in it can be delta-coded against (0 = absolute)."""
-        base = avatar.known[view]
+        def plan(avatar: Avatar, group, key: tuple, sections: list[tuple[int, np.ndarray]]) -> None:
+            if len(group.far):  # the far section: one baseline for everyone who received tick t - 12
+                base = far_base if avatar.delivered[far_slot] == far_base else 0
+                key = (key, id(group.far), base)
+                far = far_sections.get((id(group.far), base))
+                if far is None:
+                    far = far_sections[(id(group.far), base)] = self._far_sections(group.far, base)
+                sections = sections + far
+            index = plan_ids.get(key)
+            if index is None:
+                index = plan_ids[key] = len(plans)
+                plans.append(sections)
+                for b, part in sections:
+                    mask = needed.get(b)
+                    if mask is None:
+                        mask = needed[b] = np.zeros(self.capacity, dtype=bool)
+                    mask[part] = True
+            assigned.append((avatar.id, index))
+            avatar.inflight.append((t, group.near, group.far))
+
+        for group in interest_groups(self, t, slots, clients, self.interest, self._views):
+            view = group.near
+            newest_join = int(self.slot_joined[view].max())
+            batch = []
+            for avatar in group.members:
+                self._settle_acks(avatar)
+                settled = avatar.settled_tick
+                if avatar.settled_view is view and settled >= oldest_base and settled >= newest_join:
+                    # steady state: the last frame that arrived had exactly this view: it is the baseline
+                    plan(avatar, group, (settled, id(view)), [(settled, view)])
+                else:
+                    batch.append(avatar)
+            if batch:
+                self._plan_batch(group, batch, oldest_base, plan)
+
+        blocks: dict[int, tuple[codec.EncodedBlocks, np.ndarray, int]] = {}
+        for b, mask in needed.items():
+            sub = slots[mask[slots]]
+            ids, states, presence = self.slot_ids[sub], self.state[sub], self.presence[sub]
+            if b == 0:
+                enc = codec.encode_absolute(ids, states, presence)
+            else:
+                h = b % HISTORY
+                enc = codec.encode_delta(ids, states, presence, self._hist_state[h, sub], self._hist_presence[h, sub])
+            row_of_slot = np.full(self.capacity, -1, dtype=np.intp)
+            row_of_slot[sub] = np.arange(len(sub))
+            blocks[b] = (enc, row_of_slot, len(sub))
+
+        data: list[bytes] = []
+        for sections in plans:
+            parts = []
+            for b, part in sections:
+                if len(part) == 0:
+                    continue
+                enc, row_of_slot, encoded = blocks[b]
+                cut = enc.all_bytes() if len(part) == encoded else enc.take(row_of_slot[part])
+                parts.append((t - b if b else 0, len(part), cut))
+            data.append(codec.frame(t, server_time_ms, parts))
+        return [(avatar_id, data[index]) for avatar_id, index in assigned]
+
+    def _far_sections(self, far: np.ndarray, base: int) -> list[tuple[int, np.ndarray]]:
+        if base == 0:
+            return [(0, far)]
+        joined_later = self.slot_joined[far] > base  # no state at the baseline tick: absolute
+        if not joined_later.any():
+            return [(base, far)]
+        return [(base, far[~joined_later]), (0, far[joined_later])]
+
+    def _plan_batch(self, group, members: list[Avatar], oldest_base: int, plan) -> None:
+        """Clients sharing a near view whose baselines differ per avatar (after joins, drops and view
+        changes): one matrix lookup for all of them; identical baseline rows share a plan."""
+        view = group.near
+        member_slots = np.array([a.slot for a in members], dtype=np.intp)
+        base = self.known[np.ix_(member_slots, view)]
         base = np.where((base >= oldest_base) & (base >= self.slot_joined[view]), base, 0)
-        lo, hi = base.min(), base.max()
-        if lo == hi:
-            return [(int(lo), view)]
-        order = np.argsort(base, kind="stable")
-        sorted_base = base[order]
-        cuts = np.flatnonzero(np.diff(sorted_base)) + 1
-        return [
-            (int(sorted_base[pos[0]]), np.sort(view[order[pos]])) for pos in np.split(np.arange(len(order)), cuts)
-        ]
+        made: dict[bytes, tuple[tuple, list[tuple[int, np.ndarray]]]] = {}
+        for avatar, row in zip(members, base, strict=True):
+            row_key = row.tobytes()
+            entry = made.get(row_key)
+            if entry is None:
+                lo, hi = row.min(), row.max()
+                if lo == hi:
+                    sections = [(int(lo), view)]
+                else:
+                    values, which = np.unique(row, return_inverse=True)
+                    sections = [(int(b), view[which == i]) for i, b in enumerate(values)]
+                entry = made[row_key] = ((id(view), row_key), sections)
+            plan(avatar, group, *entry)
 
     def _settle_acks(self, avatar: Avatar) -> None:
         """Frames up to the acked tick reached the client: their avatars become delta baselines."""
         inflight = avatar.inflight
+        known = self.known[avatar.slot]
         while inflight and inflight[0][0] <= avatar.acked_tick:
-            tick, view = inflight.popleft()
-            avatar.known[view] = tick
-            avatar.settled_view, avatar.settled_tick = view, tick
+            tick, near, far = inflight.popleft()
+            known[near] = tick
+            if len(far):
+                known[far] = tick
+            avatar.settled_view, avatar.settled_tick = near, tick
+            avatar.delivered[tick % HISTORY] = tick
         while len(inflight) > HISTORY:  # a client that never acks gets absolute frames, not unbounded memory
             inflight.popleft()
 
@@ -549,8 +593,8 @@ class Room:
         """The transport discarded this frame unsent (newest wins): never use it as a baseline."""
         avatar = self.avatars.get(avatar_id)
         if avatar is not None:
-            for i, (t, _view) in enumerate(avatar.inflight):
-                if t == tick:
+            for i, entry in enumerate(avatar.inflight):
+                if entry[0] == tick:
                     del avatar.inflight[i]
                     break
 
