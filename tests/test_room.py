@@ -258,3 +258,36 @@ def test_tracked_hands_travel_as_compact_parameters_and_keep_the_pinch():
         assert abs(pinch_got - pinch_want) < 0.003
     # absolute blocks: the viewer (head only) and the shopper with head + two hands (31 bytes each)
     assert len(frame) == 11 + 7 + (3 + 10) + (3 + 10 + 62)  # header, one section, two avatars
+
+
+def test_interest_managed_clients_decode_every_frame_while_others_join_late_and_frames_drop():
+    """Far avatars are delta-coded against tick t - 12 room-wide: every client must hold that baseline,
+    including for avatars that reserved a seat early but became visible later."""
+    rng = np.random.default_rng(7)
+    room = make_room(rules=RoomRules(bounds_min=(-30, 0, -30), bounds_max=(30, 3, 30)), capacity=80,
+                     interest=InterestConfig(all_to_all_limit=0, near_m=4.0))
+    avatars = [room.add_avatar(f"a{i}", 0.0) for i in range(60)]  # all seats reserved up front
+    positions = rng.uniform(-25, 25, (60, 2))
+    watchers = {a.id: ClientSession() for a in avatars[:4]}
+    acked = {a.id: 0 for a in avatars}
+    for step in range(240):
+        now = (step + 1) / 60
+        if step % 4 == 0 and step // 4 < len(avatars):  # connect in waves, long after reserving
+            room.connect(avatars[step // 4].id, now)
+        for i, av in enumerate(avatars):
+            if av.connected:
+                positions[i] += rng.normal(0, 0.01, 2)
+                room.receive_pose(av.id, encode_pose_upload(step, acked[av.id],
+                                                            head(positions[i, 0], 1.6, positions[i, 1])), now)
+        out = room.tick(now)
+        for avatar_id, frame in out.frames:
+            if rng.random() < 0.1:  # newest-wins replaced it: never sent
+                room.frame_dropped(avatar_id, out.tick)
+                continue
+            if avatar_id in watchers:
+                watchers[avatar_id].receive(frame)  # raises if a baseline is missing
+            if rng.random() < 0.8:
+                acked[avatar_id] = out.tick
+    for avatar_id, session in watchers.items():
+        assert session.snapshots > 150
+        assert len(session.latest) > 20  # near ones every tick, far ones at 5 Hz: it sees the crowd

@@ -130,6 +130,12 @@ class Room:
     def _visible_changed(self) -> None:
         self._visible_slots = None
 
+    def _becomes_visible(self, avatar: Avatar) -> None:
+        # From the next frame on; no earlier frame carried it, so no earlier tick can be its baseline.
+        avatar.visible = True
+        self.slot_joined[avatar.slot] = self.tick_no + 1
+        self._visible_changed()
+
     # ------------------------------------------------------------------ seats
     def __len__(self) -> int:
         return len(self.avatars)
@@ -188,7 +194,9 @@ class Room:
     def connect(self, avatar_id: int, now: float) -> Avatar:
         """Attach a websocket client to its avatar (first connect or resume within the grace period)."""
         avatar = self._avatar(avatar_id)
-        avatar.connected, avatar.visible, avatar.dropped_at = True, True, None
+        if not avatar.visible:
+            self._becomes_visible(avatar)
+        avatar.connected, avatar.dropped_at = True, None
         self.known[avatar.slot] = 0  # a new transport shares no baselines yet
         avatar.inflight.clear()
         avatar.delivered[:] = 0
@@ -461,9 +469,8 @@ class Room:
             self.state[slot] = st
             self.presence[slot] = (1 << HEAD) | (1 << BODY)
             if not avatar.visible:
-                avatar.visible = True
+                self._becomes_visible(avatar)
                 appeared.append(avatar.id)
-                self._visible_changed()
         self._external.clear()
         return appeared
 
