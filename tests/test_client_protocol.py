@@ -21,26 +21,11 @@ import numpy as np
 import pytest
 
 from server.realtime import codec, hand_model
-from server.realtime.pose import N_COMPONENTS, N_PARTS, PART_COMPONENTS, PART_FLOATS, PART_OFFSETS
-from server.realtime.quantize import quantize_quats
+from server.realtime.pose import N_PARTS, PART_FLOATS, PART_OFFSETS
 from sim.client import encode_pose_upload
+from tests.support import random_states
 
 CLIENT_DIR = Path(__file__).resolve().parents[1] / "webxr_client"
-
-
-def _random_states(rng: np.random.Generator, n: int, presence: np.ndarray) -> np.ndarray:
-    states = np.zeros((n, N_COMPONENTS), dtype=np.int32)
-    for part in range(N_PARTS):
-        o, k = PART_OFFSETS[part], PART_COMPONENTS[part]
-        states[:, o : o + 3] = rng.integers(-32767, 32768, (n, 3))
-        rots = quantize_quats(rng.normal(size=(n, (k - 3) // 4 if part == 5 else 1, 4))).reshape(n, -1)
-        if part in (3, 4):
-            states[:, o + 3 : o + 7] = rots
-            states[:, o + 7 : o + 28] = rng.integers(0, 256, (n, 21))
-        else:
-            states[:, o + 3 : o + k] = rots
-        states[(presence >> part & 1) == 0, o : o + k] = 0
-    return states
 
 
 def _expected(snapshot: codec.Snapshot) -> dict:
@@ -67,14 +52,14 @@ def make_vectors(seed: int = 7, n: int = 12) -> dict:
         frames.append({"hex": data.hex(), "expected": _expected(snap)})
 
     p0 = (rng.integers(0, 64, n) | 1).astype(np.uint8)
-    s0 = _random_states(rng, n, p0)
+    s0 = random_states(rng, n, p0)
     emit(100, 4_000_000_000, [(0, n, codec.encode_absolute(ids, s0, p0).all_bytes())])
 
     state, presence, tick = s0, p0, 100
     for step in range(4):
         new_presence = np.where(rng.random(n) < 0.3, rng.integers(0, 64, n) | 1, presence).astype(np.uint8)
         small = rng.integers(-300, 300, state.shape).astype(np.int32) * (rng.random(state.shape) < 0.2)
-        new_state = np.where(rng.random((n, 1)) < 0.8, state + small, _random_states(rng, n, new_presence))
+        new_state = np.where(rng.random((n, 1)) < 0.8, state + small, random_states(rng, n, new_presence))
         for part in range(N_PARTS):
             new_state[(new_presence >> part & 1) == 0, PART_OFFSETS[part] : PART_OFFSETS[part + 1]] = 0
         offset = 1 + step  # deltas against older and older acknowledged ticks
@@ -88,7 +73,7 @@ def make_vectors(seed: int = 7, n: int = 12) -> dict:
 
     newcomer = np.array([40001])
     p_new = np.array([0b11111], np.uint8)
-    s_new = _random_states(rng, 1, p_new)
+    s_new = random_states(rng, 1, p_new)
     last_tick = tick + 1
     encoded = codec.encode_delta(ids, state, presence, state, presence)  # everyone unchanged: 3 bytes each
     emit(last_tick, 4_000_000_000 + 17 * (last_tick - 100), [

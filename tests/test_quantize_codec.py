@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from server.realtime import codec
-from server.realtime.pose import N_COMPONENTS, N_PARTS, PART_COMPONENTS, PART_OFFSETS
+from server.realtime.pose import N_COMPONENTS, N_PARTS, PART_OFFSETS
 from server.realtime.quantize import (
     dequantize_positions_mm,
     dequantize_quats,
@@ -16,6 +16,7 @@ from server.realtime.quantize import (
     quat_angle_deg,
     unpack_quats,
 )
+from tests.support import random_states
 
 finite = st.floats(-1.0, 1.0, allow_nan=False, allow_infinity=False)
 
@@ -45,22 +46,6 @@ def test_quaternion_sign_does_not_matter_and_packing_round_trips():
     assert (unpack_quats(pack_quats(qi)) == qi).all()
 
 
-def _random_states(rng, n, presence):
-    states = np.zeros((n, N_COMPONENTS), dtype=np.int32)
-    for part in range(N_PARTS):
-        o, k = PART_OFFSETS[part], PART_COMPONENTS[part]
-        states[:, o : o + 3] = rng.integers(-32767, 32768, (n, 3))
-        rots = quantize_quats(rng.normal(size=(n, (k - 3) // 4 if part == 5 else 1, 4))).reshape(n, -1)
-        if part in (3, 4):
-            states[:, o + 3 : o + 7] = rots
-            states[:, o + 7 : o + 28] = rng.integers(0, 256, (n, 21))
-        else:
-            states[:, o + 3 : o + k] = rots
-        absent = (presence >> part & 1) == 0
-        states[absent, o : o + k] = 0
-    return states
-
-
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 40))
 def test_absolute_then_delta_round_trip_with_presence_changes(seed, n):
@@ -68,9 +53,9 @@ def test_absolute_then_delta_round_trip_with_presence_changes(seed, n):
     ids = rng.choice(np.arange(1, 32768), size=n, replace=False)
     p0 = (rng.integers(0, 64, n) | 1).astype(np.uint8)
     p1 = np.where(rng.random(n) < 0.3, rng.integers(0, 64, n) | 1, p0).astype(np.uint8)
-    s0 = _random_states(rng, n, p0)
+    s0 = random_states(rng, n, p0)
     s1 = s0 + rng.integers(-70000, 70000, s0.shape).astype(np.int32) * (rng.random(s0.shape) < 0.3)
-    s1 = np.where(rng.random((n, 1)) < 0.5, s1, _random_states(rng, n, p1))  # some change completely
+    s1 = np.where(rng.random((n, 1)) < 0.5, s1, random_states(rng, n, p1))  # some change completely
     for part in range(N_PARTS):  # absent parts are zero in the authoritative state
         absent = (p1 >> part & 1) == 0
         s1[absent, PART_OFFSETS[part] : PART_OFFSETS[part + 1]] = 0

@@ -288,6 +288,6 @@ def test_interest_managed_clients_decode_every_frame_while_others_join_late_and_
                 watchers[avatar_id].receive(frame)  # raises if a baseline is missing
             if rng.random() < 0.8:
                 acked[avatar_id] = out.tick
-    for avatar_id, session in watchers.items():
+    for session in watchers.values():
         assert session.snapshots > 150
         assert len(session.latest) > 20  # near ones every tick, far ones at 5 Hz: it sees the crowd

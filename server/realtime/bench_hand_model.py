@@ -34,6 +34,7 @@ from server.realtime.hand_model import (
     quantize_scale,
     synthetic_hand_poses,
 )
+from server.realtime.quat import quat_mul
 
 REPO = Path(__file__).resolve().parents[2]
 THUMB_TIP, INDEX_TIP = HAND_JOINTS.index("thumb-tip"), HAND_JOINTS.index("index-finger-tip")
@@ -120,27 +121,13 @@ def iwer_eval_set(poses: dict[str, np.ndarray], rng: np.random.Generator, n_worl
 
     rmat = _quat_to_mat(q)
     world_pos = np.einsum("wij,nkj->wnki", rmat, pos) + t[:, None, None]
-    world_rot = _quat_mul(q[:, None, None], rot[None])
+    world_rot = quat_mul(q[:, None, None], rot[None])
     return (
         world_pos.reshape(-1, 25, 3),
         world_rot.reshape(-1, 25, 4),
         np.tile(side, n_world),
         labels * 2 * n_world,
         n,
-    )
-
-
-def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ax, ay, az, aw = np.moveaxis(a, -1, 0)
-    bx, by, bz, bw = np.moveaxis(b, -1, 0)
-    return np.stack(
-        [
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-            aw * bw - ax * bx - ay * by - az * bz,
-        ],
-        axis=-1,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from server.realtime.quat import quat_mul, quat_rotate
 from server.realtime.skeleton import BODY_INDEX, BODY_PARENTS, BODY_REST_OFFSETS
 
 _HEAD_CHAIN = []
@@ -13,22 +14,6 @@ while _j != -1:
     _j = BODY_PARENTS[_j]
 _HEAD_CHAIN.reverse()  # hips ... head
 _EYE_OFFSET = np.array([0.0, 0.07, 0.08])  # from the head joint to between the eyes
-
-
-def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ax, ay, az, aw = a
-    bx, by, bz, bw = b
-    return np.array([
-        aw * bx + ax * bw + ay * bz - az * by,
-        aw * by - ax * bz + ay * bw + az * bx,
-        aw * bz + ax * by - ay * bx + az * bw,
-        aw * bw - ax * bx - ay * by - az * bz,
-    ])
-
-
-def quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    u, w = q[:3], q[3]
-    return v + 2.0 * np.cross(u, np.cross(u, v) + w * v)
 
 
 def head_from_body(hips: np.ndarray, rots: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:

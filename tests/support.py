@@ -1,0 +1,25 @@
+"""Helpers shared by several test modules."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from server.realtime.pose import N_COMPONENTS, N_PARTS, PART_COMPONENTS, PART_OFFSETS
+from server.realtime.quantize import quantize_quats
+
+
+def random_states(rng: np.random.Generator, n: int, presence: np.ndarray) -> np.ndarray:
+    """Random quantized avatar states with the given presence bytes (absent parts zero, as the server keeps them)."""
+    states = np.zeros((n, N_COMPONENTS), dtype=np.int32)
+    for part in range(N_PARTS):
+        o, k = PART_OFFSETS[part], PART_COMPONENTS[part]
+        states[:, o : o + 3] = rng.integers(-32767, 32768, (n, 3))
+        rots = quantize_quats(rng.normal(size=(n, (k - 3) // 4 if part == 5 else 1, 4))).reshape(n, -1)
+        if part in (3, 4):
+            states[:, o + 3 : o + 7] = rots
+            states[:, o + 7 : o + 28] = rng.integers(0, 256, (n, 21))
+        else:
+            states[:, o + 3 : o + k] = rots
+        absent = (presence >> part & 1) == 0
+        states[absent, o : o + k] = 0
+    return states
