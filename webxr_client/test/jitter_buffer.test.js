@@ -123,3 +123,70 @@ test('quaternion interpolation takes the short way round and stays unit length',
   assert.ok(Math.abs(half[1] - Math.sin(Math.PI / 8)) < 1e-9, '45 degrees halfway');
   assert.ok(Math.abs(Math.hypot(...half) - 1) < 1e-9);
 });
+
+// A body pose: hips walking along x at 1.2 m/s, every joint turning about its own axis at 1 rad/s.
+const BODY_Q = Array.from({ length: 22 }, (_, j) => 3 + 4 * j);
+function bodyTruth(tMs) {
+  const out = [SPEED * tMs, 0.95, 0];
+  for (let j = 0; j < 22; j += 1) {
+    const axis = [Math.sin(j), Math.cos(j), Math.sin(2 * j)];
+    const n = Math.hypot(...axis);
+    const half = (tMs / 1000) / 2;
+    out.push(...axis.map((a) => (a / n) * Math.sin(half)), Math.cos(half));
+  }
+  return out;
+}
+
+test('body poses: hips lerped, every joint slerped, on the head buffer\'s clock even when the body starts late', () => {
+  const head = new JitterBuffer({ quatOffsets: [3] });
+  const body = new JitterBuffer({ quatOffsets: BODY_Q, clock: head });
+  let checked = 0;
+  let previousHips = null;
+  for (let now = 5000, t = 0; now <= 8000; now += 1000 / 90) {
+    while (5000 + t + 20 + (t % 50 === 0 ? 15 : 0) <= now) { // 60 Hz with a little jitter
+      head.push(t, now, truth(t));
+      if (t >= 1000) body.push(t, now, bodyTruth(t)); // the body part appears after one second
+      t += 1000 / 60;
+    }
+    head.sample(now);
+    const pose = body.sample(now);
+    if (!pose) continue;
+    assert.equal(body.playTime, head.playTime, 'one clock, one delay for the whole avatar');
+    if (previousHips !== null) assert.ok(Math.abs(pose[0] - previousHips) < 0.03, 'hips never jump');
+    previousHips = pose[0];
+    if (body.playTime > 1100 && body.playTime < body.samples.at(-1).t) {
+      const expected = bodyTruth(body.playTime);
+      assert.ok(Math.abs(pose[0] - expected[0]) < 1e-6, 'hips lerped');
+      for (const o of BODY_Q) {
+        const dot = Math.abs(pose[o] * expected[o] + pose[o + 1] * expected[o + 1] + pose[o + 2] * expected[o + 2]
+          + pose[o + 3] * expected[o + 3]);
+        assert.ok(dot > 0.999999, `joint at ${o} slerped`);
+      }
+      checked += 1;
+    }
+  }
+  assert.ok(checked > 150, `checked ${checked} frames`);
+});
+
+test('a body following a clock cross-fades when the leader re-syncs instead of snapping', () => {
+  const head = new JitterBuffer({ quatOffsets: [3] });
+  const body = new JitterBuffer({ quatOffsets: BODY_Q, clock: head });
+  const feed = (from, to, localShift) => {
+    for (let t = from; t <= to; t += 1000 / 60) {
+      head.push(t, t + localShift, truth(t));
+      body.push(t, t + localShift, bodyTruth(t));
+    }
+  };
+  feed(0, 1000, 5020);
+  head.sample(6020); body.sample(6020);
+  const before = body.sample(6020)[0];
+  // A reconnect: the server clock moved on by 10 s; both buffers are reset and refilled.
+  head.reset(); body.reset();
+  feed(11000, 13000, -4980);
+  head.sample(7040);
+  const after = body.sample(7040);
+  assert.ok(Math.abs(after[0] - before) < 0.05, `first frame after the jump stays near the old pose (${after[0]} vs ${before})`);
+  head.sample(7300);
+  const settled = body.sample(7300);
+  assert.ok(Math.abs(settled[0] - bodyTruth(body.playTime)[0]) < 1e-6, 'then follows the new stream exactly');
+});

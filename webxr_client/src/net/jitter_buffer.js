@@ -10,7 +10,9 @@
 //   gap (reconnect, tab in background) it re-syncs and cross-fades from the last shown pose.
 //
 // A pose is a flat array of numbers; `quatOffsets` lists where unit quaternions (x, y, z, w) start, so
-// one buffer carries head, controllers, or 25 hand joints alike.
+// one buffer carries head, controllers, 25 hand joints or a 22-joint body (hips lerped, joints slerped) alike.
+// `clock: otherBuffer` makes a buffer play on another's clock (sample the other first each frame): the parts
+// of one avatar that arrive in the same snapshots (head and body) then obey one delay and stay in step.
 
 const DEFAULTS = {
   minDelayMs: 50,
@@ -22,6 +24,7 @@ const DEFAULTS = {
   resyncThresholdMs: 500, // further than this from target: re-sync with a cross-fade
   crossfadeMs: 200,
   quatOffsets: [],
+  clock: null, // another JitterBuffer whose playback clock this one follows
 };
 
 export class JitterBuffer {
@@ -92,7 +95,15 @@ export class JitterBuffer {
   sample(localNowMs) {
     if (this.samples.length === 0) return null;
     const target = this.targetTime(localNowMs);
-    if (this.playTime === null) {
+    const leader = this.options.clock;
+    if (leader && leader.playTime !== null) {
+      // Follow the leader's clock; a first sample or a jump (the leader re-synced) cross-fades as usual.
+      const jumped = this.playTime !== null
+        && Math.abs(leader.playTime - (this.playTime + (localNowMs - this.lastNow))) > this.options.resyncThresholdMs;
+      if ((this.playTime === null || jumped) && this.lastOutput) this.fade = { from: this.lastOutput, start: localNowMs };
+      if (jumped) this.stats.resyncs += 1;
+      this.playTime = leader.playTime;
+    } else if (this.playTime === null) {
       this.playTime = target;
       if (this.lastOutput) this.fade = { from: this.lastOutput, start: localNowMs };
     } else {
