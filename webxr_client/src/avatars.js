@@ -1,12 +1,28 @@
-// Remote avatars: head, two hands (and 25 hand joints when present), a name over the head. Each
-// avatar is drawn from its own jitter buffer, so motion is smooth and late packets never snap it.
+// Remote avatars: head, two hands (and 25 hand joints when present), a name over the head; an avatar
+// with a body part (mocap) is drawn as a segmented mannequin on its 22 joints instead. Each avatar is
+// drawn from its own jitter buffers, so motion is smooth and late packets never snap it.
 import * as THREE from 'three';
+import {
+  BODY_INDEX, BODY_PARENTS, BODY_QUAT_OFFSETS, bodyFK, bodyPoseArray, eyePosition, N_BODY, REST_HEIGHT_M,
+} from './net/body_pose.js';
 import { JitterBuffer } from './net/jitter_buffer.js';
 
 // Flat pose layout fed to the jitter buffer: head, left, right as (px, py, pz, qx, qy, qz, qw).
 export const POSE_LENGTH = 21;
 export const POSE_QUATS = [3, 10, 17];
 const JOINTS = 25;
+// A body fades in or out over this long when it appears or disappears, so the look never snaps.
+const BODY_FADE_MS = 250;
+// Limb radius (metres, 1.70 m avatar) of the bone that ends at each body joint; the hips have no bone.
+const BONE_RADIUS = [
+  0.12, 0.11, 0.12, 0.13, 0.05, 0.055,
+  0.05, 0.05, 0.042, 0.035,
+  0.05, 0.05, 0.042, 0.035,
+  0.075, 0.065, 0.05, 0.04,
+  0.075, 0.065, 0.05, 0.04,
+];
+// The head part of a VR avatar looks down -Z (WebXR's view); a body's head joint faces +Z (T-pose).
+const FACE_MINUS_Z = new THREE.Quaternion(0, 1, 0, 0);
 
 const PALETTE = [0xe07a5f, 0x3d405b, 0x81b29a, 0xf2cc8f, 0x6d597a, 0x118ab2, 0xef476f, 0x06d6a0];
 
@@ -22,7 +38,56 @@ const shared = {
   hand: new THREE.BoxGeometry(0.06, 0.025, 0.1),
   joint: new THREE.SphereGeometry(0.008, 6, 4),
   visorMaterial: new THREE.MeshStandardMaterial({ color: 0x111111, roughness: 0.3 }),
+  bone: new THREE.CylinderGeometry(1, 1, 1, 10, 1).translate(0, 0.5, 0), // from its base along +Y
+  ball: new THREE.SphereGeometry(1, 10, 8),
 };
+const UP = new THREE.Vector3(0, 1, 0);
+
+/** The segmented mannequin of a body: one capsule-like bone per joint (cylinder + ball), instanced. */
+class Mannequin {
+  constructor(color) {
+    this.material = new THREE.MeshStandardMaterial({ color, roughness: 0.7, transparent: true, opacity: 0 });
+    this.bones = new THREE.InstancedMesh(shared.bone, this.material, N_BODY);
+    this.balls = new THREE.InstancedMesh(shared.ball, this.material, N_BODY);
+    this.group = new THREE.Group();
+    this.group.name = 'body';
+    for (const mesh of [this.bones, this.balls]) {
+      mesh.frustumCulled = false; // instances move far from the geometry's bounds
+      this.group.add(mesh);
+    }
+    this.group.visible = false;
+    this._m = new THREE.Matrix4();
+    this._p = new THREE.Vector3();
+    this._d = new THREE.Vector3();
+    this._q = new THREE.Quaternion();
+    this._s = new THREE.Vector3();
+  }
+
+  update(fk, scale, opacity) {
+    const { positions } = fk;
+    for (let k = 0; k < N_BODY; k += 1) {
+      const r = BONE_RADIUS[k] * scale;
+      this._p.fromArray(positions, 3 * k);
+      this.balls.setMatrixAt(k, this._m.compose(this._p, this._q.identity(), this._s.set(r, r, r)));
+      const parent = BODY_PARENTS[k];
+      if (parent < 0) { // the pelvis: a flat ball instead of a bone
+        this.bones.setMatrixAt(k, this._m.makeScale(0, 0, 0));
+        this.balls.setMatrixAt(k, this._m.compose(this._p, this._q.fromArray(fk.rotations, 0), this._s.set(0.15 * scale, 0.08 * scale, 0.1 * scale)));
+        continue;
+      }
+      const from = new THREE.Vector3().fromArray(positions, 3 * parent);
+      this._d.subVectors(this._p, from);
+      const length = this._d.length();
+      this._q.setFromUnitVectors(UP, length > 1e-6 ? this._d.divideScalar(length) : UP);
+      this.bones.setMatrixAt(k, this._m.compose(from, this._q, this._s.set(r, length, r)));
+    }
+    this.bones.instanceMatrix.needsUpdate = true;
+    this.balls.instanceMatrix.needsUpdate = true;
+    this.material.opacity = opacity;
+    this.material.depthWrite = opacity > 0.99; // a half-faded body must not hide what is behind it
+    this.group.visible = opacity > 0;
+  }
+}
 
 class RemoteAvatar {
   constructor(id, name) {
@@ -42,6 +107,26 @@ class RemoteAvatar {
     this.jointBuffers = [null, null];
     this.jointsActive = [false, false];
     this.lastSeen = 0;
+    // Body (mocap): its own buffer on the head buffer's clock, drawn once it has faded in.
+    this.color = colorFor(id);
+    this.bodyBuffer = null;
+    this.bodyActive = false;
+    this.bodyWeight = 0; // 0 = head and hands look, 1 = full body; moves over BODY_FADE_MS
+    this.bodyFk = null; // world joints of the body as last drawn (tests read them through bodyJoints())
+    this.heightM = REST_HEIGHT_M; // the wire carries no height; the server places the head on a 1.70 m body
+    this.mannequin = null;
+    this.lastRender = null;
+  }
+
+  pushBody(serverTime, localTime, body) {
+    const flat = body instanceof Float64Array || Array.isArray(body) ? Float64Array.from(body) : bodyPoseArray(body);
+    if (!flat || flat.length !== 3 + 4 * N_BODY || !flat.every(Number.isFinite)) return false;
+    if (!this.bodyBuffer) {
+      this.bodyBuffer = new JitterBuffer({ quatOffsets: BODY_QUAT_OFFSETS, clock: this.buffer });
+      this.mannequin = new Mannequin(this.color);
+      this.root.add(this.mannequin.group);
+    }
+    return this.bodyBuffer.push(serverTime, localTime, flat);
   }
 
   setName(name) {
@@ -71,7 +156,8 @@ class RemoteAvatar {
     setPart(this.hands[1], pose, 14);
     // A hand at the origin means "not tracked" in the pose upload: hide it instead of drawing it at the feet.
     this.hands.forEach((h, i) => { h.visible = !(pose[7 * (i + 1)] === 0 && pose[7 * (i + 1) + 1] === 0 && pose[7 * (i + 1) + 2] === 0); });
-    this.label.position.set(pose[0], pose[1] + 0.28, pose[2]);
+    this._renderBody(now);
+    this.label.position.set(this.head.position.x, this.head.position.y + 0.28, this.head.position.z);
     if (camera) this.label.quaternion.copy(camera.getWorldQuaternion(new THREE.Quaternion()));
     const m = new THREE.Matrix4();
     for (let side = 0; side < 2; side += 1) {
@@ -89,6 +175,43 @@ class RemoteAvatar {
     }
     return true;
   }
+
+  _renderBody(now) {
+    const dt = this.lastRender === null ? 0 : Math.max(0, now - this.lastRender);
+    this.lastRender = now;
+    const goal = this.bodyActive ? 1 : 0;
+    const step = dt / BODY_FADE_MS;
+    this.bodyWeight = goal > this.bodyWeight ? Math.min(goal, this.bodyWeight + step) : Math.max(goal, this.bodyWeight - step);
+    const body = this.bodyBuffer && this.bodyWeight > 0 ? this.bodyBuffer.sample(now) : null;
+    if (!body) {
+      if (this.mannequin) this.mannequin.group.visible = false;
+      return;
+    }
+    const fk = bodyFK(body, this.heightM, this.bodyFk ?? undefined);
+    this.bodyFk = fk;
+    const w = this.bodyWeight;
+    this.mannequin.update(fk, this.heightM / REST_HEIGHT_M, smooth(w));
+    // The head follows the body's head joint, blended from the head part while the body fades in or out
+    // (the server derives that head part from the same joint, so the two agree up to quantization).
+    const eye = eyePosition(fk, this.heightM);
+    const h = BODY_INDEX.head;
+    const headRot = new THREE.Quaternion().fromArray(fk.rotations, 4 * h).multiply(FACE_MINUS_Z);
+    const k = smooth(w);
+    this.head.position.lerp(new THREE.Vector3(...eye), k);
+    this.head.quaternion.slerp(headRot, k);
+    // The body's own hands replace the controller boxes.
+    if (w >= 1) this.hands.forEach((hand) => { hand.visible = false; });
+  }
+
+  /** World positions of the 22 body joints as last drawn, or null without a visible body. */
+  bodyJoints() {
+    if (!this.bodyFk || this.bodyWeight <= 0) return null;
+    return Array.from({ length: N_BODY }, (_, j) => Array.from(this.bodyFk.positions.subarray(3 * j, 3 * j + 3)));
+  }
+}
+
+function smooth(k) {
+  return k * k * (3 - 2 * k);
 }
 
 function setPart(object, pose, o) {
@@ -125,8 +248,12 @@ export class RemoteAvatars {
     this.avatars = new Map();
   }
 
-  /** A pose for avatar `id`, stamped with server time (ms), received at local time (ms). */
-  push(id, serverTimeMs, localTimeMs, pose, { name, leftJoints, rightJoints } = {}) {
+  /**
+   * A pose for avatar `id`, stamped with server time (ms), received at local time (ms). `body` is the
+   * decoded body part ({p, rotations}, as `dequantizeAvatar` gives it) or a flat body pose; a pose without
+   * one fades the body out again.
+   */
+  push(id, serverTimeMs, localTimeMs, pose, { name, leftJoints, rightJoints, body } = {}) {
     let avatar = this.avatars.get(id);
     if (!avatar) {
       avatar = new RemoteAvatar(id, name);
@@ -136,6 +263,7 @@ export class RemoteAvatars {
       avatar.setName(name);
     }
     avatar.buffer.push(serverTimeMs, localTimeMs, pose);
+    avatar.bodyActive = Boolean(body) && (avatar.pushBody(serverTimeMs, localTimeMs, body) || avatar.bodyActive);
     [leftJoints, rightJoints].forEach((joints, side) => {
       // Tracked hand: draw its joints; controller or nothing: the joint spheres go away.
       avatar.jointsActive[side] = Boolean(joints);
@@ -156,6 +284,7 @@ export class RemoteAvatars {
     for (const avatar of this.avatars.values()) {
       avatar.buffer.reset();
       avatar.jointBuffers.forEach((b) => b?.reset());
+      avatar.bodyBuffer?.reset();
     }
   }
 
@@ -166,5 +295,10 @@ export class RemoteAvatars {
   /** Head world positions by avatar id (for tests and the simplified view). */
   heads() {
     return Object.fromEntries([...this.avatars].map(([id, a]) => [id, a.head.position.toArray()]));
+  }
+
+  /** World positions of avatar `id`'s 22 body joints as drawn (null: no body), for tests. */
+  bodyJoints(id) {
+    return this.avatars.get(id)?.bodyJoints() ?? null;
   }
 }
