@@ -221,6 +221,10 @@ def test_external_body_pose_reaches_clients_with_the_head_from_the_skeleton():
     pose = session.pose_of(performer.id)
     assert snap.avatars[performer.id].presence == 0b100001
     assert pose.head_pos == pytest.approx([1.0, 0.95 + 0.58 + 0.07, 2.08], abs=1e-3)
+    # a T-posed performer faces +Z; its head part looks the way a headset does, down the head's -Z
+    from server.realtime.quat import quat_rotate
+
+    assert quat_rotate(pose.head_rot, np.array([0.0, 0.0, -1.0])) == pytest.approx([0.0, 0.0, 1.0], abs=0.01)
     assert pose.body_rots.shape == (22, 4)
     with pytest.raises(ValueError):
         room.apply_external_pose(performer.id, 0.1, np.array([np.nan, 0, 0]), rots)

@@ -31,8 +31,10 @@ from server.realtime.pose import (
     upload_size,
 )
 from server.realtime.quantize import quantize_positions_mm, quantize_quats
+from server.realtime.quat import quat_mul
 from server.realtime.rules import RoomRules
 
+_FACE_MINUS_Z = np.array([0.0, 1.0, 0.0, 0.0])  # half a turn about +Y
 _UPLOAD_SIZES = {p: upload_size(p) for p in range(VALID_PRESENCE_MASK + 1) if p & 1 << HEAD}
 
 HISTORY = 64  # ticks of past states kept for delta baselines (codec.MAX_BASELINE_AGE < HISTORY)
@@ -459,6 +461,8 @@ class Room:
             if avatar is None:
                 continue
             head_pos, head_rot = head_from_body(hips, rots)
+            # the head joint faces +Z (T-pose); a head part looks down its -Z, as a VR headset's does
+            head_rot = quat_mul(head_rot, _FACE_MINUS_Z)
             self.head_pos[slot] = head_pos
             st = np.zeros(N_COMPONENTS, dtype=np.int32)
             st[0:3] = quantize_positions_mm(head_pos)
