@@ -11,6 +11,7 @@ import { SimplifiedView } from './simplified.js';
 import { avatarHandJoints, avatarPoseArray, ownPoseParts } from './net/own_pose.js';
 import { RoomClient } from './net/room_client.js';
 import { loadStore } from './store_scene.js';
+import { TryOn } from './tryon/tryon.js';
 import { PanelSystem } from './ui/panel.js';
 import { installEmulator, XRInput, XRSessions } from './xr/session.js';
 
@@ -55,7 +56,10 @@ async function main() {
   rig.position.set(store.spawn[0], 0, store.spawn[2]);
 
   const panels = new PanelSystem(scene);
-  const products = new ProductManager({ store, panels, camera, gltfLoader });
+  // Try-on talks to the sizing API over HTTP only; nothing of it goes to the room connection.
+  let tryon = null;
+  const products = new ProductManager({ store, panels, camera, gltfLoader, onTryOn: (p) => { products.deselect(); tryon?.open(p); } });
+  tryon = new TryOn({ scene, panels, camera, products });
   const catalog = await fetchCatalog(config.sceneId).catch(() => []);
   const inStore = products.place(catalog);
   const avatars = new RemoteAvatars(scene);
@@ -232,6 +236,10 @@ async function main() {
       products.select(id);
     },
     onVariant: (id, variant) => products.setVariant(id, variant),
+    onTryOn(id) {
+      const item = products.items.get(id);
+      if (item) tryon.open(item.product);
+    },
     onToggle: (on) => panels.setScale(on ? 1.5 : 1),
   });
   simplified.setProducts(inStore);
@@ -290,7 +298,7 @@ async function main() {
 
   Object.assign(plaza, {
     THREE, renderer, scene, camera, rig, store, panels, products, avatars, sessions, xrInput, controls,
-    simplified, teleportTo, moveBy, turnBy,
+    simplified, tryon, teleportTo, moveBy, turnBy,
     cameraWorldPosition: () => camera.getWorldPosition(new THREE.Vector3()).toArray(),
     productWorldPosition: (id) => products.items.get(id)?.object.getWorldPosition(new THREE.Vector3()).toArray() ?? null,
     /** Screen pixel of a panel widget's centre (tests click it like a shopper would). */

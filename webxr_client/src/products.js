@@ -40,6 +40,9 @@ export function normalizeProduct(raw) {
     modelUrl: pick(raw, 'model_url', 'gltf_url', 'glb_url') ?? null,
     provenance: raw.transparency ?? raw.provenance ?? raw.supply_chain ?? null,
     dimensionsCm: raw.dimensions_cm ?? null,
+    // Apparel and shoes sold in sizes: the try-on needs the chart id; the fit style comes from the API.
+    sizeChart: typeof raw.size_chart === 'string' && raw.size_chart ? raw.size_chart : null,
+    fit: typeof raw.fit === 'string' ? raw.fit : null,
     raw,
   };
 }
@@ -78,8 +81,9 @@ const _v = new THREE.Vector3();
 const _q = new THREE.Quaternion();
 
 export class ProductManager {
-  constructor({ store, panels, camera, gltfLoader, onChange = () => {} }) {
+  constructor({ store, panels, camera, gltfLoader, onChange = () => {}, onTryOn = null }) {
     this.store = store;
+    this.onTryOn = onTryOn; // (product) => void; the panel offers "Try on" for sized products when set
     this.panels = panels;
     this.camera = camera;
     this.gltfLoader = gltfLoader;
@@ -197,6 +201,7 @@ export class ProductManager {
       { id: 'stock', kind: 'text', label: formatStock(stock), muted: true },
       ...provenanceLines(p.provenance).map((line, i) => ({ id: `prov${i}`, kind: 'text', label: line, muted: true, height: 40 })),
       ...variantButtons,
+      ...(p.sizeChart && this.onTryOn ? [{ id: 'tryon', kind: 'button', label: 'Try on', row: 'actions' }] : []),
       { id: 'inspect', kind: 'button', label: this.inspecting ? 'Put back' : 'Pick up', row: 'actions' },
       { id: 'close', kind: 'button', label: 'Close', row: 'actions' },
     ];
@@ -224,6 +229,9 @@ export class ProductManager {
     } else if (widgetId === 'inspect') {
       if (this.inspecting) this.putBack(); else this.inspect(item.product.id);
       this.showPanel(item);
+    } else if (widgetId === 'tryon') {
+      if (this.inspecting) this.putBack();
+      this.onTryOn?.(item.product);
     } else if (widgetId.startsWith('variant:')) {
       await this.setVariant(item.product.id, widgetId.slice('variant:'.length));
       this.showPanel(item);

@@ -5,13 +5,14 @@ import { formatPrice, formatStock } from './format.js';
 import { provenanceLines } from './products.js';
 
 export class SimplifiedView {
-  constructor({ section, list, toggle, onShow, onVariant, onToggle }) {
+  constructor({ section, list, toggle, onShow, onVariant, onToggle, onTryOn }) {
     this.section = section;
     this.list = list;
     this.toggle = toggle;
     this.onShow = onShow;
     this.onVariant = onVariant;
     this.onToggle = onToggle;
+    this.onTryOn = onTryOn;
     this.enabled = false;
     this.products = [];
     toggle.addEventListener('click', () => this.set(!this.enabled));
@@ -53,6 +54,11 @@ export class SimplifiedView {
       const show = el('button', '', 'Show me');
       show.addEventListener('click', () => this.onShow?.(p.id));
       actions.append(show);
+      if (p.sizeChart && this.onTryOn) {
+        const tryOn = el('button', '', 'Try on');
+        tryOn.addEventListener('click', () => this.onTryOn(p.id));
+        actions.append(tryOn);
+      }
       for (const v of p.choices.slice(0, 4)) {
         const b = el('button', '', v.name);
         b.addEventListener('click', () => this.onVariant?.(p.id, v.id));

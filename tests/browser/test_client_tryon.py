@@ -1,0 +1,73 @@
+"""Try-on in the browser: a shirt's panel opens the try-on, height and weight give a size, the mannequin wears
+the shirt, and the size switcher re-fits the garment (scale and fit colours) in the scene."""
+
+from __future__ import annotations
+
+from tests.browser.conftest import wait_frames
+
+SHIRT = "oxford-shirt-men"
+
+
+def _click(page, panel: str, widget: str) -> None:  # type: ignore[no-untyped-def]
+    """Looks at a panel button (the viewport is tiny) and clicks it with the mouse, as a desktop shopper does."""
+    page.evaluate(f"""() => {{
+        const T = plaza.THREE;
+        const p = plaza.panels.get('{panel}');
+        const [x, y, w, h] = p.widgets.find((w) => w.id === '{widget}').rect;
+        plaza.camera.lookAt(p.mesh.localToWorld(new T.Vector3((x + w / 2) / p.widthPx - 0.5,
+                                                              0.5 - (y + h / 2) / p.heightPx, 0)));
+    }}""")
+    wait_frames(page, 1)
+    x, y = page.evaluate(f"plaza.panelWidgetScreen('{panel}', '{widget}')")
+    page.mouse.click(x, y)
+
+
+def test_try_on_a_shirt_recommends_a_size_and_switching_sizes_refits_it(new_page, server_url, output_dir) -> None:
+    page = new_page({"width": 480, "height": 360})
+    page.goto(f"{server_url}/?net=0")
+    page.wait_for_function("window.plaza && (window.plaza.ready || window.plaza.errors.length > 0)", timeout=60000)
+    assert page.evaluate("window.plaza.errors") == []
+    assert page.evaluate(f"plaza.products.items.has('{SHIRT}')"), "the default store has no shirt"
+    # Walk to the shirt and open its panel (as "Show me" does); "Try on" is on it because it has a size chart.
+    page.evaluate(f"plaza.simplified.onShow('{SHIRT}')")
+    wait_frames(page, 2)
+    labels = page.evaluate("plaza.panels.get('product').widgets.map((w) => w.label)")
+    assert "Try on" in labels
+    _click(page, "product", "tryon")
+    page.wait_for_function("plaza.panels.get('tryon') !== null", timeout=20000)
+    wait_frames(page, 2)
+
+    # Height and weight only; no consent, so nothing may be stored.
+    page.evaluate("plaza.tryon.setValue('stature', 180); plaza.tryon.setValue('weight', 80)")
+    _click(page, "tryon", "submit")
+    page.wait_for_function("plaza.tryon.state().garment !== null || plaza.tryon.state().messages.length > 0",
+                           timeout=30000)
+    state = page.evaluate("plaza.tryon.state()")
+    assert state["messages"] == [], state["messages"]
+    expected = page.evaluate(f"""fetch('/api/sizing/recommend', {{method: 'POST', headers: {{'content-type':
+        'application/json'}}, body: JSON.stringify({{body: {{stature: 180, weight: 80}}, product_id: '{SHIRT}'}})}})
+        .then((r) => r.json())""")
+    assert state["size"] == expected["size"]
+    assert state["mannequin"] and not state["stored"]
+    result = page.evaluate("plaza.panels.get('tryon-result').widgets.map((w) => w.label)")
+    assert f"Size {expected['size']}" in result
+    assert any(f"Runner-up: {expected['runner_up']}" in str(label) for label in result), result
+    assert any("chest:" in str(label) and "cm" in str(label) for label in result), result
+    # The recommended size wears the API's own colours.
+    by_region = {g["region"]: g["colour"] for g in expected["avatar"]["garment"]}
+    assert state["garment"]["colours"]["chest"] == by_region["chest"]
+
+    # Switch to the largest size with the switcher: the garment grows around the chest and turns "loose" blue.
+    largest = page.evaluate("plaza.tryon.result.chart.labels.at(-1)")
+    _click(page, "tryon-result", f"size:{largest}")
+    page.wait_for_function(f"plaza.tryon.state().selected === '{largest}'", timeout=20000)
+    wait_frames(page, 2)
+    switched = page.evaluate("plaza.tryon.state()")
+    assert switched["garment"]["scales"]["chest"] > state["garment"]["scales"]["chest"] * 1.1
+    assert switched["garment"]["box"][0] > state["garment"]["box"][0]
+    assert switched["garment"]["colours"]["chest"] == "#4575b4"
+    assert switched["garment"]["colours"] != state["garment"]["colours"]
+    page.evaluate("plaza.camera.lookAt(plaza.tryon.root.localToWorld(new plaza.THREE.Vector3(0, 1.2, 0)))")
+    wait_frames(page, 2)
+    page.screenshot(path=str(output_dir / "tryon.png"))
+    assert page.errors == []

@@ -1,0 +1,334 @@
+// The try-on: a form panel (steppers, no keyboard needed in VR), a result panel with the size switcher,
+// and a mannequin wearing the garment in front of the shopper like a mirror. Everything here is local
+// to this page; the only place body data goes is the sizing API over HTTP.
+import * as THREE from 'three';
+import { Panel } from '../ui/panel.js';
+import { AVATAR_REGIONS, bodyFromRegions, garmentDeformation, garmentRegionsForSize, parseChart,
+  regionFits } from './fit_map.js';
+import { deformGarment, garmentFrame, regionColours } from './garment_deform.js';
+import { buildMannequin, mannequinDims } from './mannequin.js';
+import { clearValue, emptyForm, FIELDS, fieldLabel, fieldOf, formFromProfile, stepValue, validateForm,
+  wrapText } from './measurements.js';
+import { profileStore, SizingApi } from './sizing_api.js';
+
+const MIRROR_DISTANCE = 1.7; // m in front of the shopper
+const toLinear = (hex) => new THREE.Color(hex).toArray(); // three converts sRGB hex to linear working space
+
+export class TryOn {
+  constructor({ scene, panels, camera, products, api = new SizingApi(), storage = safeStorage() }) {
+    Object.assign(this, { scene, panels, camera, products, api, storage });
+    this.product = null;
+    this.form = emptyForm();
+    this.editing = 'stature';
+    this.messages = [];
+    this.result = null; // {rec, chart, body, estimate, selected}
+    this.busy = false;
+    this.root = new THREE.Group();
+    this.root.name = 'tryon';
+    this.garment = null; // {group, meshes: [{mesh, base: Float32Array}], frame, kind}
+  }
+
+  get profile() { return profileStore.get(this.storage); }
+
+  /** Opens the try-on for a product with a size chart (the product panel's "Try on"). */
+  async open(product) {
+    if (!product?.sizeChart) return false;
+    this.product = product;
+    this.result = null;
+    this.messages = [];
+    this.clearScene();
+    this.placeInFront();
+    this.scene.add(this.root);
+    const stored = this.profile;
+    if (stored) {
+      try {
+        this.form = formFromProfile(await this.api.exportProfile(stored.profile_id, stored.owner_key));
+        this.messages = ['Your remembered measurements are filled in.'];
+      } catch (err) {
+        if (err.status === 401 || err.status === 404) profileStore.clear(this.storage); // gone on the server
+      }
+    }
+    this.render();
+    return true;
+  }
+
+  close() {
+    this.panels.remove('tryon');
+    this.panels.remove('tryon-result');
+    this.clearScene();
+    this.root.removeFromParent();
+    this.product = null;
+    this.result = null;
+  }
+
+  /** The mirror spot: ahead of the shopper on the floor, facing them; panels to either side. */
+  placeInFront() {
+    const eye = this.camera.getWorldPosition(new THREE.Vector3());
+    const forward = this.camera.getWorldDirection(new THREE.Vector3()).setY(0);
+    if (forward.lengthSq() < 1e-6) forward.set(0, 0, -1);
+    forward.normalize();
+    this.root.position.set(eye.x + forward.x * MIRROR_DISTANCE, 0, eye.z + forward.z * MIRROR_DISTANCE);
+    this.root.rotation.set(0, Math.atan2(-forward.x, -forward.z), 0); // +Z (the body's front) towards the shopper
+    this.eyeHeight = Math.max(1.0, Math.min(1.8, eye.y));
+  }
+
+  clearScene() {
+    this.root.clear();
+    this.garment = null;
+    this.mannequin = null;
+  }
+
+  // --- panels --------------------------------------------------------------------------------------
+  formItems() {
+    const f = this.form;
+    const field = (name) => ({ id: `field:${name}`, kind: 'button', label: fieldLabel(name, f.values[name]),
+      selected: this.editing === name });
+    const editing = fieldOf(this.editing);
+    const items = [
+      { id: 'title', kind: 'title', label: `Try on: ${this.product.name}` },
+      { id: 'hint', kind: 'text', label: 'Pick a measurement, then step it. Height and weight needed.', muted: true, height: 40 },
+      ...[0, 2, 4].flatMap((i) => FIELDS.slice(i, i + 2).map((x) => ({ ...field(x.name), row: `f${i}` }))),
+      { id: 'editing', kind: 'text', label: `${editing.label} (${editing.unit}): ${f.values[editing.name] ?? 'not set'}`, height: 44 },
+      ...[-5, -1, 1, 5].map((d) => ({ id: `step:${d}`, kind: 'button', label: d > 0 ? `+${d}` : `−${-d}`, row: 'step' })),
+      { id: 'clear', kind: 'button', label: 'Clear', row: 'step', disabled: editing.required },
+      { id: 'sex:none', kind: 'button', label: 'Sex: not given', row: 'sex', selected: f.sex === null },
+      { id: 'sex:female', kind: 'button', label: 'Female', row: 'sex', selected: f.sex === 'female' },
+      { id: 'sex:male', kind: 'button', label: 'Male', row: 'sex', selected: f.sex === 'male' },
+      { id: 'consent', kind: 'button', label: `${f.consent ? '☑' : '☐'} Remember my measurements`, row: 'privacy',
+        selected: f.consent },
+      { id: 'forget', kind: 'button', label: 'Forget me', row: 'privacy', disabled: !this.profile },
+      { id: 'submit', kind: 'button', label: this.busy ? 'Working…' : 'See my size', row: 'actions', disabled: this.busy },
+      { id: 'close', kind: 'button', label: 'Close', row: 'actions' },
+    ];
+    this.messages.flatMap((m) => wrapText(m, 52)).slice(0, 6)
+      .forEach((line, i) => items.push({ id: `msg${i}`, kind: 'text', label: line, height: 36 }));
+    return items;
+  }
+
+  resultItems() {
+    const r = this.result;
+    const size = r.selected;
+    const fits = regionFits(r.chart, size, r.rec.fit, r.body);
+    const items = [
+      { id: 'size', kind: 'title', label: `Size ${r.rec.size}${size !== r.rec.size ? ` · showing ${size}` : ''}` },
+      { id: 'runner', kind: 'text', height: 40,
+        label: `Runner-up: ${r.rec.runner_up ?? 'none'} · ${Math.round(r.rec.confidence * 100)}% sure` },
+      ...wrapText(r.rec.sentence, 44).slice(0, 4).map((line, i) => ({ id: `sentence${i}`, kind: 'text', label: line, height: 36 })),
+      ...fits.map((x) => ({ id: `fit:${x.region}`, kind: 'text', muted: true, height: 34,
+        label: `${x.region.replace('_', ' ')}: ${x.ease_cm >= 0 ? '+' : ''}${x.ease_cm.toFixed(1)} cm ${x.label}` })),
+      ...r.chart.labels.map((label) => ({ id: `size:${label}`, kind: 'button', label, row: 'sizes', selected: label === size })),
+    ];
+    return items;
+  }
+
+  render() {
+    if (!this.product) return;
+    const form = this.upsertPanel('tryon', 0.62, this.formItems(), (id) => this.press(id));
+    this.placePanel(form, -0.95);
+    if (this.result) this.placePanel(this.upsertPanel('tryon-result', 0.5, this.resultItems(), (id) => this.press(id)), 0.85);
+    else this.panels.remove('tryon-result');
+  }
+
+  upsertPanel(id, width, items, onPress) {
+    let panel = this.panels.get(id);
+    if (!panel) panel = this.panels.add(new Panel({ id, width, items, onPress }));
+    else panel.setItems(items);
+    return panel;
+  }
+
+  placePanel(panel, side) {
+    // Beside the mirror, turned a little towards the shopper.
+    const local = new THREE.Vector3(side, this.eyeHeight - 0.2, 0.25);
+    panel.mesh.position.copy(this.root.localToWorld(local));
+    panel.mesh.quaternion.copy(this.root.quaternion).multiply(
+      new THREE.Quaternion().setFromAxisAngle(new THREE.Vector3(0, 1, 0), -Math.sign(side) * 0.35));
+  }
+
+  /** Panel presses (ray, poke, click all arrive here). */
+  async press(id) {
+    const f = this.form;
+    if (id.startsWith('field:')) this.editing = id.slice(6);
+    else if (id.startsWith('step:')) this.form = { ...f, values: stepValue(f.values, this.editing, Number(id.slice(5))) };
+    else if (id === 'clear') this.form = { ...f, values: clearValue(f.values, this.editing) };
+    else if (id.startsWith('sex:')) this.form = { ...f, sex: id === 'sex:none' ? null : id.slice(4) };
+    else if (id === 'consent') this.form = { ...f, consent: !f.consent };
+    else if (id === 'forget') return this.forget();
+    else if (id === 'submit') return this.submit();
+    else if (id === 'close') return this.close();
+    else if (id.startsWith('size:')) return this.selectSize(id.slice(5));
+    this.render();
+    return undefined;
+  }
+
+  /** Sets a value directly (tests, and a future numeric keypad); same limits as the steppers. */
+  setValue(name, value) {
+    const field = fieldOf(name);
+    if (!field) return;
+    this.form = { ...this.form, values: { ...this.form.values, [name]: value } };
+    this.editing = name;
+    this.render();
+  }
+
+  // --- the API ------------------------------------------------------------------------------------------
+  async submit() {
+    const checked = validateForm(this.form);
+    if (!checked.ok) {
+      this.messages = checked.problems.map((p) => p.message);
+      this.render();
+      return false;
+    }
+    this.busy = true;
+    this.messages = [];
+    this.render();
+    try {
+      const product = this.product;
+      const stored = this.form.consent ? this.profile : null;
+      let rec;
+      if (stored) {
+        // Keep the remembered profile current, then recommend from it (it also carries fit feedback).
+        await this.api.updateProfile(stored.profile_id, stored.owner_key, checked.body);
+        rec = await this.api.recommend({ profile_id: stored.profile_id, product_id: product.id }, stored.owner_key);
+      } else {
+        rec = await this.api.recommend({ body: checked.body, product_id: product.id, consent: this.form.consent });
+        if (rec.stored && rec.profile_id && rec.owner_key) {
+          profileStore.set(this.storage, rec.profile_id, rec.owner_key);
+          this.messages.push('Your measurements are remembered. "Forget me" erases them.');
+        }
+      }
+      const [chartDoc, estimate] = await Promise.all([this.api.chart(rec.chart_id), this.api.estimate(checked.body)]);
+      if (this.product !== product) return false; // closed meanwhile
+      const chart = parseChart(chartDoc);
+      const measured = Object.fromEntries(Object.entries(estimate.estimates ?? {}).map(([k, v]) => [k, v.mean]));
+      this.result = { rec, chart, body: { ...measured, ...bodyFromRegions(rec.regions) }, estimate: measured,
+        selected: rec.size };
+      await this.showOnMannequin();
+      return true;
+    } catch (err) {
+      this.messages = [err.message ?? String(err)];
+      return false;
+    } finally {
+      this.busy = false;
+      this.render();
+    }
+  }
+
+  async forget() {
+    const stored = this.profile;
+    if (!stored) return false;
+    try {
+      await this.api.deleteProfile(stored.profile_id, stored.owner_key);
+      this.messages = ['Your stored measurements are erased.'];
+    } catch (err) {
+      if (err.status !== 401 && err.status !== 404) {
+        this.messages = [err.message];
+        this.render();
+        return false;
+      }
+      this.messages = ['There was nothing stored any more.'];
+    }
+    profileStore.clear(this.storage);
+    this.form = { ...this.form, consent: false };
+    this.render();
+    return true;
+  }
+
+  /** Size switcher: re-fit the garment (scale and colours) for another size of the chart. */
+  selectSize(label) {
+    if (!this.result || !this.result.chart.labels.includes(label)) return false;
+    this.result.selected = label;
+    this.applyFit();
+    this.render();
+    return true;
+  }
+
+  /** The avatar fit of the shown size: the API's own for the recommended size, else computed from the chart. */
+  avatarFit() {
+    const { rec, chart, body, selected } = this.result;
+    const garment = selected === rec.size ? rec.avatar.garment : garmentRegionsForSize(chart, selected, rec.fit, body);
+    return garmentDeformation(chart.kind, rec.avatar.body_scale, garment);
+  }
+
+  // --- the scene ----------------------------------------------------------------------------------------
+  async showOnMannequin() {
+    this.clearScene();
+    this.mannequin = buildMannequin(this.result.estimate);
+    this.root.add(this.mannequin);
+    const source = await this.garmentSource(this.product.id);
+    if (source) this.garment = this.prepareGarment(source, this.result.chart.kind);
+    if (this.garment) this.root.add(this.garment.group);
+    else this.messages.push('This product has no 3D model to try on; the fit is listed beside the mirror.');
+    this.applyFit();
+  }
+
+  async garmentSource(productId) {
+    const item = this.products?.items.get(productId);
+    if (!item) return null;
+    for (let i = 0; i < 100 && !item.gltf && item.product.modelUrl; i += 1) await new Promise((r) => setTimeout(r, 50));
+    return item.gltf?.scene ?? null;
+  }
+
+  /** A copy of the product model with every mesh baked into the garment's own frame, for per-vertex fitting. */
+  prepareGarment(source, kind) {
+    source.updateWorldMatrix(true, true);
+    const toGarment = source.matrixWorld.clone().invert();
+    const group = new THREE.Group();
+    group.name = 'tryon:garment';
+    const meshes = [];
+    const material = new THREE.MeshStandardMaterial({ vertexColors: true, roughness: 0.8, side: THREE.DoubleSide });
+    source.traverse((o) => {
+      if (!o.isMesh || !o.geometry?.attributes?.position) return;
+      const geometry = o.geometry.clone().applyMatrix4(toGarment.clone().multiply(o.matrixWorld));
+      const mesh = new THREE.Mesh(geometry, material);
+      meshes.push({ mesh, base: Float32Array.from(geometry.attributes.position.array) });
+      group.add(mesh);
+    });
+    if (!meshes.length) return null;
+    return { group, meshes, kind, frame: garmentFrame(meshes.map((m) => m.base)) };
+  }
+
+  applyFit() {
+    if (!this.garment || !this.result) return;
+    const deformation = this.avatarFit();
+    const { group, meshes, kind, frame } = this.garment;
+    for (const { mesh, base } of meshes) {
+      const { positions, regions } = deformGarment(base, kind, deformation, frame);
+      mesh.geometry.setAttribute('position', new THREE.BufferAttribute(positions, 3));
+      mesh.geometry.setAttribute('color', new THREE.BufferAttribute(regionColours(regions, deformation.regions, toLinear), 3));
+      mesh.geometry.computeVertexNormals();
+      mesh.geometry.computeBoundingBox();
+      mesh.geometry.computeBoundingSphere();
+    }
+    // Tops and dresses hang from the neck base; trousers and shoes stand on the floor.
+    const dims = mannequinDims(this.result.estimate);
+    const top = (kind === 'dress' ? deformation.regions.length.scale : deformation.stature) * frame.height;
+    group.position.y = kind === 'top' || kind === 'dress' ? dims.neckBase + 0.03 - top : 0;
+    group.userData.fit = deformation;
+  }
+
+  /** Scene state for tests and debugging: what the mirror shows. */
+  state() {
+    const g = this.garment?.group;
+    const fit = g?.userData.fit;
+    return {
+      open: Boolean(this.product),
+      size: this.result?.rec.size ?? null,
+      selected: this.result?.selected ?? null,
+      messages: [...this.messages],
+      mannequin: Boolean(this.mannequin?.parent),
+      garment: g ? {
+        box: new THREE.Box3().setFromObject(g).getSize(new THREE.Vector3()).toArray(),
+        scales: Object.fromEntries(AVATAR_REGIONS.map((r) => [r, fit.regions[r].scale])),
+        colours: Object.fromEntries(AVATAR_REGIONS.map((r) => [r, fit.regions[r].colour])),
+      } : null,
+      stored: Boolean(this.profile),
+    };
+  }
+}
+
+function safeStorage() {
+  try {
+    return window.localStorage;
+  } catch {
+    return null; // storage blocked: consent still works for the session's server profile, nothing kept here
+  }
+}
