@@ -93,18 +93,6 @@ def mocap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.kill()
 
 
-# main.js hands avatars.push() the head and hands only; until it also passes `body: pose.body` this wires the
-# decoded body part through the same RoomClient callback (duplicates are dropped by the jitter buffer, so it
-# stays harmless once main.js does it itself).
-WIRE_BODY = """() => {
-  const room = plaza.room; const inner = room.options.onPose;
-  room.options.onPose = (id, serverMs, localMs, pose, name) => {
-    inner(id, serverMs, localMs, pose, name);
-    if (pose.body) plaza.avatars.avatars.get(id)?.pushBody(serverMs, localMs, pose.body)
-      && (plaza.avatars.avatars.get(id).bodyActive = true);
-  };
-}"""
-
 
 def test_a_mocap_avatar_is_drawn_as_a_moving_body(new_page, mocap_server, output_dir) -> None:
     page = new_page()
@@ -112,7 +100,6 @@ def test_a_mocap_avatar_is_drawn_as_a_moving_body(new_page, mocap_server, output
     page.wait_for_function("window.plaza && (window.plaza.ready || window.plaza.errors.length > 0)", timeout=60000)
     assert page.evaluate("window.plaza.errors") == []
     page.wait_for_function("window.plaza.room && window.plaza.room.connected", timeout=30000)
-    page.evaluate(WIRE_BODY)
     # Stand the performer 2.5 m in front of the viewer, facing them.
     eye = page.evaluate("plaza.cameraWorldPosition()")
     fwd = page.evaluate("plaza.camera.getWorldDirection(new plaza.THREE.Vector3()).toArray()")

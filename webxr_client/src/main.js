@@ -278,7 +278,7 @@ async function main() {
       name: config.name ?? 'Shopper',
       now: () => performance.now(),
       onPose: (id, serverMs, localMs, pose, name) => avatars.push(id, serverMs, localMs, avatarPoseArray(pose),
-        { name, ...avatarHandJoints(pose) }),
+        { name, ...avatarHandJoints(pose), body: pose.body }),
       onLeave: (id) => avatars.remove(id),
       onStatus: setStatus,
       onWelcome: () => avatars.resetClocks(),
