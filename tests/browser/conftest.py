@@ -66,16 +66,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextlib.contextmanager
+def running_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """A real `python -m server serve` on a free loopback port; yields its base URL."""
     port = _free_port()
-    data_dir = tmp_path_factory.mktemp("plaza-var")
     log_path = data_dir / "server.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--port", str(port), "--data-dir", str(data_dir),
              "--log-level", "warning"],
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -95,6 +95,12 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_server(tmp_path_factory.mktemp("plaza-var")) as url:
+        yield url
 
 
 @pytest.fixture(scope="package")  # closed before non-browser async tests run (it holds an event loop)

@@ -4,18 +4,15 @@ server, and the page draws the avatar's 22 body joints, which move. Also: the co
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.browser.conftest import REPO, _free_port, wait_frames
+from tests.browser.conftest import REPO, running_server, wait_frames
 
 sys.path.insert(0, str(REPO / "tools"))
 
@@ -68,29 +65,10 @@ def mocap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("plaza-mocap")
     (data_dir / "mocap").mkdir()
     (data_dir / "mocap" / "swing.bvh").write_text(_tiny_bvh())
-    port = _free_port()
     env = {**os.environ, "PLAZA_MOCAP_UDP_PORT": "0", "PLAZA_MOCAP_BVH_DIR": str(data_dir / "mocap")}
     env.pop("PLAZA_OPERATOR_TOKEN", None)
-    with (data_dir / "server.log").open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port), "--data-dir",
-                                 str(data_dir), "--log-level", "warning"], cwd=REPO, stdout=log,
-                                stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise RuntimeError(f"the Plaza server exited early:\n{(data_dir / 'server.log').read_text()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.1)
+    with running_server(data_dir, env) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 
