@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 
@@ -72,7 +73,9 @@ def mocap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 
-def test_a_mocap_avatar_is_drawn_as_a_moving_body(new_page, mocap_server, output_dir) -> None:
+@pytest.mark.parametrize("drive", ["vmc_sender", "server_playback"])
+def test_a_mocap_avatar_is_drawn_as_a_moving_body(new_page, mocap_server, output_dir, tmp_path, drive) -> None:
+    """Driven either by `python -m sim mocap` streaming VMC over UDP, or by the server playing the file."""
     page = new_page()
     page.goto(f"{mocap_server}/?name=Viewer")
     page.wait_for_function("window.plaza && (window.plaza.ready || window.plaza.errors.length > 0)", timeout=60000)
@@ -91,9 +94,26 @@ def test_a_mocap_avatar_is_drawn_as_a_moving_body(new_page, mocap_server, output
                        json={"room_id": "main", "avatar_name": "Host", "origin": origin, "yaw_deg": yaw})
     assert bound.status_code == 200, bound.text
     avatar_id = bound.json()["avatar_id"]
-    played = httpx.post(f"{mocap_server}/api/mocap/sources/{src['source_id']}/playback",
-                        json={"file": "swing.bvh", "loop": True})
-    assert played.status_code == 200, played.text
+    sender = None
+    if drive == "vmc_sender":
+        clip = tmp_path / "swing.bvh"
+        clip.write_text(_tiny_bvh())
+        sender = subprocess.Popen([sys.executable, "-m", "sim", "mocap", "--bvh", str(clip), "--to",
+                                   f"127.0.0.1:{src['udp_port']}", "--key", src["key"], "--loop", "--seconds", "60"],
+                                  cwd=REPO)
+    else:
+        played = httpx.post(f"{mocap_server}/api/mocap/sources/{src['source_id']}/playback",
+                            json={"file": "swing.bvh", "loop": True})
+        assert played.status_code == 200, played.text
+    try:
+        _check_body_is_drawn_and_moves(page, avatar_id, origin, output_dir / f"mocap-body-{drive}.png")
+    finally:
+        if sender is not None:
+            sender.terminate()
+            sender.wait(10)
+
+
+def _check_body_is_drawn_and_moves(page, avatar_id: int, origin: list[float], screenshot) -> None:  # type: ignore[no-untyped-def]
 
     page.wait_for_function(f"plaza.avatars.bodyJoints({avatar_id}) !== null", timeout=30000)
     wait_frames(page, 3)
@@ -118,5 +138,5 @@ def test_a_mocap_avatar_is_drawn_as_a_moving_body(new_page, mocap_server, output
     head_joint = state["joints"][5]
     assert 0.05 < math.dist(state["head"], head_joint) < 0.12
     assert state["label"][1] > state["head"][1]
-    page.screenshot(path=str(output_dir / "mocap-body.png"))
+    page.screenshot(path=str(screenshot))
     assert page.evaluate("window.plaza.errors") == [] and page.errors == []
