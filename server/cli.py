@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 from server.config import Settings
 
@@ -32,8 +33,14 @@ def main(argv: list[str] | None = None) -> int:
         import uvicorn
 
         from server.net.app import create_app
+        from server.net.hub import rules_for_scene
         from server.net.serve import uvicorn_config
 
+        try:  # a store owner's typo should read as one sentence, not a startup traceback
+            rules_for_scene(args.scene)
+        except (ValueError, OSError) as exc:
+            print(f"python -m server serve: cannot open scene {args.scene!r}: {exc}", file=sys.stderr)
+            return 2
         log_format = "%(asctime)s %(levelname)s %(name)s: %(message)s"
         logging.basicConfig(level=args.log_level.upper(), format=log_format)
         origins = tuple(args.origin) if args.origin else (

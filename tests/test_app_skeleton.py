@@ -16,3 +16,11 @@ def test_cli_help_lists_serve_options(capsys):
     parser = build_parser()
     args = parser.parse_args(["serve", "--port", "9001", "--scene", "space"])
     assert (args.port, args.scene, args.host) == (9001, "space", "127.0.0.1")
+
+
+def test_serve_with_an_unknown_scene_says_so_in_one_sentence(capsys):
+    from server.cli import main
+
+    assert main(["serve", "--scene", "no-such-store", "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot open scene 'no-such-store'" in err and "boutique" in err and "Traceback" not in err
