@@ -15,6 +15,8 @@ class Metrics:
         self.counters: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
         self.help: dict[str, str] = {}
         self.gauges: dict[str, Callable[[], float]] = {}
+        # Monotonic counts kept elsewhere (read when scraped), rendered as counters.
+        self.counter_callbacks: dict[str, Callable[[], float]] = {}
         self.tick_buckets = [0] * (len(TICK_BUCKETS_MS) + 1)
         self.tick_sum_ms = 0.0
         self.tick_count = 0
@@ -38,6 +40,8 @@ class Metrics:
         lines: list[str] = []
         for name, fn in sorted(self.gauges.items()):
             lines += [f"# TYPE {name} gauge", f"{name} {fn():g}"]
+        for name, fn in sorted(self.counter_callbacks.items()):
+            lines += [f"# TYPE {name} counter", f"{name} {fn():g}"]
         seen: set[str] = set()
         for (name, labels), value in sorted(self.counters.items()):
             if name not in seen:

@@ -269,11 +269,11 @@ METRIC_NAMES = (
 
 def _register_metrics(app: FastAPI, service: MocapService) -> None:
     metrics = getattr(app.state.plaza, "metrics", None)
-    gauges = getattr(metrics, "gauges", None)
-    if not isinstance(gauges, dict):
+    if metrics is None:
         return
     for name in METRIC_NAMES:
-        gauges[f"plaza_mocap_{name}"] = lambda name=name: float(service.ingest.metrics().get(name, 0))
+        kind = metrics.gauges if name in ("sources", "sources_bound") else metrics.counter_callbacks
+        kind[f"plaza_mocap_{name}"] = lambda name=name: float(service.ingest.metrics().get(name, 0))
 
 
 def mount(app: FastAPI) -> None:
