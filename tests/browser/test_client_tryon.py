@@ -22,6 +22,44 @@ def _click(page, panel: str, widget: str) -> None:  # type: ignore[no-untyped-de
     page.mouse.click(x, y)
 
 
+def _assert_mirror_in_the_clear(page) -> None:  # type: ignore[no-untyped-def]
+    """The mannequin stands on walkable floor and nothing drawn (store model, fixtures, products) is hit by rays
+    from the eye to a grid over the mannequin or to either panel: three's raycaster on the scene, not the
+    placement maths. (With the old fixed spot the shirts on the rack block the mannequin's rays.)"""
+    found = page.evaluate("""() => {
+        const T = plaza.THREE;
+        const spot = plaza.tryon.state().spot;
+        const eye = plaza.camera.getWorldPosition(new T.Vector3());
+        // Rays to a grid over the mannequin (head to shins, shoulder to shoulder) and to each panel's centre.
+        const targets = {form: [plaza.panels.get('tryon').mesh.getWorldPosition(new T.Vector3())],
+            result: [plaza.panels.get('tryon-result').mesh.getWorldPosition(new T.Vector3())], mannequin: []};
+        for (const y of [0.3, 0.6, 0.9, 1.2, 1.5]) {
+            for (const x of [-0.18, 0, 0.18]) {
+                targets.mannequin.push(plaza.tryon.root.localToWorld(new T.Vector3(x, y, 0)));
+            }
+        }
+        // The drawn store (its glTF model or the built boxes) and every product; only the floor is left out.
+        const blockers = [...plaza.store.root.children.filter((o) => o.name !== 'walkable-floor'),
+                          ...[...plaza.products.items.values()].map((i) => i.object)];
+        const hits = {};
+        for (const [name, points] of Object.entries(targets)) {
+            hits[name] = [];
+            for (const t of points) {
+                const dir = t.clone().sub(eye);
+                const ray = new T.Raycaster(eye, dir.clone().normalize(), 0, dir.length());
+                const hit = ray.intersectObjects(blockers, true)[0];
+                let o = hit?.object;
+                while (o && !o.name) o = o.parent;
+                if (hit) hits[name].push(o?.name ?? 'something');
+            }
+        }
+        return {spot, walkable: plaza.store.walkable.isWalkable(spot.x, spot.z), hits};
+    }""")
+    assert found["walkable"], found
+    assert not found["spot"]["fallback"], found
+    assert found["hits"] == {"mannequin": [], "form": [], "result": []}, found
+
+
 def test_try_on_a_shirt_recommends_a_size_and_switching_sizes_refits_it(new_page, server_url, output_dir) -> None:
     page = new_page({"width": 480, "height": 360})
     page.goto(f"{server_url}/?net=0")
@@ -53,6 +91,7 @@ def test_try_on_a_shirt_recommends_a_size_and_switching_sizes_refits_it(new_page
     assert f"Size {expected['size']}" in result
     assert any(f"Runner-up: {expected['runner_up']}" in str(label) for label in result), result
     assert any("chest:" in str(label) and "cm" in str(label) for label in result), result
+    _assert_mirror_in_the_clear(page)
     # The recommended size wears the API's own colours.
     by_region = {g["region"]: g["colour"] for g in expected["avatar"]["garment"]}
     assert state["garment"]["colours"]["chest"] == by_region["chest"]

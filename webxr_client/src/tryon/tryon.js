@@ -9,14 +9,16 @@ import { deformGarment, garmentFrame, regionColours } from './garment_deform.js'
 import { buildMannequin, mannequinDims } from './mannequin.js';
 import { clearValue, emptyForm, FIELDS, fieldLabel, fieldOf, formFromProfile, stepValue, validateForm,
   wrapText } from './measurements.js';
+import { chooseMirrorSpot, PANEL_OFFSETS } from './mirror_spot.js';
 import { profileStore, SizingApi } from './sizing_api.js';
 
-const MIRROR_DISTANCE = 1.7; // m in front of the shopper
 const toLinear = (hex) => new THREE.Color(hex).toArray(); // three converts sRGB hex to linear working space
 
 export class TryOn {
-  constructor({ scene, panels, camera, products, api = new SizingApi(), storage = safeStorage() }) {
+  constructor({ scene, panels, camera, products, api = new SizingApi(), storage = safeStorage(), walkable = null }) {
     Object.assign(this, { scene, panels, camera, products, api, storage });
+    this.walkable = walkable ?? products?.store?.walkable ?? null; // the store's floor, walls and fixtures
+    this.spot = null; // where the mirror stands (tryon/mirror_spot.js)
     this.product = null;
     this.form = emptyForm();
     this.editing = 'stature';
@@ -61,14 +63,13 @@ export class TryOn {
     this.result = null;
   }
 
-  /** The mirror spot: ahead of the shopper on the floor, facing them; panels to either side. */
+  /** The mirror spot: ahead of the shopper on clear floor with nothing in between, facing them; panels beside. */
   placeInFront() {
     const eye = this.camera.getWorldPosition(new THREE.Vector3());
-    const forward = this.camera.getWorldDirection(new THREE.Vector3()).setY(0);
-    if (forward.lengthSq() < 1e-6) forward.set(0, 0, -1);
-    forward.normalize();
-    this.root.position.set(eye.x + forward.x * MIRROR_DISTANCE, 0, eye.z + forward.z * MIRROR_DISTANCE);
-    this.root.rotation.set(0, Math.atan2(-forward.x, -forward.z), 0); // +Z (the body's front) towards the shopper
+    const forward = this.camera.getWorldDirection(new THREE.Vector3());
+    this.spot = chooseMirrorSpot({ eye: [eye.x, eye.z], forward: [forward.x, forward.z], walkable: this.walkable });
+    this.root.position.set(this.spot.x, 0, this.spot.z);
+    this.root.rotation.set(0, this.spot.yaw, 0); // +Z (the body's front) towards the shopper
     this.eyeHeight = Math.max(1.0, Math.min(1.8, eye.y));
   }
 
@@ -124,8 +125,10 @@ export class TryOn {
   render() {
     if (!this.product) return;
     const form = this.upsertPanel('tryon', 0.62, this.formItems(), (id) => this.press(id));
-    this.placePanel(form, -0.95);
-    if (this.result) this.placePanel(this.upsertPanel('tryon-result', 0.5, this.resultItems(), (id) => this.press(id)), 0.85);
+    this.placePanel(form, PANEL_OFFSETS[0]);
+    if (this.result) {
+      this.placePanel(this.upsertPanel('tryon-result', 0.5, this.resultItems(), (id) => this.press(id)), PANEL_OFFSETS[1]);
+    }
     else this.panels.remove('tryon-result');
   }
 
@@ -136,9 +139,9 @@ export class TryOn {
     return panel;
   }
 
-  placePanel(panel, side) {
-    // Beside the mirror, turned a little towards the shopper.
-    const local = new THREE.Vector3(side, this.eyeHeight - 0.2, 0.25);
+  placePanel(panel, [side, towards]) {
+    // Beside the mirror (where chooseMirrorSpot checked the floor and the view), turned a little towards the shopper.
+    const local = new THREE.Vector3(side, this.eyeHeight - 0.2, towards);
     panel.mesh.position.copy(this.root.localToWorld(local));
     panel.mesh.quaternion.copy(this.root.quaternion).multiply(
       new THREE.Quaternion().setFromAxisAngle(new THREE.Vector3(0, 1, 0), -Math.sign(side) * 0.35));
@@ -315,6 +318,8 @@ export class TryOn {
       selected: this.result?.selected ?? null,
       messages: [...this.messages],
       mannequin: Boolean(this.mannequin?.parent),
+      spot: this.spot ? { x: this.spot.x, z: this.spot.z, angleDeg: this.spot.angleDeg, fallback: this.spot.fallback,
+        panels: this.spot.panels } : null,
       garment: g ? {
         box: new THREE.Box3().setFromObject(g).getSize(new THREE.Vector3()).toArray(),
         scales: Object.fromEntries(AVATAR_REGIONS.map((r) => [r, fit.regions[r].scale])),
