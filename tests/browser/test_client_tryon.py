@@ -109,4 +109,18 @@ def test_try_on_a_shirt_recommends_a_size_and_switching_sizes_refits_it(new_page
     page.evaluate("plaza.camera.lookAt(plaza.tryon.root.localToWorld(new plaza.THREE.Vector3(0, 1.2, 0)))")
     wait_frames(page, 2)
     page.screenshot(path=str(output_dir / "tryon.png"))
+
+    # With consent, the result panel asks how the worn size fits; a remark reaches the stored profile.
+    page.evaluate("plaza.tryon.press('consent').then(() => plaza.tryon.press('submit'))")
+    page.wait_for_function("plaza.tryon.state().stored && !plaza.tryon.busy", timeout=30000)
+    labels = page.evaluate("plaza.panels.get('tryon-result').widgets.map((w) => w.label)")
+    assert {"Too tight", "Fits", "Too loose"} <= set(labels), labels
+    page.evaluate("plaza.tryon.press('fbregion:chest').then(() => plaza.tryon.press('fb:too_tight'))")
+    page.wait_for_function("plaza.tryon.state().feedbackNote !== null && !plaza.tryon.busy", timeout=30000)
+    assert "too tight" in page.evaluate("plaza.tryon.state().feedbackNote")
+    stored = page.evaluate("""(() => { const p = JSON.parse(localStorage.getItem('plaza.sizing.profile'));
+        return fetch(`/api/sizing/profiles/${p.profile_id}`, {headers: {'x-owner-key': p.owner_key}})
+          .then((r) => r.json()); })()""")
+    assert [(f["verdict"], f["region"]) for f in stored["feedback"]] == [("too_tight", "chest")], stored
+    page.evaluate("plaza.tryon.press('forget')")
     assert page.errors == []

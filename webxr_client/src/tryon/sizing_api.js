@@ -58,6 +58,11 @@ export class SizingApi {
     return this.request('PUT', `/profiles/${encodeURIComponent(id)}`, { body, ownerKey });
   }
 
+  /** A fit remark (tryon/feedback.js feedbackRequest) → {changed: {name: estimate}}. */
+  feedback(id, ownerKey, req) {
+    return this.request('POST', `/profiles/${encodeURIComponent(id)}/feedback`, { body: req, ownerKey });
+  }
+
   deleteProfile(id, ownerKey) { return this.request('DELETE', `/profiles/${encodeURIComponent(id)}`, { ownerKey }); }
 }
 

@@ -9,6 +9,7 @@ import { deformGarment, garmentFrame, regionColours } from './garment_deform.js'
 import { buildMannequin, mannequinDims } from './mannequin.js';
 import { clearValue, emptyForm, FIELDS, fieldLabel, fieldOf, formFromProfile, stepValue, validateForm,
   wrapText } from './measurements.js';
+import { feedbackRegions, feedbackRequest, verdictsFor } from './feedback.js';
 import { chooseMirrorSpot, PANEL_OFFSETS } from './mirror_spot.js';
 import { profileStore, SizingApi } from './sizing_api.js';
 
@@ -37,6 +38,7 @@ export class TryOn {
     if (!product?.sizeChart) return false;
     this.product = product;
     this.result = null;
+    this.feedbackNote = null;
     this.messages = [];
     this.clearScene();
     this.placeInFront();
@@ -118,7 +120,29 @@ export class TryOn {
       ...fits.map((x) => ({ id: `fit:${x.region}`, kind: 'text', muted: true, height: 34,
         label: `${x.region.replace('_', ' ')}: ${x.ease_cm >= 0 ? '+' : ''}${x.ease_cm.toFixed(1)} cm ${x.label}` })),
       ...r.chart.labels.map((label) => ({ id: `size:${label}`, kind: 'button', label, row: 'sizes', selected: label === size })),
+      ...this.feedbackItems(fits),
     ];
+    return items;
+  }
+
+  /** "How does it fit?" for a shopper with a stored profile: pick a region, then a large verdict button. */
+  feedbackItems(fits) {
+    if (!this.profile || !this.result) return [];
+    const { chart, selected } = this.result;
+    const regions = feedbackRegions(chart.kind, fits);
+    if (!regions.length) return [];
+    if (!regions.some((x) => x.region === this.feedbackRegion)) this.feedbackRegion = regions[0].region;
+    const items = [
+      { id: 'fb:title', kind: 'text', label: `Worn size ${selected}? Tell us how it fits:`, height: 38 },
+      ...regions.map((x) => ({ id: `fbregion:${x.region}`, kind: 'button', label: x.label, row: 'fbregion',
+        selected: x.region === this.feedbackRegion })),
+      ...verdictsFor(chart.kind, this.feedbackRegion).map(([verdict, label]) => ({ id: `fb:${verdict}`, kind: 'button',
+        label, row: 'fbverdict', height: 80, disabled: this.busy })),
+    ];
+    if (this.feedbackNote) {
+      wrapText(this.feedbackNote, 44).slice(0, 3)
+        .forEach((line, i) => items.push({ id: `fbnote${i}`, kind: 'text', label: line, height: 34 }));
+    }
     return items;
   }
 
@@ -159,6 +183,8 @@ export class TryOn {
     else if (id === 'submit') return this.submit();
     else if (id === 'close') return this.close();
     else if (id.startsWith('size:')) return this.selectSize(id.slice(5));
+    else if (id.startsWith('fbregion:')) this.feedbackRegion = id.slice(9);
+    else if (id.startsWith('fb:')) return this.sendFeedback(id.slice(3));
     this.render();
     return undefined;
   }
@@ -202,12 +228,55 @@ export class TryOn {
       if (this.product !== product) return false; // closed meanwhile
       const chart = parseChart(chartDoc);
       const measured = Object.fromEntries(Object.entries(estimate.estimates ?? {}).map(([k, v]) => [k, v.mean]));
+      this.feedbackNote = null;
       this.result = { rec, chart, body: { ...measured, ...bodyFromRegions(rec.regions) }, estimate: measured,
         selected: rec.size };
       await this.showOnMannequin();
       return true;
     } catch (err) {
       this.messages = [err.message ?? String(err)];
+      return false;
+    } finally {
+      this.busy = false;
+      this.render();
+    }
+  }
+
+  /**
+   * Sends a fit remark about the shown size to the stored profile, then asks for the recommendation again (it
+   * replays the remarks) and shows it: new size, regions and garment fit.
+   */
+  async sendFeedback(verdict) {
+    const stored = this.profile;
+    if (!stored || !this.result || this.busy) return false;
+    const { rec, chart, selected } = this.result;
+    let req;
+    try {
+      req = feedbackRequest({ chartId: rec.chart_id, kind: chart.kind, size: selected, fit: rec.fit,
+        region: this.feedbackRegion, verdict });
+    } catch (err) {
+      this.feedbackNote = err.message;
+      this.render();
+      return false;
+    }
+    this.busy = true;
+    this.render();
+    try {
+      const product = this.product;
+      await this.api.feedback(stored.profile_id, stored.owner_key, req);
+      const next = await this.api.recommend({ profile_id: stored.profile_id, product_id: product.id }, stored.owner_key);
+      if (this.product !== product || !this.result) return false; // closed meanwhile
+      const said = `"${verdict.replace('_', ' ')}" at the ${this.feedbackRegion.replace('_', ' ')} in ${selected}`;
+      this.feedbackNote = next.size === rec.size
+        ? `Thanks: ${said} noted. We still recommend ${next.size} (${Math.round(next.confidence * 100)}% sure).`
+        : `Thanks: ${said} noted. We now recommend ${next.size} instead of ${rec.size}.`;
+      this.result = { ...this.result, rec: next, body: { ...this.result.estimate, ...bodyFromRegions(next.regions) },
+        selected: next.size };
+      this.applyFit();
+      return true;
+    } catch (err) {
+      if (err.status === 401 || err.status === 404) profileStore.clear(this.storage); // erased elsewhere
+      this.feedbackNote = err.message ?? String(err);
       return false;
     } finally {
       this.busy = false;
@@ -326,6 +395,7 @@ export class TryOn {
         colours: Object.fromEntries(AVATAR_REGIONS.map((r) => [r, fit.regions[r].colour])),
       } : null,
       stored: Boolean(this.profile),
+      feedbackNote: this.feedbackNote ?? null,
     };
   }
 }

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { feedbackRegions, feedbackRequest, verdictsFor } from '../src/tryon/feedback.js';
+import { SizingApi } from '../src/tryon/sizing_api.js';
+
+const shirtFits = [{ region: 'neck' }, { region: 'chest' }, { region: 'waist' }, { region: 'sleeve' }];
+
+test('a top offers its girths as tight / fits / loose and its sleeve as the length', () => {
+  const regions = feedbackRegions('top', shirtFits);
+  assert.deepEqual(regions.map((r) => [r.region, r.length]),
+    [['neck', false], ['chest', false], ['waist', false], ['sleeve', true]]);
+  assert.deepEqual(verdictsFor('top', 'chest').map(([v]) => v), ['too_tight', 'fits', 'too_loose']);
+  assert.deepEqual(verdictsFor('top', 'sleeve').map(([, label]) => label), ['Too short', 'Fits', 'Too long']);
+  // A dress's own length is the stature; a sleeve on a dress chart is not offered (the API would read it as
+  // the dress length). Shoes: the foot length is tight / loose.
+  assert.deepEqual(feedbackRegions('dress', [{ region: 'sleeve' }, { region: 'stature' }]).map((r) => r.region), ['stature']);
+  assert.deepEqual(verdictsFor('shoe', 'foot_length').map(([v]) => v), ['too_tight', 'fits', 'too_loose']);
+});
+
+test('the request says which size, fit style and region; lengths go as "length"', () => {
+  assert.deepEqual(feedbackRequest({ chartId: 'men-shirts', kind: 'top', size: 'M', fit: 'fitted', region: 'chest',
+    verdict: 'too_tight' }), { chart_id: 'men-shirts', size: 'M', fit: 'fitted', verdict: 'too_tight', region: 'chest' });
+  assert.deepEqual(feedbackRequest({ chartId: 'men-trousers', kind: 'bottom', size: '32', fit: undefined,
+    region: 'inseam', verdict: 'too_long' }), { chart_id: 'men-trousers', size: '32', fit: 'regular', verdict: 'too_long',
+    region: 'length' });
+});
+
+test('verdicts that do not fit the region, or a missing region or size, are refused in words', () => {
+  const base = { chartId: 'c', kind: 'top', size: 'M', fit: 'regular' };
+  assert.throws(() => feedbackRequest({ ...base, region: 'chest', verdict: 'too_long' }),
+    /For the chest, say too tight, fits, too loose/);
+  assert.throws(() => feedbackRequest({ ...base, region: 'sleeve', verdict: 'too_tight' }), /too short, fits, too long/);
+  assert.throws(() => feedbackRequest({ ...base, region: null, verdict: 'fits' }), /Pick where/);
+  assert.throws(() => feedbackRequest({ ...base, size: '', region: 'chest', verdict: 'fits' }), /Pick a size/);
+});
+
+test('feedback is posted to the profile with the owner key as a header only', async () => {
+  const calls = [];
+  const api = new SizingApi({ fetchImpl: async (url, init) => {
+    calls.push({ url, init });
+    return { ok: true, json: async () => ({ changed: {} }) };
+  } });
+  const req = feedbackRequest({ chartId: 'men-shirts', kind: 'top', size: 'M', fit: 'regular', region: 'chest',
+    verdict: 'fits' });
+  assert.deepEqual(await api.feedback('p/1', 'secret', req), { changed: {} });
+  assert.equal(calls[0].url, '/api/sizing/profiles/p%2F1/feedback');
+  assert.equal(calls[0].init.method, 'POST');
+  assert.equal(calls[0].init.headers['x-owner-key'], 'secret');
+  assert.deepEqual(JSON.parse(calls[0].init.body), req);
+  assert.ok(!calls[0].init.body.includes('secret'));
+});
