@@ -113,6 +113,10 @@ def test_try_on_a_shirt_recommends_a_size_and_switching_sizes_refits_it(new_page
     # With consent, the result panel asks how the worn size fits; a remark reaches the stored profile.
     page.evaluate("plaza.tryon.press('consent').then(() => plaza.tryon.press('submit'))")
     page.wait_for_function("plaza.tryon.state().stored && !plaza.tryon.busy", timeout=30000)
+    # the panel is rebuilt on the next frame: wait for its widgets, not just the state
+    page.wait_for_function(
+        "['Too tight', 'Fits', 'Too loose'].every((l) => "
+        "plaza.panels.get('tryon-result').widgets.some((w) => w.label === l))", timeout=30000)
     labels = page.evaluate("plaza.panels.get('tryon-result').widgets.map((w) => w.label)")
     assert {"Too tight", "Fits", "Too loose"} <= set(labels), labels
     page.evaluate("plaza.tryon.press('fbregion:chest').then(() => plaza.tryon.press('fb:too_tight'))")
