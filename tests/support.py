@@ -23,3 +23,20 @@ def random_states(rng: np.random.Generator, n: int, presence: np.ndarray) -> np.
         absent = (presence >> part & 1) == 0
         states[absent, o : o + k] = 0
     return states
+
+
+def require_tool(name: str, why: str) -> str:
+    """Path of a command-line tool a test needs. Missing on a developer's machine: the test is skipped with the
+    reason. Missing under CI (`CI` set): the test fails, so a broken install step can never pass as a skip."""
+    import os
+    import shutil
+
+    import pytest
+
+    path = shutil.which(name)
+    if path is None:
+        message = f"`{name}` is not on PATH: {why} (`make test` installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.support import require_tool
 
 CLIENT_DIR = Path(__file__).resolve().parents[1] / "webxr_client"
 
 
 def test_client_js_unit_tests_pass() -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("Node.js is not installed; the client's JavaScript unit tests need `node` on PATH")
+    node = require_tool("node", "the client's JavaScript unit tests run in Node.js")
     result = subprocess.run(
         [node, "--test", "--test-reporter=dot", "test/"],
         cwd=CLIENT_DIR,

@@ -13,17 +13,15 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from server.realtime import codec, hand_model
 from server.realtime.pose import N_PARTS, PART_FLOATS, PART_OFFSETS
 from sim.client import encode_pose_upload
-from tests.support import random_states
+from tests.support import random_states, require_tool
 
 CLIENT_DIR = Path(__file__).resolve().parents[1] / "webxr_client"
 
@@ -128,9 +126,7 @@ def test_vectors_cover_absolute_delta_and_presence_changes() -> None:
 
 
 def test_js_codec_round_trips_the_servers_frames_and_uploads(tmp_path: Path) -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("Node.js is not installed; the client's codec tests need `node` on PATH")
+    node = require_tool("node", "the client's codec tests run in Node.js")
     path = tmp_path / "vectors.json"
     path.write_text(json.dumps(make_vectors()))
     result = subprocess.run(

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
 from fastapi.testclient import TestClient
 
 from server.net.app import create_app
 from server.scenes import list_scenes, load_scene
+from tests.support import require_tool
 
 CLIENT_DIR = Path(__file__).resolve().parents[1] / "webxr_client"
 
@@ -43,9 +42,7 @@ def make_cases(step: float = 0.1) -> list[dict]:
 
 
 def test_client_and_server_walkable_areas_agree(tmp_path: Path) -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("Node.js is not installed; the client's walkability check needs `node` on PATH")
+    node = require_tool("node", "the client's walkability check runs in Node.js")
     cases = make_cases()
     assert cases, "no scenes to check"
     assert all(0 < sum(c["walkable"]) < len(c["walkable"]) for c in cases), "degenerate grid"
