@@ -245,14 +245,8 @@ def _annotate_delta(data: bytes, at: int, rows: list[Row]) -> int:
         for j in range(PART_COMPONENTS[part]):
             if not mask >> j & 1:
                 continue
-            start, value, shift = at, 0, 0
-            while True:
-                byte = data[at]
-                at += 1
-                value |= (byte & 0x7F) << shift
-                shift += 7
-                if not byte & 0x80:
-                    break
+            start = at
+            value, at = codec.read_varint(data, at)
             diff = _zigzag_decode(value)
             rows.append((start, data[start:at], f"{PART_NAMES[part]}.{names[j]} varint",
                          f"zigzag {value} -> {diff:+d}"))

@@ -148,6 +148,18 @@ class AvatarState:
     components: list[int]  # N_COMPONENTS ints, absent parts zero
 
 
+def read_varint(buf, at: int) -> tuple[int, int]:
+    """An unsigned LEB128 varint at `at`: (value, position after it)."""
+    value, shift = 0, 0
+    while True:
+        byte = buf[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, at
+
+
 def _zero_absent(presence: int, comps: list[int]) -> None:
     for part in range(N_PARTS):
         if not presence >> part & 1:
@@ -202,14 +214,7 @@ def _read_delta(buf: memoryview, at: int, lookup) -> tuple[int, AvatarState, int
         for j in range(k):
             if not mask >> j & 1:
                 continue
-            value, shift = 0, 0
-            while True:
-                byte = buf[at]
-                at += 1
-                value |= (byte & 0x7F) << shift
-                shift += 7
-                if not byte & 0x80:
-                    break
+            value, at = read_varint(buf, at)
             comps[PART_OFFSETS[part] + j] += (value >> 1) ^ -(value & 1)
     return avatar_id, AvatarState(presence, comps), at
 
