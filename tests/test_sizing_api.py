@@ -132,6 +132,25 @@ def test_recommend_with_consent_creates_the_profile(client, data_dir):
     assert export.status_code == 200 and export.json()["measurements"]["chest"] == BODY["chest"]
 
 
+def test_a_remark_on_a_measured_region_is_explained_and_leans_the_next_size(client):
+    body = {"sex": "female", "stature": 165, "weight": 62, "chest": 92.5}  # near the top of M (88-94)
+    doc = client.post("/api/sizing/profiles", json={"consent": True, "body": body}).json()
+    own = {"X-Owner-Key": doc["owner_key"]}
+    ask = {"profile_id": doc["profile_id"], "chart_id": "tops-women"}
+    assert client.post("/api/sizing/recommend", json=ask, headers=own).json()["size"] == "M"
+    r = client.post(f"/api/sizing/profiles/{doc['profile_id']}/feedback", headers=own,
+                    json={"chart_id": "tops-women", "size": "M", "verdict": "too_tight", "region": "chest"})
+    assert r.status_code == 200
+    out = r.json()
+    assert out["lean"] == 1 and "measured your chest (92.5 cm)" in out["message"]
+    assert out["changed"]["chest"]["mean"] == 92.5 and out["changed"]["chest"]["entered"] is True
+    after = client.post("/api/sizing/recommend", json=ask, headers=own).json()
+    assert after["size"] == "L" and "felt tight" in after["sentence"]
+    r = client.post(f"/api/sizing/profiles/{doc['profile_id']}/feedback", headers=own,
+                    json={"chart_id": "tops-women", "size": "M", "verdict": "too_tight", "region": "waist"})
+    assert "We now think your waist is about" in r.json()["message"] and r.json()["lean"] == 1
+
+
 def test_bad_feedback_is_explained(client):
     pid_doc = client.post("/api/sizing/profiles", json={"consent": True, "body": BODY}).json()
     own = {"X-Owner-Key": pid_doc["owner_key"]}

@@ -11,10 +11,10 @@ import pytest
 from server.sizing.avatar import FIT_COLOURS, body_scale, garment_regions
 from server.sizing.charts import CHART_DIR, FIT_STYLES, KINDS, ChartError, load_chart, parse_chart
 from server.sizing.defaults import default_model
-from server.sizing.feedback import Feedback, apply_feedback
+from server.sizing.feedback import Feedback, apply_feedback, size_lean
 from server.sizing.measurements import MEASUREMENTS
 from server.sizing.recommend import recommend, size_indices
-from server.sizing.service import answer, belief_for
+from server.sizing.service import answer, belief_for, feedback_message
 
 CHART_IDS = ("tops-men", "tops-women", "bottoms-men", "bottoms-women", "dresses-women", "shoes-men", "shoes-women",
              "tops-unisex")
@@ -182,3 +182,52 @@ def test_answer_bundles_recommendation_and_avatar_for_shoes():
 def test_an_entered_value_on_a_size_boundary_is_taken_exactly():
     r = rec("tops-men", "regular", "male", stature=180, weight=84, chest=106.0)  # L starts at 106
     assert r.size == "L" and r.confidence == 1.0
+
+
+def test_remarks_on_measured_deciding_regions_become_a_lean_and_nothing_else_does():
+    measured = {"stature": 165, "weight": 62, "chest": 92.5, "inseam": 76}
+    tight_chest = Feedback("tops-women", "M", "regular", "too_tight", "chest")
+    loose_chest = Feedback("tops-women", "M", "regular", "too_loose", "chest")
+    assert size_lean([tight_chest], measured, load_chart) == 1
+    assert size_lean([tight_chest] * 5, measured, load_chart) == 2  # capped
+    assert size_lean([tight_chest, loose_chest], measured, load_chart) == 0
+    # An estimated region moves the body estimate instead; a measured length does not decide a top's size.
+    assert size_lean([tight_chest], {"stature": 165, "weight": 62}, load_chart) == 0
+    assert size_lean([Feedback("tops-women", "M", "regular", "too_short", "length")], measured, load_chart) == 0
+    assert size_lean([Feedback("bottoms-women", "M", "regular", "too_short", "length")], measured, load_chart) == 0
+
+
+def test_a_lean_moves_a_measured_body_near_the_top_of_a_size_up_but_not_one_in_the_middle():
+    chart = load_chart("tops-women")  # M is chest 88-94
+    near_top = model.belief("female", {"stature": 165, "weight": 62, "chest": 92.5})
+    middle = model.belief("female", {"stature": 165, "weight": 62, "chest": 90.0})
+    plain = recommend(chart, "regular", near_top, np.random.default_rng(0))
+    roomier = recommend(chart, "regular", near_top, np.random.default_rng(0), lean=1)
+    assert (plain.size, roomier.size) == ("M", "L")
+    assert roomier.lean_decided and not plain.lean_decided and "felt tight" in roomier.sentence
+    assert recommend(chart, "regular", middle, np.random.default_rng(0), lean=1).size == "M"
+    assert recommend(chart, "regular", middle, np.random.default_rng(0), lean=2).size == "L"
+    closer = recommend(chart, "regular", model.belief("female", {"stature": 165, "weight": 62, "chest": 89.0}),
+                       np.random.default_rng(0), lean=-1)
+    assert closer.size == "S" and "felt loose" in closer.sentence
+
+
+def test_feedback_messages_say_what_changed():
+    chart = load_chart("tops-women")
+    measured = {"stature": 165, "weight": 62, "chest": 92.5}
+    item = Feedback("tops-women", "M", "regular", "too_tight", "chest")
+    before = model.belief("female", measured)
+    text = feedback_message(before, apply_feedback(before, chart, item), chart, item, measured, 0, 1)
+    assert "You measured your chest (92.5 cm) yourself, so we keep it." in text
+    assert "roomier" in text and "We now think" not in text
+    again = feedback_message(before, before, chart, item, measured, 2, 2)
+    assert "already lean" in again
+
+    estimated = {"stature": 165, "weight": 62}
+    prior = model.belief("female", estimated)
+    after = apply_feedback(prior, chart, item)
+    text = feedback_message(prior, after, chart, item, estimated, 0, 0)
+    old, new = prior.marginal("chest").mean, after.marginal("chest").mean
+    assert new > old + 0.5
+    assert f"We now think your chest is about {new:.0f} cm (was {old:.0f})." in text
+    assert "every garment" in text

@@ -19,11 +19,11 @@ from pydantic import BaseModel, Field
 from server.sizing.body_model import VARIABLES
 from server.sizing.charts import FIT_STYLES, ChartError, list_charts, load_chart
 from server.sizing.defaults import default_model
-from server.sizing.feedback import Feedback, regions_for
+from server.sizing.feedback import Feedback, regions_for, size_lean
 from server.sizing.furniture import furniture_fit
 from server.sizing.measurements import DESCRIPTIONS, check_measurements, unit_of
 from server.sizing.profiles import ProfileNotFound, ProfileStore
-from server.sizing.service import answer, belief_for
+from server.sizing.service import answer, belief_for, feedback_message
 
 router = APIRouter(prefix="/api/sizing", tags=["sizing"])
 
@@ -151,6 +151,11 @@ class FeedbackIn(BaseModel):
 
 class FeedbackOut(BaseModel):
     changed: dict[str, MeasurementEstimate] = Field(description="Your estimate after this feedback, where it moved.")
+    message: str = Field(description="What the remark changed, in words: a moved estimate, or (for a region you "
+                                     "measured) that your value is kept and your next close calls lean roomier or "
+                                     "closer.")
+    lean: int = Field(description="Your taste from remarks on regions you measured: >0 = in a close call we pick the "
+                                  "larger size, <0 = the smaller (-2..2).")
 
 
 class Box(BaseModel):
@@ -304,7 +309,7 @@ def recommend_size(req: RecommendIn, request: Request, x_owner_key: OwnerKey = N
             profile_id, owner_key = _store(request).create(sex, values, time.time())
             stored = True
     belief = belief_for(model, sex, values, feedback, load_chart)
-    result = answer(model, sex, belief, chart, fit)
+    result = answer(model, sex, belief, chart, fit, size_lean(feedback, values, load_chart))
     rec = result.recommendation
     return RecommendOut(
         chart_id=chart.id, fit=fit, size=rec.size, runner_up=rec.runner_up, confidence=round(rec.confidence, 3),
@@ -384,10 +389,15 @@ def add_feedback(profile_id: str, req: FeedbackIn, request: Request, x_owner_key
     except ChartError as exc:
         raise ShopperError(400, str(exc)) from None
     _store(request).add_feedback(profile_id, x_owner_key or "", item, time.time())
-    feedback = [f for _, f in profile.feedback] + [item]
-    belief = belief_for(default_model(), profile.sex, profile.measurements, feedback, load_chart)
+    earlier = [f for _, f in profile.feedback]
+    before = belief_for(default_model(), profile.sex, profile.measurements, earlier, load_chart)
+    belief = belief_for(default_model(), profile.sex, profile.measurements, [*earlier, item], load_chart)
+    lean_before = size_lean(earlier, profile.measurements, load_chart)
+    lean = size_lean([*earlier, item], profile.measurements, load_chart)
+    message = feedback_message(before, belief, chart, item, profile.measurements, lean_before, lean)
     related = {"chest", "waist", "hips", "shoulder", "neck", "thigh", *touched}
-    return FeedbackOut(changed=_estimates(belief, profile.measurements, [n for n in VARIABLES if n in related]))
+    return FeedbackOut(changed=_estimates(belief, profile.measurements, [n for n in VARIABLES if n in related]),
+                       message=message, lean=lean)
 
 
 @router.post("/furniture-fit", response_model=FurnitureOut, responses=ERRORS,

@@ -14,6 +14,9 @@ DRAWS = 4000  # Monte Carlo draws of the body: size shares to about ±1 %
 LENGTHS = frozenset({"sleeve", "inseam", "stature"})
 BREADTHS = frozenset({"shoulder", "foot_breadth"})
 CLOSE_CALL = 0.2  # top two sizes within this probability: the garment's style breaks the tie
+# A shopper's lean (feedback.size_lean) moves the deciding measurements by this share of a size step per
+# remark: someone who found their measured-right M tight gets L once they are in the top third of M.
+LEAN_STEP = 1 / 3
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class Recommendation:
     probabilities: dict[str, float]
     below_smallest: float  # share of plausible bodies smaller than the chart's smallest size
     above_largest: float
+    lean: int = 0  # the shopper's taste from earlier remarks (feedback.size_lean); >0 = roomier
+    lean_decided: bool = False  # without the lean the recommended size would be another one
     regions: list[RegionFit] = field(default_factory=list)
     sentence: str = ""
 
@@ -59,11 +64,26 @@ def size_indices(chart: SizeChart, values: np.ndarray) -> tuple[np.ndarray, np.n
     return idx, below, above
 
 
-def size_probabilities(chart: SizeChart, belief: Belief, rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
+def size_probabilities(
+    chart: SizeChart, belief: Belief, rng: np.random.Generator, lean: int = 0
+) -> tuple[np.ndarray, float, float]:
+    probs, below, above, _ = _probabilities(chart, belief, rng, lean)
+    return probs, below, above
+
+
+def _probabilities(
+    chart: SizeChart, belief: Belief, rng: np.random.Generator, lean: int
+) -> tuple[np.ndarray, float, float, np.ndarray]:
+    """Size shares for the shopper's taste, plus the shares for their body alone (the same draws)."""
     draws = belief.sample(chart.primary, DRAWS, rng)
     idx, below, above = size_indices(chart, draws)
+    plain = np.bincount(idx, minlength=len(chart.labels)) / len(idx)
+    if lean == 0:
+        return plain, float(below.mean()), float(above.mean()), plain
+    steps = np.array([np.median([high - low for low, high in chart.ranges[name]]) for name in chart.primary])
+    idx, below, above = size_indices(chart, draws + lean * LEAN_STEP * steps)
     probs = np.bincount(idx, minlength=len(chart.labels)) / len(idx)
-    return probs, float(below.mean()), float(above.mean())
+    return probs, float(below.mean()), float(above.mean()), plain
 
 
 def pick(probs: np.ndarray, fit: str) -> tuple[int, int | None]:
@@ -113,8 +133,11 @@ def fit_label(chart: SizeChart, size: int, fit: str, name: str, body: float) -> 
     return "loose"
 
 
-def recommend(chart: SizeChart, fit: str, belief: Belief, rng: np.random.Generator) -> Recommendation:
-    probs, below, above = size_probabilities(chart, belief, rng)
+def recommend(
+    chart: SizeChart, fit: str, belief: Belief, rng: np.random.Generator, lean: int = 0
+) -> Recommendation:
+    """`lean`: the shopper's taste for room from earlier remarks (feedback.size_lean), 0 for none."""
+    probs, below, above, plain = _probabilities(chart, belief, rng, lean)
     best, second = pick(probs, fit)
     regions = [region_fit(chart, best, fit, name, belief) for name in chart.ranges]
     rec = Recommendation(
@@ -126,6 +149,8 @@ def recommend(chart: SizeChart, fit: str, belief: Belief, rng: np.random.Generat
         probabilities={label: float(p) for label, p in zip(chart.labels, probs, strict=True)},
         below_smallest=below,
         above_largest=above,
+        lean=lean,
+        lean_decided=best != pick(plain, fit)[0],
         regions=regions,
     )
     rec.sentence = sentence(chart, rec, best, second)
@@ -146,6 +171,9 @@ def sentence(chart: SizeChart, rec: Recommendation, best: int, second: int | Non
         )
     else:
         parts.append(f"{rec.size} ({rec.confidence:.0%} sure).")
+    if rec.lean_decided:
+        felt, way = ("tight", "larger") if rec.lean > 0 else ("loose", "smaller")
+        parts.append(f"Sizes that matched your measurements felt {felt} to you, so we went one {way}.")
     if rec.above_largest > 0.5:
         parts.append(f"Even {chart.labels[-1]}, our largest size, is likely to be small for you.")
     elif rec.below_smallest > 0.5:
