@@ -231,3 +231,23 @@ def test_feedback_messages_say_what_changed():
     assert new > old + 0.5
     assert f"We now think your chest is about {new:.0f} cm (was {old:.0f})." in text
     assert "every garment" in text
+
+
+@pytest.mark.parametrize(("chart_id", "sex", "known", "shift"), [
+    ("tops-women", "female", {"stature": 165, "weight": 62}, 0.0),
+    ("tops-men", "male", {"stature": 181, "weight": 95, "age": 40}, 2.7),
+    ("shoes-women", "female", {"stature": 158, "weight": 50}, -0.3),
+    ("tops-unisex", None, {"stature": 170, "weight": 70}, 0.0),  # a two-sex mixture
+])
+def test_exact_size_shares_agree_with_sampling_the_body(chart_id, sex, known, shift):
+    from server.sizing.recommend import _exact_shares  # noqa: PLC0415
+
+    chart, belief = load_chart(chart_id), model.belief(sex, known)
+    probs, below, above = _exact_shares(chart, belief, shift)
+    draws = belief.sample(chart.primary, 200_000, np.random.default_rng(1)) + shift
+    idx, draw_below, draw_above = size_indices(chart, draws)
+    sampled = np.bincount(idx, minlength=len(chart.labels)) / len(idx)
+    assert probs.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(probs, sampled, atol=0.005)
+    assert below == pytest.approx(draw_below.mean(), abs=0.005)
+    assert above == pytest.approx(draw_above.mean(), abs=0.005)

@@ -143,6 +143,16 @@ class Belief:
             second = float(self.weights @ np.exp(2 * mu + 2 * var))
         return Marginal(mean, math.sqrt(max(second - mean**2, 0.0)))
 
+    def cdf(self, name: str, values: np.ndarray) -> np.ndarray:
+        """P(variable < value) for each value (cm/kg/years); an entered value is exact."""
+        values = np.asarray(values, dtype=float)
+        if name in self.observed:
+            return (self.observed[name] < values).astype(float)
+        i = INDEX[name]
+        x = np.log(np.maximum(values, 1e-9)) if name != AGE else values
+        z = (x[None, :] - self.means[:, i, None]) / np.sqrt(self.covs[:, i, i])[:, None]
+        return self.weights @ _normal_cdf(z)
+
     def marginals(self, names: Iterable[str] = VARIABLES) -> dict[str, Marginal]:
         return {name: self.marginal(name) for name in names}
 

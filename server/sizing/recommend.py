@@ -74,16 +74,39 @@ def size_probabilities(
 def _probabilities(
     chart: SizeChart, belief: Belief, rng: np.random.Generator, lean: int
 ) -> tuple[np.ndarray, float, float, np.ndarray]:
-    """Size shares for the shopper's taste, plus the shares for their body alone (the same draws)."""
+    """Size shares for the shopper's taste, plus the shares for their body alone.
+
+    One deciding measurement (tops, dresses, shoes): exact, from the belief's marginal. Several (trousers:
+    the larger of waist and hips): Monte Carlo over the joint belief, the same draws for both answers.
+    """
+    steps = np.array([np.median([high - low for low, high in chart.ranges[name]]) for name in chart.primary])
+    shift = lean * LEAN_STEP * steps
+    if len(chart.primary) == 1:
+        plain = _exact_shares(chart, belief, 0.0)
+        return (*_exact_shares(chart, belief, float(shift[0])), plain[0]) if lean else (*plain, plain[0])
     draws = belief.sample(chart.primary, DRAWS, rng)
     idx, below, above = size_indices(chart, draws)
-    plain = np.bincount(idx, minlength=len(chart.labels)) / len(idx)
+    plain_probs = np.bincount(idx, minlength=len(chart.labels)) / len(idx)
     if lean == 0:
-        return plain, float(below.mean()), float(above.mean()), plain
-    steps = np.array([np.median([high - low for low, high in chart.ranges[name]]) for name in chart.primary])
-    idx, below, above = size_indices(chart, draws + lean * LEAN_STEP * steps)
+        return plain_probs, float(below.mean()), float(above.mean()), plain_probs
+    idx, below, above = size_indices(chart, draws + shift)
     probs = np.bincount(idx, minlength=len(chart.labels)) / len(idx)
-    return probs, float(below.mean()), float(above.mean()), plain
+    return probs, float(below.mean()), float(above.mean()), plain_probs
+
+
+def _exact_shares(chart: SizeChart, belief: Belief, shift: float) -> tuple[np.ndarray, float, float]:
+    """Probability of each size when one measurement (moved up by `shift` cm) decides it, as size_indices does."""
+    name = chart.primary[0]
+    lows = np.array([r[0] for r in chart.ranges[name]])
+    edges = np.append(lows, chart.ranges[name][-1][1]) - shift  # the chart seen from the unshifted body
+    cdf = belief.cdf(name, edges)
+    n = len(chart.labels)
+    probs = np.empty(n)
+    probs[0] = cdf[1] if n > 1 else 1.0
+    probs[1:-1] = np.diff(cdf[1:-1])
+    if n > 1:
+        probs[-1] = 1.0 - cdf[-2]
+    return np.clip(probs, 0.0, 1.0), float(cdf[0]), float(1.0 - cdf[-1])
 
 
 def pick(probs: np.ndarray, fit: str) -> tuple[int, int | None]:
