@@ -154,3 +154,25 @@ def test_real_rows_cross_validated_error_beats_least_squares_and_is_calibrated()
             assert report[sex][name]["mae"] <= ols[sex][name] * 1.02, (sex, name)
         coverage = np.mean([v["within_1sd"] for v in report[sex].values()])
         assert 0.63 < coverage < 0.73
+
+
+@needs_ansur
+def test_holdout_bench_scores_csv_rows_split_by_gender(tmp_path):
+    from server.sizing.bench import main
+
+    folder = ansur_dir()
+    held = tmp_path / "held"
+    held.mkdir()
+    with open(held / "mixed.csv", "w", encoding="utf-8") as out:  # both sexes in one file, as a held-out set may be
+        for i, name in enumerate(("ansur2_male_train.csv", "ansur2_female_train.csv")):
+            lines = (folder / name).read_text(encoding="utf-8").splitlines()
+            out.write("\n".join(lines[: 1 + 30] if i == 0 else lines[1 : 1 + 20]) + "\n")
+    assert main(["--holdout", str(held), "--out", str(tmp_path / "out")]) == 0
+    result = json.loads((tmp_path / "out" / "sizing_holdout.json").read_text())
+    assert result["rows"] == {"male": 30, "female": 20} and result["folds"] == 1
+    tops = result["sizes"]["height+weight+chest"]["tops-women"]
+    assert tops["n"] == 20 and tops["exact"] == 1.0  # a measured chest decides a top's size exactly
+    assert 0 < result["mae"]["height+weight"]["model"]["male"]["chest"]["mae"] < 6
+
+    (held / "other.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    assert main(["--holdout", str(held), "--out", str(tmp_path / "out")]) == 1

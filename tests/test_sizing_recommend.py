@@ -240,7 +240,7 @@ def test_feedback_messages_say_what_changed():
     ("tops-unisex", None, {"stature": 170, "weight": 70}, 0.0),  # a two-sex mixture
 ])
 def test_exact_size_shares_agree_with_sampling_the_body(chart_id, sex, known, shift):
-    from server.sizing.recommend import _exact_shares  # noqa: PLC0415
+    from server.sizing.recommend import _exact_shares
 
     chart, belief = load_chart(chart_id), model.belief(sex, known)
     probs, below, above = _exact_shares(chart, belief, shift)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from server.sizing.measurements import AGE, MEASUREMENTS
+from server.sizing.measurements import AGE, MEASUREMENTS, SEXES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_VAR = "PLAZA_ANSUR_DIR"
@@ -46,10 +46,22 @@ def ansur_available() -> bool:
 def load_ansur(sex: str, folder: Path | None = None) -> np.ndarray:
     """Rows of one sex as an (n, 13) array in cm / kg / years, columns MEASUREMENTS + (age,)."""
     folder = folder or ansur_dir()
+    return load_ansur_csvs([folder / FILES[sex]])[sex]
+
+
+def load_ansur_csvs(paths: list[Path]) -> dict[str, np.ndarray]:
+    """Rows of any ANSUR II-format CSVs, split by their Gender column (Male/Female) into sex -> array."""
     order = [*MEASUREMENTS, AGE]
     by_name = {canonical: (column, factor) for column, (canonical, factor) in COLUMNS.items()}
-    rows: list[list[float]] = []
-    with open(folder / FILES[sex], newline="", encoding="utf-8") as handle:
-        for record in csv.DictReader(handle):
-            rows.append([float(record[by_name[name][0]]) * by_name[name][1] for name in order])
-    return np.asarray(rows, dtype=float)
+    rows: dict[str, list[list[float]]] = {sex: [] for sex in SEXES}
+    for path in paths:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in [*COLUMNS, "Gender"] if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ValueError(f"{path.name} is not ANSUR II data: it lacks {', '.join(missing)}")
+            for record in reader:
+                sex = record["Gender"].strip().lower()
+                if sex in rows:
+                    rows[sex].append([float(record[by_name[name][0]]) * by_name[name][1] for name in order])
+    return {sex: np.asarray(r, dtype=float).reshape(-1, len(order)) for sex, r in rows.items()}

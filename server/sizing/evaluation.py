@@ -18,6 +18,14 @@ def fold_ids(n: int, k: int = KFOLDS, seed: int = 0) -> np.ndarray:
     return ids
 
 
+Split = tuple[np.ndarray, np.ndarray]  # (training rows, test rows) of one sex
+
+
+def kfold_splits(rows: np.ndarray, k: int = KFOLDS) -> list[Split]:
+    folds = fold_ids(len(rows), k)
+    return [(rows[folds != f], rows[folds == f]) for f in range(k)]
+
+
 def cross_validate(
     data: Mapping[str, np.ndarray],
     known: Sequence[str],
@@ -29,16 +37,24 @@ def cross_validate(
 
     `per_row(sex, belief, true_row)` lets callers score more (size accuracy) on the same held-out beliefs.
     """
+    return evaluate({sex: kfold_splits(rows, k) for sex, rows in data.items()}, known, fit, per_row)
+
+
+def evaluate(
+    splits: Mapping[str, Sequence[Split]],
+    known: Sequence[str],
+    fit: Callable[[Mapping[str, np.ndarray]], BodyModel],
+    per_row: Callable[[str, Belief, np.ndarray], None] | None = None,
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Fit on each split's training rows, predict its test rows from `known`; pooled over the splits."""
     report: dict[str, dict[str, dict[str, float]]] = {}
     targets = [v for v in VARIABLES if v not in known and v != "age"]
-    for sex, rows in data.items():
-        folds = fold_ids(len(rows), k)
+    for sex, pairs in splits.items():
         errors = {t: [] for t in targets}
         z = {t: [] for t in targets}
-        for f in range(k):
-            model = fit({sex: rows[folds != f]})
-            prior = model.prior(sex)
-            for row in rows[folds == f]:
+        for train, test in pairs:
+            prior = fit({sex: train}).prior(sex)
+            for row in test:
                 belief = prior.condition_many({name: float(row[INDEX[name]]) for name in known})
                 for t in targets:
                     m = belief.marginal(t)
