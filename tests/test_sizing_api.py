@@ -151,6 +151,31 @@ def test_a_remark_on_a_measured_region_is_explained_and_leans_the_next_size(clie
     assert "We now think your waist is about" in r.json()["message"] and r.json()["lean"] == 1
 
 
+def test_a_usual_size_elsewhere_sharpens_the_recommendation_and_is_kept_only_with_consent(client, data_dir):
+    body = {"sex": "female", "stature": 165, "weight": 62}
+    plain = client.post("/api/sizing/recommend", json={"body": body, "chart_id": "tops-women"}).json()
+    usual = [{"chart_id": "tops-unisex", "size": "M"}]  # chest 96-104 there: a fuller bust than average
+    sharper = client.post("/api/sizing/recommend",
+                          json={"body": body, "chart_id": "tops-women", "usual_sizes": usual}).json()
+    chest = lambda doc: next(r for r in doc["regions"] if r["region"] == "chest")  # noqa: E731
+    assert chest(sharper)["body_cm"] > chest(plain)["body_cm"] + 2
+    assert chest(sharper)["body_sd_cm"] < chest(plain)["body_sd_cm"]
+    assert sharper["confidence"] > plain["confidence"]
+    assert stored_rows(data_dir) == (0, 0)
+
+    bad = client.post("/api/sizing/recommend", json={"body": body, "chart_id": "tops-women", "consent": True,
+                                                     "usual_sizes": [{"chart_id": "tops-unisex", "size": "Q"}]})
+    assert bad.status_code == 400 and "does not exist" in bad.json()["error"]
+    assert stored_rows(data_dir) == (0, 0)  # refused before anything was stored
+
+    kept = client.post("/api/sizing/recommend", json={"body": body, "chart_id": "tops-women", "consent": True,
+                                                      "usual_sizes": usual}).json()
+    assert stored_rows(data_dir) == (1, 1)
+    export = client.get(f"/api/sizing/profiles/{kept['profile_id']}", headers={"X-Owner-Key": kept["owner_key"]})
+    assert export.json()["feedback"][0] | {"at": 0} == {"at": 0, "chart_id": "tops-unisex", "size": "M",
+                                                        "fit": "regular", "region": None, "verdict": "fits"}
+
+
 def test_bad_feedback_is_explained(client):
     pid_doc = client.post("/api/sizing/profiles", json={"consent": True, "body": BODY}).json()
     own = {"X-Owner-Key": pid_doc["owner_key"]}

@@ -84,6 +84,14 @@ class EstimateOut(BaseModel):
     estimates: dict[str, MeasurementEstimate]
 
 
+class UsualSize(BaseModel):
+    """A size the shopper knows fits them in some chart: evidence about the body like a "fits" remark."""
+
+    chart_id: str = Field(description="The chart it is in, e.g. tops-unisex.")
+    size: str = Field(description="The size that fits you there, e.g. M.")
+    fit: FitStyle = Field("regular", description="Fit style of the garments you wear in that size.")
+
+
 class RecommendIn(BaseModel):
     body: Body | None = Field(None, description="Your measurements; or give profile_id (and the X-Owner-Key header).")
     profile_id: str | None = Field(None, description="A stored profile to use, including its fit feedback.")
@@ -91,6 +99,10 @@ class RecommendIn(BaseModel):
     fit: FitStyle | None = Field(None, description="Fit style of the garment; default regular (or the product's).")
     product_id: str | None = Field(None, description="Catalog product; its size chart and fit style are used.")
     consent: bool = Field(False, description="True to store your measurements in a profile; otherwise nothing is kept.")
+    usual_sizes: list[UsualSize] = Field(
+        default_factory=list, max_length=5,
+        description="Sizes that fit you in other charts (\"I wear M in tops\"); they sharpen the body estimate. "
+                    "Stored as fit remarks when a profile is created with consent.")
 
 
 class RegionOut(BaseModel):
@@ -243,6 +255,19 @@ def _estimates(belief: Any, entered: dict[str, float], names: Any = VARIABLES) -
     return out
 
 
+def _usual_sizes(items: list[UsualSize]) -> list[Feedback]:
+    """Usual sizes as "fits" remarks on the whole garment, checked against their charts."""
+    out = []
+    for item in items:
+        chart = _chart(item.chart_id)
+        try:
+            chart.index_of(item.size)
+        except ChartError as exc:
+            raise ShopperError(400, str(exc)) from None
+        out.append(Feedback(chart_id=chart.id, size=item.size, fit=item.fit, verdict="fits"))
+    return out
+
+
 def _profile(request: Request, profile_id: str, owner_key: str | None):
     if not owner_key:
         raise ShopperError(401, "This profile is private: send its owner key in the X-Owner-Key header.")
@@ -305,9 +330,13 @@ def recommend_size(req: RecommendIn, request: Request, x_owner_key: OwnerKey = N
     else:
         sex, values = _checked_body(req.body)
         feedback = []
-        if req.consent:
-            profile_id, owner_key = _store(request).create(sex, values, time.time())
-            stored = True
+    usual = _usual_sizes(req.usual_sizes)
+    if not req.profile_id and req.consent:
+        profile_id, owner_key = _store(request).create(sex, values, time.time())
+        stored = True
+        for item in usual:
+            _store(request).add_feedback(profile_id, owner_key, item, time.time())
+    feedback = [*feedback, *usual]
     belief = belief_for(model, sex, values, feedback, load_chart)
     result = answer(model, sex, belief, chart, fit, size_lean(feedback, values, load_chart))
     rec = result.recommendation

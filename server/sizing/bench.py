@@ -26,6 +26,7 @@ from server.sizing.body_model import INDEX, BodyModel
 from server.sizing.charts import SizeChart, load_chart, parse_chart
 from server.sizing.data import REPO_ROOT, ansur_available, ansur_dir, load_ansur, load_ansur_csvs
 from server.sizing.evaluation import KFOLDS, Split, evaluate, kfold_splits
+from server.sizing.feedback import Feedback, apply_feedback
 from server.sizing.fit import N_COMPONENTS
 from server.sizing.measurements import SEXES
 from server.sizing.recommend import pick, size_indices, size_probabilities
@@ -84,6 +85,38 @@ def _ls_sizes(chart: SizeChart, true_rows: np.ndarray, pred_rows: np.ndarray) ->
     return float(np.mean(pred == truth)), float(np.mean((pred == truth) | (second == truth)))
 
 
+USUAL_CHART = "tops-unisex"
+USUAL_WRONG = 0.3  # share of shoppers whose stated usual size is one size off (a pessimistic guess)
+
+
+def usual_size_accuracy(splits: dict[str, list[Split]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Height + weight + the size the body falls in on tops-unisex ("I usually wear M"), stated right or, for
+    USUAL_WRONG of shoppers, one size off: exact / top-2 on the sex's top chart, as in the main table."""
+    usual_chart = load_chart(USUAL_CHART)
+    rng = np.random.default_rng(11)
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for sex, pairs in splits.items():
+        target = load_chart(CHARTS[sex][0])
+        hits: dict[str, list[tuple[bool, bool]]] = {"stated right": [], f"{USUAL_WRONG:.0%} one size off": []}
+        for train, test in pairs:
+            prior = BodyModel.fit({sex: train}, N_COMPONENTS).prior(sex)
+            for row in test:
+                belief = prior.condition_many({"stature": row[INDEX["stature"]], "weight": row[INDEX["weight"]]})
+                truth = int(size_indices(target, row[[INDEX[p] for p in target.primary]][None, :])[0][0])
+                usual = int(size_indices(usual_chart, row[[INDEX[p] for p in usual_chart.primary]][None, :])[0][0])
+                stated = {"stated right": usual}
+                wrong = usual + (int(rng.choice([-1, 1])) if rng.random() < USUAL_WRONG else 0)
+                stated[f"{USUAL_WRONG:.0%} one size off"] = int(np.clip(wrong, 0, len(usual_chart.labels) - 1))
+                for how, size in stated.items():
+                    told = Feedback(USUAL_CHART, usual_chart.labels[size], "regular", "fits")
+                    probs, _, _ = size_probabilities(target, apply_feedback(belief, usual_chart, told), rng)
+                    best, second = pick(probs, "regular")
+                    hits[how].append((best == truth, truth in (best, second)))
+        out[target.id] = {how: {"exact": float(np.mean([h[0] for h in v])), "top2": float(np.mean([h[1] for h in v]))}
+                          for how, v in hits.items()}
+    return out
+
+
 def run(splits: dict[str, list[Split]], how: str) -> dict[str, object]:
     """Fit on each split's training rows, score its test rows: MAE, coverage and size accuracy, model and OLS."""
     fit = lambda d: BodyModel.fit(d, N_COMPONENTS)  # noqa: E731
@@ -130,6 +163,7 @@ def run(splits: dict[str, list[Split]], how: str) -> dict[str, object]:
             }
     result["mae"] = mae
     result["sizes"] = sizes
+    result["usual_size"] = usual_size_accuracy(splits)
     result["anchors"] = ANCHORS
     ms = 1000 * np.array(timing)
     result["recommendation_ms"] = {"median": float(np.median(ms)), "p99": float(np.quantile(ms, 0.99))}
@@ -163,6 +197,12 @@ def markdown(r: dict) -> str:
                 f"| {label} | {chart_id} | {s['exact']:.1%} | {s['top2']:.1%} | "
                 f"{s['least_squares_exact']:.1%} | {s['least_squares_top2']:.1%} | {s['n']} |"
             )
+    lines += ["", f"## Height + weight + a usual size (the size that fits on {USUAL_CHART})", "",
+              "| chart | usual size | exact | top-2 |", "|---|---|---|---|"]
+    base = r["sizes"]["height+weight"]
+    for chart_id, per in r["usual_size"].items():
+        lines.append(f"| {chart_id} | none | {base[chart_id]['exact']:.1%} | {base[chart_id]['top2']:.1%} |")
+        lines += [f"| {chart_id} | {how} | {v['exact']:.1%} | {v['top2']:.1%} |" for how, v in per.items()]
     ex, t2, ms = a["exact_size"], a["top2_size"], r["recommendation_ms"]
     lines += [
         "",
