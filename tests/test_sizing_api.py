@@ -70,6 +70,28 @@ def test_unknown_chart_and_wrong_type_are_client_errors(client):
     assert client.get("/api/sizing/charts/ballgowns").status_code == 404
     r = client.post("/api/sizing/estimate", json={"stature": "tall", "weight": 80})
     assert r.status_code == 422
+    assert r.json()["problems"] == [{"field": "stature", "message": "Your height must be a number (you gave 'tall')."}]
+
+
+@pytest.mark.parametrize(("request_body", "field", "words"), [
+    ({"body": {**BODY, "sex": "x"}, "chart_id": "tops-women"}, "body.sex", "Body type (sex) must be 'male'"),
+    ({"body": BODY, "chart_id": "tops-women", "fit": "baggy"}, "fit", "The fit style must be 'fitted', 'regular'"),
+    ({"body": BODY, "chart_id": "tops-women", "usual_sizes": [{"chart_id": "tops-unisex"}]}, "usual_sizes.size",
+     "The size is missing."),
+    ({"body": BODY, "chart_id": "tops-women", "consent": "perhaps"}, "consent", "Consent must be true or false"),
+])
+def test_malformed_sizing_requests_are_answered_in_words_not_framework_detail(client, request_body, field, words):
+    r = client.post("/api/sizing/recommend", json=request_body)
+    assert r.status_code == 422 and "detail" not in r.json()
+    assert [p["field"] for p in r.json()["problems"]] == [field]
+    assert words in r.json()["error"]
+
+
+def test_unreadable_json_is_explained_and_other_apis_keep_their_documented_shape(client):
+    r = client.post("/api/sizing/recommend", content=b"{", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"] == "We could not read the request: it is not valid JSON."
+    r = client.post("/api/rooms", json={"name": 5})  # docs/PROTOCOL.md: the framework's own 422 body
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "name"]
 
 
 def test_recommend_without_consent_answers_and_stores_nothing(client, data_dir):

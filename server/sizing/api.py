@@ -9,10 +9,13 @@ from __future__ import annotations
 import functools
 import importlib
 import time
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, FastAPI, Header, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -42,6 +45,53 @@ class ShopperError(Exception):
 
     def response(self) -> JSONResponse:
         return JSONResponse({"error": self.message, "problems": self.problems}, status_code=self.status)
+
+
+def mount(app: FastAPI) -> None:
+    """Add the router, and answer malformed sizing requests in the same shopper-readable shape as other errors."""
+    app.include_router(router)
+    fallback = app.exception_handlers.get(RequestValidationError, request_validation_exception_handler)
+
+    async def on_invalid(request: Request, exc: Exception) -> Any:
+        if request.url.path.startswith(router.prefix) and isinstance(exc, RequestValidationError):
+            problems = [_problem(err) for err in exc.errors()]
+            return ShopperError(422, " ".join(p["message"] for p in problems), problems).response()
+        return await fallback(request, exc)
+
+    app.add_exception_handler(RequestValidationError, on_invalid)
+
+
+_FIELD_WORDS = {"sex": "Body type (sex)", "fit": "The fit style", "verdict": "The remark", "region": "The region",
+                "chart_id": "The size chart", "size": "The size", "consent": "Consent", "usual_sizes": "Usual sizes"}
+
+
+def _problem(err: Mapping[str, Any]) -> dict[str, str]:
+    """One framework validation error in words: which field, what was wrong, what we expect."""
+    loc = [str(x) for x in err.get("loc", ())]
+    if loc and loc[0] in ("body", "query", "path", "header"):
+        loc = loc[1:]
+    loc = [x for x in loc if not x.isdigit()] or loc
+    field = ".".join(loc)
+    name = loc[-1] if loc else ""
+    what = f"Your {DESCRIPTIONS[name]}" if name in DESCRIPTIONS else _FIELD_WORDS.get(name, f"'{field}'")
+    given = repr(err.get("input"))[:40]
+    ctx = err.get("ctx") or {}
+    kind = str(err.get("type", ""))
+    if kind == "json_invalid":
+        return {"field": "", "message": "We could not read the request: it is not valid JSON."}
+    if kind == "missing":
+        message = f"{what} is missing."
+    elif kind.startswith(("float_", "int_", "finite_")):
+        message = f"{what} must be a number (you gave {given})."
+    elif kind == "literal_error":
+        message = f"{what} must be {ctx.get('expected', 'one of the listed values')} (you gave {given})."
+    elif kind == "too_long":
+        message = f"{what} can list at most {ctx.get('max_length')} items."
+    elif kind in ("bool_parsing", "bool_type"):
+        message = f"{what} must be true or false (you gave {given})."
+    else:
+        message = f"{what}: {err.get('msg', 'is not valid')}."
+    return {"field": field, "message": message}
 
 
 # ---- request and response models -------------------------------------------------------------------
