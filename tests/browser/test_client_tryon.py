@@ -1,11 +1,27 @@
 """Try-on in the browser: a shirt's panel opens the try-on, height and weight give a size, the mannequin wears
-the shirt, and the size switcher re-fits the garment (scale and fit colours) in the scene."""
+the shirt, and the size switcher re-fits the garment (scale and fit colours) in the scene. "More measurements"
+adds age, shoulders, neck, foot length... for a sharper estimate."""
 
 from __future__ import annotations
 
 from tests.browser.conftest import wait_frames
 
 SHIRT = "oxford-shirt-men"
+PANEL_FONT = "26px system-ui, sans-serif"  # ui/panel.js draws text and button labels in this font
+
+
+def _open_tryon_by_mouse(new_page, server_url: str, query: str = "net=0"):  # type: ignore[no-untyped-def]
+    """A store page walked to the shirt (as "Show me" does), its try-on opened with the panel's button."""
+    page = new_page({"width": 480, "height": 360})
+    page.gl_errors = []  # type: ignore[attr-defined]
+    page.on("console", lambda m: "GL_INVALID" in m.text and page.gl_errors.append(m.text))  # type: ignore[attr-defined]
+    page.goto(f"{server_url}/?{query}")
+    page.wait_for_function("window.plaza && (window.plaza.ready || window.plaza.errors.length > 0)", timeout=60000)
+    assert page.evaluate("window.plaza.errors") == []
+    assert page.evaluate(f"plaza.products.items.has('{SHIRT}')"), "the default store has no shirt"
+    page.evaluate(f"plaza.simplified.onShow('{SHIRT}')")
+    wait_frames(page, 2)
+    return page
 
 
 def _click(page, panel: str, widget: str) -> None:  # type: ignore[no-untyped-def]
@@ -61,14 +77,8 @@ def _assert_mirror_in_the_clear(page) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_try_on_a_shirt_recommends_a_size_and_switching_sizes_refits_it(new_page, server_url, output_dir) -> None:
-    page = new_page({"width": 480, "height": 360})
-    page.goto(f"{server_url}/?net=0")
-    page.wait_for_function("window.plaza && (window.plaza.ready || window.plaza.errors.length > 0)", timeout=60000)
-    assert page.evaluate("window.plaza.errors") == []
-    assert page.evaluate(f"plaza.products.items.has('{SHIRT}')"), "the default store has no shirt"
-    # Walk to the shirt and open its panel (as "Show me" does); "Try on" is on it because it has a size chart.
-    page.evaluate(f"plaza.simplified.onShow('{SHIRT}')")
-    wait_frames(page, 2)
+    # Walk to the shirt and open its panel; "Try on" is on it because it has a size chart.
+    page = _open_tryon_by_mouse(new_page, server_url)
     labels = page.evaluate("plaza.panels.get('product').widgets.map((w) => w.label)")
     assert "Try on" in labels
     _click(page, "product", "tryon")
@@ -110,16 +120,63 @@ def test_try_on_a_shirt_recommends_a_size_and_switching_sizes_refits_it(new_page
     wait_frames(page, 2)
     page.screenshot(path=str(output_dir / "tryon.png"))
 
+    # "More measurements", clicked with the mouse, shows the optional fields; a field is picked and stepped by
+    # mouse too (the foot by half centimetres), and the line under it says how to measure it.
+    widgets = "plaza.panels.get('tryon').widgets.map((w) => w.id)"
+    assert "field:neck" not in page.evaluate(widgets)  # the first screen stays short
+    _click(page, "tryon", "more")
+    page.wait_for_function("plaza.panels.get('tryon').widgets.some((w) => w.id === 'field:neck')", timeout=20000)
+    assert {"field:age", "field:shoulder", "field:neck", "field:foot_length", "field:chest"} <= set(
+        page.evaluate(widgets))
+    _click(page, "tryon", "field:foot_length")
+    _click(page, "tryon", "step:0.5")
+    _click(page, "tryon", "step:0.5")
+    assert page.evaluate("plaza.tryon.form.values.foot_length") == 26
+    howto = page.evaluate("plaza.panels.get('tryon').widgets.find((w) => w.id === 'howto').label")
+    assert "heel" in howto, howto
+    # Every label and how-to line fits its widget in the panel's font (nothing cut off with "…").
+    too_wide = page.evaluate("""async (font) => {
+        const { FIELDS } = await import('/client/tryon/measurements.js');
+        const ctx = document.createElement('canvas').getContext('2d');
+        ctx.font = font;
+        const saved = {...plaza.tryon.form.values};
+        const out = [];
+        for (const f of FIELDS) {
+            for (const value of [null, f.max]) {
+                plaza.tryon.setValue(f.name, value);
+                const w = plaza.panels.get('tryon').widgets;
+                for (const id of [`field:${f.name}`, 'howto']) {
+                    const widget = w.find((x) => x.id === id);
+                    if (ctx.measureText(widget.label).width > widget.rect[2]) out.push(widget.label);
+                }
+            }
+        }
+        for (const [name, value] of Object.entries(saved)) plaza.tryon.setValue(name, value);
+        return out;
+    }""", PANEL_FONT)
+    assert too_wide == [], too_wide
+    page.evaluate("""plaza.tryon.setValue('age', 41); plaza.tryon.setValue('shoulder', 45);
+                     plaza.tryon.setValue('neck', 40); plaza.tryon.setValue('foot_length', 27.5)""")
+    assert page.evaluate("plaza.tryon.state().messages") == []
+
     # With consent, the result panel asks how the worn size fits; a remark reaches the stored profile.
     page.evaluate("plaza.tryon.press('consent').then(() => plaza.tryon.press('submit'))")
     page.wait_for_function("plaza.tryon.state().stored && !plaza.tryon.busy", timeout=30000)
-    # the panel is rebuilt on the next frame: wait for its widgets, not just the state
+    # the panel is rebuilt on the next frame: wait for its widgets, not just the state. The region list follows
+    # the chart's order as the API sends it, so the first (preselected) one may be the sleeve: pick the chest.
     page.wait_for_function(
-        "['Too tight', 'Fits', 'Too loose'].every((l) => "
-        "plaza.panels.get('tryon-result').widgets.some((w) => w.label === l))", timeout=30000)
+        "plaza.panels.get('tryon-result').widgets.some((w) => w.id === 'fbregion:chest')", timeout=30000)
+    _click(page, "tryon-result", "fbregion:chest")
     labels = page.evaluate("plaza.panels.get('tryon-result').widgets.map((w) => w.label)")
     assert {"Too tight", "Fits", "Too loose"} <= set(labels), labels
-    page.evaluate("plaza.tryon.press('fbregion:chest').then(() => plaza.tryon.press('fb:too_tight'))")
+    stored = page.evaluate("""(() => { const p = JSON.parse(localStorage.getItem('plaza.sizing.profile'));
+        return fetch(`/api/sizing/profiles/${p.profile_id}`, {headers: {'x-owner-key': p.owner_key}})
+          .then((r) => r.json()); })()""")
+    # The optional measurements reached the API (and, with consent, the profile) under the Body's names.
+    assert {k: stored["measurements"].get(k) for k in ("age", "shoulder", "neck", "foot_length")} == {
+        "age": 41, "shoulder": 45, "neck": 40, "foot_length": 27.5}, stored["measurements"]
+
+    page.evaluate("plaza.tryon.press('fb:too_tight')")
     page.wait_for_function("plaza.tryon.state().feedbackNote !== null && !plaza.tryon.busy", timeout=30000)
     assert "too tight" in page.evaluate("plaza.tryon.state().feedbackNote")
     stored = page.evaluate("""(() => { const p = JSON.parse(localStorage.getItem('plaza.sizing.profile'));
@@ -128,3 +185,5 @@ def test_try_on_a_shirt_recommends_a_size_and_switching_sizes_refits_it(new_page
     assert [(f["verdict"], f["region"]) for f in stored["feedback"]] == [("too_tight", "chest")], stored
     page.evaluate("plaza.tryon.press('forget')")
     assert page.errors == []
+    assert page.gl_errors == []  # a panel that grew re-uploads its texture instead of overflowing the old one
+

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clearValue, emptyForm, fieldLabel, formFromProfile, stepValue, validateForm, wrapText }
-  from '../src/tryon/measurements.js';
+import { clearValue, emptyForm, FIELDS, fieldLabel, formFromProfile, MORE_FIELDS, optionalCount, stepsFor, stepValue,
+  validateForm, wrapText } from '../src/tryon/measurements.js';
 import { errorFrom, profileStore, SizingApi } from '../src/tryon/sizing_api.js';
 
 test('an empty form needs height and weight, and sends nothing else', () => {
@@ -28,7 +28,7 @@ test('steppers start from a typical value, move, and stay inside human limits', 
   assert.equal(stepValue(v, 'weight', NaN), v);
   assert.equal(clearValue(stepValue(v, 'chest', 1), 'chest').chest, null);
   assert.equal(fieldLabel('stature', 180), 'Height 180 cm');
-  assert.equal(fieldLabel('chest', null), 'Chest: optional');
+  assert.equal(fieldLabel('chest', null), 'Chest: –');
 });
 
 test('a valid form becomes the API body; out-of-range and non-numbers are refused in words', () => {
@@ -48,11 +48,71 @@ test('a valid form becomes the API body; out-of-range and non-numbers are refuse
 });
 
 test('a stored profile fills the form back in with consent on', () => {
-  const form = formFromProfile({ sex: 'female', measurements: { stature: 168.4, weight: 61, hips: 99.6, neck: 33 } });
-  assert.deepEqual(form.values, { stature: 168, weight: 61, chest: null, waist: null, hips: 100, inseam: null });
+  const form = formFromProfile({ sex: 'female',
+    measurements: { stature: 168.4, weight: 61, hips: 99.6, neck: 33, foot_length: 24.3, foot_breadth: 9.1 } });
+  assert.deepEqual(form.values, { stature: 168, weight: 61, chest: null, waist: null, hips: 100, inseam: null,
+    age: null, shoulder: null, neck: 33, sleeve: null, thigh: null, foot_length: 24.5 }); // foot: to the half cm
+  assert.equal(optionalCount(form.values), 3);
   assert.equal(form.sex, 'female');
   assert.equal(form.consent, true);
   assert.equal(formFromProfile(null).sex, null);
+});
+
+test('the optional measurements include age, shoulders, neck and foot length, each with a one-line how-to', () => {
+  // Limits mirror server/sizing/measurements.py PLAUSIBLE; the Body field names are the API's.
+  const limits = Object.fromEntries(FIELDS.map((f) => [f.name, [f.min, f.max]]));
+  assert.deepEqual(limits.age, [13, 100]);
+  assert.deepEqual(limits.shoulder, [25, 60]);
+  assert.deepEqual(limits.neck, [25, 65]);
+  assert.deepEqual(limits.foot_length, [18, 35]);
+  assert.deepEqual(FIELDS.filter((f) => f.required).map((f) => f.name), ['stature', 'weight']);
+  assert.ok(['chest', 'age', 'shoulder', 'neck', 'foot_length'].every((n) => MORE_FIELDS.some((f) => f.name === n)));
+  for (const f of FIELDS) {
+    assert.ok(f.hint.length > 10 && f.hint.length <= 35, `${f.name}: the hint must fit one panel line`);
+    assert.ok(f.start >= f.min && f.start <= f.max, `${f.name}: the first press must land inside the limits`);
+  }
+  assert.equal(fieldLabel('age', 41), 'Age 41 years');
+  assert.equal(fieldLabel('shoulder', null), 'Shoulders: –');
+  assert.equal(fieldLabel('foot_length', 26.5), 'Foot 26.5 cm');
+});
+
+test('new fields step like the old ones; the foot moves by half centimetres', () => {
+  assert.deepEqual(stepsFor('neck'), [-5, -1, 1, 5]);
+  assert.deepEqual(stepsFor('foot_length'), [-1, -0.5, 0.5, 1]);
+  let v = emptyForm().values;
+  v = stepValue(v, 'foot_length', 0.5);
+  assert.equal(v.foot_length, 25.5);
+  v = stepValue(v, 'foot_length', 0.5);
+  assert.equal(v.foot_length, 26);
+  v = stepValue(v, 'foot_length', -0.3); // off-grid moves land on the half centimetre
+  assert.equal(v.foot_length, 25.5);
+  for (let i = 0; i < 40; i += 1) v = stepValue(v, 'foot_length', 1);
+  assert.equal(v.foot_length, 35);
+  v = stepValue(v, 'age', 1);
+  for (let i = 0; i < 10; i += 1) v = stepValue(v, 'age', -5);
+  assert.equal(v.age, 13);
+  v = stepValue(v, 'shoulder', 5);
+  assert.equal(v.shoulder, 39);
+});
+
+test('new fields are validated and sent like the old ones; impossible combinations are refused in words', () => {
+  const form = emptyForm();
+  Object.assign(form.values, { stature: 180, weight: 80, age: 41, shoulder: 44, neck: 40, foot_length: 27.5 });
+  assert.deepEqual(validateForm(form),
+    { ok: true, body: { stature: 180, weight: 80, age: 41, shoulder: 44, neck: 40, foot_length: 27.5 }, problems: [] });
+  Object.assign(form.values, { age: 9, neck: 70, foot_length: 40, shoulder: 24 });
+  const bad = validateForm(form);
+  assert.deepEqual(bad.problems.map((p) => p.field), ['age', 'shoulder', 'neck', 'foot_length']);
+  assert.match(bad.problems[0].message, /Age must be between 13 and 100 years \(you gave 9\)/);
+  assert.match(bad.problems[3].message, /^Foot length must be between 18 and 35 cm/);
+  // In range one by one but not for one person (as the server's consistency rules): neck and shoulders vs chest.
+  Object.assign(form.values, { age: 41, neck: 40, foot_length: 27.5, shoulder: 58, chest: 56 });
+  const mixed = validateForm(form);
+  assert.equal(mixed.ok, false);
+  assert.deepEqual(mixed.problems.map((p) => p.field), ['shoulder']);
+  assert.match(mixed.problems[0].message, /shoulder width \(58 cm\) cannot be as large as your chest \(56 cm\)/);
+  form.values.chest = 100;
+  assert.equal(validateForm(form).ok, true);
 });
 
 test('long sentences wrap for the panel', () => {

@@ -7,13 +7,21 @@ import { AVATAR_REGIONS, bodyFromRegions, garmentDeformation, garmentRegionsForS
   regionFits } from './fit_map.js';
 import { deformGarment, garmentFrame, regionColours } from './garment_deform.js';
 import { buildMannequin, mannequinDims } from './mannequin.js';
-import { clearValue, emptyForm, FIELDS, fieldLabel, fieldOf, formFromProfile, stepValue, validateForm,
-  wrapText } from './measurements.js';
+import { clearValue, emptyForm, FIELDS, fieldLabel, fieldOf, formFromProfile, MORE_FIELDS, optionalCount,
+  stepsFor, stepValue, validateForm, wrapText } from './measurements.js';
 import { feedbackRegions, feedbackRequest, verdictsFor } from './feedback.js';
 import { chooseMirrorSpot, PANEL_OFFSETS } from './mirror_spot.js';
 import { profileStore, SizingApi } from './sizing_api.js';
 
 const toLinear = (hex) => new THREE.Color(hex).toArray(); // three converts sRGB hex to linear working space
+const PANEL_TOP = 0.2; // m above the eye: panels hang from here and grow downwards, so buttons stay put
+const FORM_WIDTH = 0.62; // m
+const RESULT_WIDTH = 0.5; // m
+/**
+ * Characters per text line on a panel `width` m wide: 800 px per m less 16 px padding each side, about 15 px a
+ * character in the panels' 26 px font with a wide fallback font (DejaVu Sans); narrower fonts leave room.
+ */
+const lineChars = (width) => Math.floor((width * 800 - 32) / 15);
 
 export class TryOn {
   constructor({ scene, panels, camera, products, api = new SizingApi(), storage = safeStorage(), walkable = null }) {
@@ -23,6 +31,7 @@ export class TryOn {
     this.product = null;
     this.form = emptyForm();
     this.editing = 'stature';
+    this.showMore = false; // the optional measurements, behind "More measurements"
     this.messages = [];
     this.result = null; // {rec, chart, body, estimate, selected}
     this.busy = false;
@@ -43,10 +52,12 @@ export class TryOn {
     this.clearScene();
     this.placeInFront();
     this.scene.add(this.root);
+    this.showMore = optionalCount(this.form.values) > 0;
     const stored = this.profile;
     if (stored) {
       try {
         this.form = formFromProfile(await this.api.exportProfile(stored.profile_id, stored.owner_key));
+        this.showMore = optionalCount(this.form.values) > 0;
         this.messages = ['Your remembered measurements are filled in.'];
       } catch (err) {
         if (err.status === 401 || err.status === 404) profileStore.clear(this.storage); // gone on the server
@@ -87,12 +98,19 @@ export class TryOn {
     const field = (name) => ({ id: `field:${name}`, kind: 'button', label: fieldLabel(name, f.values[name]),
       selected: this.editing === name });
     const editing = fieldOf(this.editing);
+    const pairs = (fields, row) => fields.map((x, i) => ({ ...field(x.name), row: `${row}${Math.floor(i / 2)}` }));
+    const given = optionalCount(f.values);
     const items = [
       { id: 'title', kind: 'title', label: `Try on: ${this.product.name}` },
-      { id: 'hint', kind: 'text', label: 'Pick a measurement, then step it. Height and weight needed.', muted: true, height: 40 },
-      ...[0, 2, 4].flatMap((i) => FIELDS.slice(i, i + 2).map((x) => ({ ...field(x.name), row: `f${i}` }))),
-      { id: 'editing', kind: 'text', label: `${editing.label} (${editing.unit}): ${f.values[editing.name] ?? 'not set'}`, height: 44 },
-      ...[-5, -1, 1, 5].map((d) => ({ id: `step:${d}`, kind: 'button', label: d > 0 ? `+${d}` : `−${-d}`, row: 'step' })),
+      { id: 'hint', kind: 'text', label: 'Pick a measurement, then step it.', muted: true, height: 40 },
+      ...pairs(FIELDS.filter((x) => x.required), 'req'),
+      { id: 'more', kind: 'button', selected: this.showMore,
+        label: this.showMore ? 'Fewer measurements ▴' : `More measurements${given ? ` (${given} given)` : ''} ▾` },
+      ...(this.showMore ? pairs(MORE_FIELDS, 'more') : []),
+      { id: 'editing', kind: 'text', label: `${editing.long} (${editing.unit}): ${f.values[editing.name] ?? 'not set'}`, height: 44 },
+      { id: 'howto', kind: 'text', label: editing.hint, muted: true, height: 34 },
+      ...stepsFor(editing.name).map((d) => ({ id: `step:${d}`, kind: 'button', label: d > 0 ? `+${d}` : `−${-d}`,
+        row: 'step' })),
       { id: 'clear', kind: 'button', label: 'Clear', row: 'step', disabled: editing.required },
       { id: 'sex:none', kind: 'button', label: 'Sex: not given', row: 'sex', selected: f.sex === null },
       { id: 'sex:female', kind: 'button', label: 'Female', row: 'sex', selected: f.sex === 'female' },
@@ -103,7 +121,7 @@ export class TryOn {
       { id: 'submit', kind: 'button', label: this.busy ? 'Working…' : 'See my size', row: 'actions', disabled: this.busy },
       { id: 'close', kind: 'button', label: 'Close', row: 'actions' },
     ];
-    this.messages.flatMap((m) => wrapText(m, 52)).slice(0, 6)
+    this.messages.flatMap((m) => wrapText(m, lineChars(FORM_WIDTH))).slice(0, 6)
       .forEach((line, i) => items.push({ id: `msg${i}`, kind: 'text', label: line, height: 36 }));
     return items;
   }
@@ -116,7 +134,8 @@ export class TryOn {
       { id: 'size', kind: 'title', label: `Size ${r.rec.size}${size !== r.rec.size ? ` · showing ${size}` : ''}` },
       { id: 'runner', kind: 'text', height: 40,
         label: `Runner-up: ${r.rec.runner_up ?? 'none'} · ${Math.round(r.rec.confidence * 100)}% sure` },
-      ...wrapText(r.rec.sentence, 44).slice(0, 4).map((line, i) => ({ id: `sentence${i}`, kind: 'text', label: line, height: 36 })),
+      ...wrapText(r.rec.sentence, lineChars(RESULT_WIDTH)).slice(0, 5)
+        .map((line, i) => ({ id: `sentence${i}`, kind: 'text', label: line, height: 36 })),
       ...fits.map((x) => ({ id: `fit:${x.region}`, kind: 'text', muted: true, height: 34,
         label: `${x.region.replace('_', ' ')}: ${x.ease_cm >= 0 ? '+' : ''}${x.ease_cm.toFixed(1)} cm ${x.label}` })),
       ...r.chart.labels.map((label) => ({ id: `size:${label}`, kind: 'button', label, row: 'sizes', selected: label === size })),
@@ -140,7 +159,7 @@ export class TryOn {
         label, row: 'fbverdict', height: 80, disabled: this.busy })),
     ];
     if (this.feedbackNote) {
-      wrapText(this.feedbackNote, 44).slice(0, 3)
+      wrapText(this.feedbackNote, lineChars(RESULT_WIDTH)).slice(0, 5)
         .forEach((line, i) => items.push({ id: `fbnote${i}`, kind: 'text', label: line, height: 34 }));
     }
     return items;
@@ -148,24 +167,29 @@ export class TryOn {
 
   render() {
     if (!this.product) return;
-    const form = this.upsertPanel('tryon', 0.62, this.formItems(), (id) => this.press(id));
+    const form = this.upsertPanel('tryon', FORM_WIDTH, this.formItems(), (id) => this.press(id));
     this.placePanel(form, PANEL_OFFSETS[0]);
     if (this.result) {
-      this.placePanel(this.upsertPanel('tryon-result', 0.5, this.resultItems(), (id) => this.press(id)), PANEL_OFFSETS[1]);
+      const result = this.upsertPanel('tryon-result', RESULT_WIDTH, this.resultItems(), (id) => this.press(id));
+      this.placePanel(result, PANEL_OFFSETS[1]);
     }
     else this.panels.remove('tryon-result');
   }
 
   upsertPanel(id, width, items, onPress) {
-    let panel = this.panels.get(id);
-    if (!panel) panel = this.panels.add(new Panel({ id, width, items, onPress }));
-    else panel.setItems(items);
+    const panel = this.panels.get(id);
+    if (!panel) return this.panels.add(new Panel({ id, width, items, onPress }));
+    const [w, h] = [panel.canvas.width, panel.canvas.height];
+    panel.setItems(items);
+    // three keeps a texture's GPU storage at its first size (three.js issue 26253): a panel that grew or shrank
+    // ("More measurements", a fit note) must let it go, or it keeps showing its old contents stretched.
+    if (panel.canvas.width !== w || panel.canvas.height !== h) panel.texture.dispose();
     return panel;
   }
 
   placePanel(panel, [side, towards]) {
     // Beside the mirror (where chooseMirrorSpot checked the floor and the view), turned a little towards the shopper.
-    const local = new THREE.Vector3(side, this.eyeHeight - 0.2, towards);
+    const local = new THREE.Vector3(side, this.eyeHeight + PANEL_TOP - panel.mesh.scale.y / 2, towards);
     panel.mesh.position.copy(this.root.localToWorld(local));
     panel.mesh.quaternion.copy(this.root.quaternion).multiply(
       new THREE.Quaternion().setFromAxisAngle(new THREE.Vector3(0, 1, 0), -Math.sign(side) * 0.35));
@@ -175,6 +199,7 @@ export class TryOn {
   async press(id) {
     const f = this.form;
     if (id.startsWith('field:')) this.editing = id.slice(6);
+    else if (id === 'more') this.toggleMore();
     else if (id.startsWith('step:')) this.form = { ...f, values: stepValue(f.values, this.editing, Number(id.slice(5))) };
     else if (id === 'clear') this.form = { ...f, values: clearValue(f.values, this.editing) };
     else if (id.startsWith('sex:')) this.form = { ...f, sex: id === 'sex:none' ? null : id.slice(4) };
@@ -187,6 +212,12 @@ export class TryOn {
     else if (id.startsWith('fb:')) return this.sendFeedback(id.slice(3));
     this.render();
     return undefined;
+  }
+
+  /** Shows or hides the optional measurements; a hidden field is no longer the one the steppers move. */
+  toggleMore(show = !this.showMore) {
+    this.showMore = show;
+    if (!show && !fieldOf(this.editing)?.required) this.editing = 'stature';
   }
 
   /** Sets a value directly (tests, and a future numeric keypad); same limits as the steppers. */
@@ -203,6 +234,7 @@ export class TryOn {
     const checked = validateForm(this.form);
     if (!checked.ok) {
       this.messages = checked.problems.map((p) => p.message);
+      if (checked.problems.some((p) => fieldOf(p.field)?.required === false)) this.showMore = true; // show it
       this.render();
       return false;
     }
