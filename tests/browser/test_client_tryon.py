@@ -1,6 +1,6 @@
 """Try-on in the browser: a shirt's panel opens the try-on, height and weight give a size, the mannequin wears
 the shirt, and the size switcher re-fits the garment (scale and fit colours) in the scene. "More measurements"
-adds age, shoulders, neck, foot length... for a sharper estimate."""
+adds age, shoulders, neck, foot length..., and a fit remark says what it did."""
 
 from __future__ import annotations
 
@@ -22,6 +22,16 @@ def _open_tryon_by_mouse(new_page, server_url: str, query: str = "net=0"):  # ty
     page.evaluate(f"plaza.simplified.onShow('{SHIRT}')")
     wait_frames(page, 2)
     return page
+
+
+def _cut_off(page, panel: str, prefix: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Labels of a panel's widgets (ids starting with `prefix`) too wide for their widget in the panel's font."""
+    return list(page.evaluate("""([panel, prefix, font]) => {
+        const ctx = document.createElement('canvas').getContext('2d');
+        ctx.font = font;
+        return plaza.panels.get(panel).widgets.filter((w) => w.id.startsWith(prefix))
+            .filter((w) => ctx.measureText(String(w.label)).width > w.rect[2]).map((w) => w.label);
+    }""", [panel, prefix, PANEL_FONT]))
 
 
 def _click(page, panel: str, widget: str) -> None:  # type: ignore[no-untyped-def]
@@ -176,13 +186,31 @@ def test_try_on_a_shirt_recommends_a_size_and_switching_sizes_refits_it(new_page
     assert {k: stored["measurements"].get(k) for k in ("age", "shoulder", "neck", "foot_length")} == {
         "age": 41, "shoulder": 45, "neck": 40, "foot_length": 27.5}, stored["measurements"]
 
-    page.evaluate("plaza.tryon.press('fb:too_tight')")
-    page.wait_for_function("plaza.tryon.state().feedbackNote !== null && !plaza.tryon.busy", timeout=30000)
-    assert "too tight" in page.evaluate("plaza.tryon.state().feedbackNote")
+    def remark(region: str, verdict: str) -> str:
+        """Sends a remark like a shopper (region, then verdict) and returns the note the result panel shows."""
+        page.evaluate("plaza.tryon.feedbackNote = null")
+        page.evaluate(f"plaza.tryon.press('fbregion:{region}').then(() => plaza.tryon.press('fb:{verdict}'))")
+        page.wait_for_function("plaza.tryon.state().feedbackNote !== null && !plaza.tryon.busy", timeout=30000)
+        note = page.evaluate("plaza.tryon.state().feedbackNote")
+        shown = page.evaluate("""plaza.panels.get('tryon-result').widgets.filter((w) => w.id.startsWith('fbnote'))
+            .map((w) => w.label).join(' ')""")
+        assert shown == note, (shown, note)  # all of it is on the panel...
+        assert _cut_off(page, "tryon-result", "fbnote") == []  # ...and no line is cut short with "…"
+        return str(note)
+
+    # The chest was not measured: the answer says what the remark did to its estimate.
+    estimated = remark("chest", "too_tight")
+    assert "chest" in estimated and "measured" not in estimated, estimated
+    assert "We still recommend" in estimated or "We now recommend" in estimated, estimated
+    # The neck was measured: a remark does not move it, and the panel says so instead of seeming to do nothing.
+    measured = remark("neck", "too_tight")
+    assert "neck" in measured and "measured" in measured, measured
+    assert measured != estimated
     stored = page.evaluate("""(() => { const p = JSON.parse(localStorage.getItem('plaza.sizing.profile'));
         return fetch(`/api/sizing/profiles/${p.profile_id}`, {headers: {'x-owner-key': p.owner_key}})
           .then((r) => r.json()); })()""")
-    assert [(f["verdict"], f["region"]) for f in stored["feedback"]] == [("too_tight", "chest")], stored
+    assert [(f["verdict"], f["region"]) for f in stored["feedback"]] == [
+        ("too_tight", "chest"), ("too_tight", "neck")], stored
     page.evaluate("plaza.tryon.press('forget')")
     assert page.errors == []
     assert page.gl_errors == []  # a panel that grew re-uploads its texture instead of overflowing the old one

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { feedbackRegions, feedbackRequest, verdictsFor } from '../src/tryon/feedback.js';
+import { feedbackNote, feedbackRegions, feedbackRequest, verdictsFor } from '../src/tryon/feedback.js';
 import { SizingApi } from '../src/tryon/sizing_api.js';
 
 const shirtFits = [{ region: 'neck' }, { region: 'chest' }, { region: 'waist' }, { region: 'sleeve' }];
@@ -48,4 +48,21 @@ test('feedback is posted to the profile with the owner key as a header only', as
   assert.equal(calls[0].init.headers['x-owner-key'], 'secret');
   assert.deepEqual(JSON.parse(calls[0].init.body), req);
   assert.ok(!calls[0].init.body.includes('secret'));
+});
+
+test('after a remark the panel leads with the API message, then says whether the size changed', () => {
+  const message = 'You measured your chest (96 cm) yourself, so we keep it. From now on, near the edge of a size we '
+    + 'will choose the roomier one.';
+  const same = feedbackNote({ message, verdict: 'too_tight', region: 'chest', size: 'M', before: { size: 'M' },
+    after: { size: 'M', confidence: 0.614 } });
+  assert.equal(same, `${message} We still recommend M (61% sure).`);
+  const moved = feedbackNote({ message: ' We now think your waist is about 91 cm (was 88). ', verdict: 'too_tight',
+    region: 'waist', size: 'M', before: { size: 'M' }, after: { size: 'L', confidence: 0.5 } });
+  assert.equal(moved, 'We now think your waist is about 91 cm (was 88). We now recommend L instead of M.');
+  // An older server without `message`: the remark is at least acknowledged in words.
+  const bare = feedbackNote({ verdict: 'too_long', region: 'sleeve', size: 'L', before: { size: 'L' },
+    after: { size: 'L', confidence: 0.8 } });
+  assert.equal(bare, 'Thanks: "too long" at the sleeve in L noted. We still recommend L (80% sure).');
+  assert.equal(feedbackNote({ message: '  ', verdict: 'fits', region: 'chest', size: 'S', before: { size: 'S' },
+    after: { size: 'S', confidence: 1 } }), 'Thanks: "fits" at the chest in S noted. We still recommend S (100% sure).');
 });

@@ -42,3 +42,20 @@ export function feedbackRequest({ chartId, kind, size, fit, region, verdict }) {
   const apiRegion = isLengthRegion(kind, region) ? 'length' : region;
   return { chart_id: chartId, size, fit: fit ?? 'regular', verdict, region: apiRegion };
 }
+
+/**
+ * What the result panel says after a remark: the API's own `message` (what the remark did: a moved estimate,
+ * or for a measured region that the value is kept and how close calls lean) first, then whether the
+ * recommendation changed. Without a message (an older server) the remark is only acknowledged.
+ * @param {{message?: string, verdict: string, region: string, size: string,
+ *   before: {size: string}, after: {size: string, confidence: number}}} input
+ */
+export function feedbackNote({ message, verdict, region, size, before, after }) {
+  const said = typeof message === 'string' && message.trim()
+    ? message.trim()
+    : `Thanks: "${verdict.replace('_', ' ')}" at the ${region.replace('_', ' ')} in ${size} noted.`;
+  const rec = after.size === before.size
+    ? `We still recommend ${after.size} (${Math.round(after.confidence * 100)}% sure).`
+    : `We now recommend ${after.size} instead of ${before.size}.`;
+  return `${said} ${rec}`;
+}

@@ -58,7 +58,7 @@ export class SizingApi {
     return this.request('PUT', `/profiles/${encodeURIComponent(id)}`, { body, ownerKey });
   }
 
-  /** A fit remark (tryon/feedback.js feedbackRequest) → {changed: {name: estimate}}. */
+  /** A fit remark (tryon/feedback.js feedbackRequest) → {changed: {name: estimate}, message, lean}. */
   feedback(id, ownerKey, req) {
     return this.request('POST', `/profiles/${encodeURIComponent(id)}/feedback`, { body: req, ownerKey });
   }

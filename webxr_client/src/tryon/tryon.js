@@ -9,7 +9,7 @@ import { deformGarment, garmentFrame, regionColours } from './garment_deform.js'
 import { buildMannequin, mannequinDims } from './mannequin.js';
 import { clearValue, emptyForm, FIELDS, fieldLabel, fieldOf, formFromProfile, MORE_FIELDS, optionalCount,
   stepsFor, stepValue, validateForm, wrapText } from './measurements.js';
-import { feedbackRegions, feedbackRequest, verdictsFor } from './feedback.js';
+import { feedbackNote, feedbackRegions, feedbackRequest, verdictsFor } from './feedback.js';
 import { chooseMirrorSpot, PANEL_OFFSETS } from './mirror_spot.js';
 import { profileStore, SizingApi } from './sizing_api.js';
 
@@ -159,7 +159,8 @@ export class TryOn {
         label, row: 'fbverdict', height: 80, disabled: this.busy })),
     ];
     if (this.feedbackNote) {
-      wrapText(this.feedbackNote, lineChars(RESULT_WIDTH)).slice(0, 5)
+      // The API's message can run to a few sentences: it is what tells the shopper the remark counted.
+      wrapText(this.feedbackNote, lineChars(RESULT_WIDTH)).slice(0, 8)
         .forEach((line, i) => items.push({ id: `fbnote${i}`, kind: 'text', label: line, height: 34 }));
     }
     return items;
@@ -295,13 +296,11 @@ export class TryOn {
     this.render();
     try {
       const product = this.product;
-      await this.api.feedback(stored.profile_id, stored.owner_key, req);
+      const answer = await this.api.feedback(stored.profile_id, stored.owner_key, req);
       const next = await this.api.recommend({ profile_id: stored.profile_id, product_id: product.id }, stored.owner_key);
       if (this.product !== product || !this.result) return false; // closed meanwhile
-      const said = `"${verdict.replace('_', ' ')}" at the ${this.feedbackRegion.replace('_', ' ')} in ${selected}`;
-      this.feedbackNote = next.size === rec.size
-        ? `Thanks: ${said} noted. We still recommend ${next.size} (${Math.round(next.confidence * 100)}% sure).`
-        : `Thanks: ${said} noted. We now recommend ${next.size} instead of ${rec.size}.`;
+      this.feedbackNote = feedbackNote({ message: answer?.message, verdict, region: this.feedbackRegion,
+        size: selected, before: rec, after: next });
       this.result = { ...this.result, rec: next, body: { ...this.result.estimate, ...bodyFromRegions(next.regions) },
         selected: next.size };
       this.applyFit();
