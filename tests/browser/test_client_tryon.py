@@ -1,8 +1,12 @@
 """Try-on in the browser: a shirt's panel opens the try-on, height and weight give a size, the mannequin wears
 the shirt, and the size switcher re-fits the garment (scale and fit colours) in the scene. "More measurements"
-adds age, shoulders, neck, foot length..., and a fit remark says what it did."""
+adds age, shoulders, neck, foot length..., a fit remark says what it did, and a mirror that stands to the side
+is brought into view (the desktop view turns; a headset gets a hint instead)."""
 
 from __future__ import annotations
+
+import itertools
+import math
 
 from tests.browser.conftest import wait_frames
 
@@ -34,6 +38,17 @@ def _cut_off(page, panel: str, prefix: str) -> list[str]:  # type: ignore[no-unt
     }""", [panel, prefix, PANEL_FONT]))
 
 
+def _view_angle_to_mannequin(page) -> float:  # type: ignore[no-untyped-def]
+    """Degrees between where the camera looks and the mannequin's chest: three's own world transforms."""
+    return float(page.evaluate("""() => {
+        const T = plaza.THREE;
+        const eye = plaza.camera.getWorldPosition(new T.Vector3());
+        const forward = plaza.camera.getWorldDirection(new T.Vector3());
+        const chest = plaza.tryon.root.localToWorld(new T.Vector3(0, 1.25, 0));
+        return T.MathUtils.radToDeg(forward.angleTo(chest.sub(eye)));
+    }"""))
+
+
 def _click(page, panel: str, widget: str) -> None:  # type: ignore[no-untyped-def]
     """Looks at a panel button (the viewport is tiny) and clicks it with the mouse, as a desktop shopper does."""
     page.evaluate(f"""() => {{
@@ -45,6 +60,36 @@ def _click(page, panel: str, widget: str) -> None:  # type: ignore[no-untyped-de
     }}""")
     wait_frames(page, 1)
     x, y = page.evaluate(f"plaza.panelWidgetScreen('{panel}', '{widget}')")
+    page.mouse.click(x, y)
+
+
+def _drag(page, dx: float, dy: float) -> None:  # type: ignore[no-untyped-def]
+    """Mouse-look: a drag across the middle of the canvas, in steps above the click-or-drag threshold (6 px)."""
+    steps = max(1, int(max(abs(dx), abs(dy)) // 10))
+    page.mouse.move(240, 180)
+    page.mouse.down()
+    page.mouse.move(240 + dx, 180 + dy, steps=steps)
+    page.mouse.up()
+
+
+def _look_at_and_click(page, panel: str, widget: str) -> None:  # type: ignore[no-untyped-def]
+    """As a desktop shopper: mouse-look until the button is in the middle of the view, then click it."""
+    dyaw, dpitch = page.evaluate(f"""() => {{
+        const T = plaza.THREE;
+        const p = plaza.panels.get('{panel}');
+        const [x, y, w, h] = p.widgets.find((w) => w.id === '{widget}').rect;
+        const target = p.mesh.localToWorld(new T.Vector3((x + w / 2) / p.widthPx - 0.5,
+                                                         0.5 - (y + h / 2) / p.heightPx, 0));
+        const to = target.sub(plaza.camera.getWorldPosition(new T.Vector3())).normalize();
+        const f = plaza.camera.getWorldDirection(new T.Vector3());
+        const yaw = (v) => Math.atan2(-v.x, -v.z);
+        return [T.MathUtils.euclideanModulo(yaw(to) - yaw(f) + Math.PI, 2 * Math.PI) - Math.PI,
+                Math.asin(to.y) - Math.asin(f.y)];
+    }}""")
+    _drag(page, -dyaw / 0.005, -dpitch / 0.005)  # controls.js: LOOK_SPEED 0.005 rad per px, dragging moves the view
+    wait_frames(page, 1)
+    x, y = page.evaluate(f"plaza.panelWidgetScreen('{panel}', '{widget}')")
+    assert 0 < x < 480 and 0 < y < 360, (x, y)
     page.mouse.click(x, y)
 
 
@@ -93,6 +138,7 @@ def test_try_on_a_shirt_recommends_a_size_and_switching_sizes_refits_it(new_page
     assert "Try on" in labels
     _click(page, "product", "tryon")
     page.wait_for_function("plaza.panels.get('tryon') !== null", timeout=20000)
+    page.wait_for_function("!plaza.tryon.state().turning", timeout=30000)  # clicks below aim at still panels
     wait_frames(page, 2)
 
     # Height and weight only; no consent, so nothing may be stored.
@@ -215,3 +261,73 @@ def test_try_on_a_shirt_recommends_a_size_and_switching_sizes_refits_it(new_page
     assert page.errors == []
     assert page.gl_errors == []  # a panel that grew re-uploads its texture instead of overflowing the old one
 
+
+def test_a_mirror_to_the_side_turns_the_desktop_view_smoothly_and_mouse_look_still_works(
+        new_page, server_url, output_dir) -> None:
+    page = _open_tryon_by_mouse(new_page, server_url)
+    # Record the rig's yaw (what the view turn and mouse-look both change) every frame.
+    page.evaluate("plaza.yaws = []; plaza.onFrame = () => plaza.yaws.push(plaza.rig.rotation.y)")
+    # The shopper looks down at the product panel (below the view: it hangs by the shelf) and clicks "Try on".
+    _look_at_and_click(page, "product", "tryon")
+    page.evaluate("plaza.yaws = []")
+    page.wait_for_function("plaza.panels.get('tryon') !== null", timeout=20000)
+    spot = page.evaluate("plaza.tryon.state().spot")
+    # The rack with the shirts stands straight ahead, so the mirror goes to the side, out of a 30 degree cone.
+    assert not spot["fallback"] and abs(spot["angleDeg"]) > 30, spot
+    page.wait_for_function("!plaza.tryon.state().turning", timeout=30000)
+    wait_frames(page, 2)
+    assert _view_angle_to_mannequin(page) < 30
+    yaws = page.evaluate("plaza.yaws")
+    steps = [b - a for a, b in itertools.pairwise(yaws) if abs(b - a) > 1e-9]
+    total = sum(steps)
+    # The turn went the mirror's way, over several frames (frames count at most 0.1 s), none doing most of it.
+    assert math.copysign(1, total) == math.copysign(1, spot["angleDeg"]), (steps, spot)
+    assert len(steps) >= 4, steps
+    assert max(abs(s) for s in steps) < 0.5 * abs(total), steps
+    page.screenshot(path=str(output_dir / "tryon-turned.png"))
+
+    # Mouse-look after the turn carries on from the turned view: 100 px right turns right by 100 x 0.005 rad,
+    # 40 px down looks down by 0.2 rad from the pitch the turn left, and nothing pulls the view back.
+    before = page.evaluate("[plaza.rig.rotation.y, plaza.camera.rotation.x]")
+    _drag(page, 100, 40)
+    wait_frames(page, 3)
+    after = page.evaluate("[plaza.rig.rotation.y, plaza.camera.rotation.x]")
+    assert math.isclose(after[0] - before[0], -0.5, abs_tol=1e-6), (before, after)
+    assert math.isclose(after[1] - before[1], -0.2, abs_tol=1e-6), (before, after)
+    assert page.errors == []
+
+
+def test_in_a_headset_the_view_never_turns_a_hint_points_to_the_mirror_instead(new_page, server_url) -> None:
+    page = _open_tryon_by_mouse(new_page, server_url, "emulate=quest3&net=0")
+    assert page.evaluate("plaza.enterVR()") is True
+    wait_frames(page, 3, "xrFrames")
+    yaw = page.evaluate("plaza.rig.rotation.y")
+    page.evaluate(f"plaza.tryon.open(plaza.products.items.get('{SHIRT}').product)")
+    wait_frames(page, 4, "xrFrames")
+    state = page.evaluate("plaza.tryon.state()")
+    assert abs(state["spot"]["angleDeg"]) > 30, state["spot"]
+    assert page.evaluate("plaza.rig.rotation.y") == yaw  # the page did not turn the shopper's view
+    side = "left" if state["spot"]["angleDeg"] > 0 else "right"
+    assert state["hint"] is not None and (side in state["hint"] or "behind" in state["hint"]), state
+    shown = page.evaluate("""() => {
+        const T = plaza.THREE;
+        const panel = plaza.panels.get('tryon-hint');
+        const to = panel.mesh.getWorldPosition(new T.Vector3()).sub(plaza.camera.getWorldPosition(new T.Vector3()));
+        return {label: panel.widgets[0].label,
+                angle: T.MathUtils.radToDeg(plaza.camera.getWorldDirection(new T.Vector3()).angleTo(to))};
+    }""")
+    assert shown["label"] == state["hint"] and shown["angle"] < 25, shown  # where the shopper is looking
+    # The shopper turns their own head to the mirror: the hint has done its job and goes away.
+    look = page.evaluate("""async () => {
+        const T = plaza.THREE;
+        const head = (await plaza.device.remote.dispatch('get_transform', {device: 'headset'})).position;
+        const eye = new T.Vector3(head.x, head.y, head.z);
+        const target = plaza.rig.worldToLocal(plaza.tryon.root.localToWorld(new T.Vector3(0, 1.25, 0)));
+        const q = new T.Quaternion().setFromRotationMatrix(new T.Matrix4().lookAt(eye, target, new T.Vector3(0, 1, 0)));
+        return {x: q.x, y: q.y, z: q.z, w: q.w};
+    }""")
+    page.evaluate("(q) => plaza.device.remote.dispatch('set_transform', {device: 'headset', orientation: q})", look)
+    page.wait_for_function("plaza.panels.get('tryon-hint') === null", timeout=30000)
+    assert _view_angle_to_mannequin(page) < 30
+    assert page.evaluate("plaza.rig.rotation.y") == yaw
+    assert page.errors == []

@@ -59,7 +59,7 @@ async function main() {
   // Try-on talks to the sizing API over HTTP only; nothing of it goes to the room connection.
   let tryon = null;
   const products = new ProductManager({ store, panels, camera, gltfLoader, onTryOn: (p) => { products.deselect(); tryon?.open(p); } });
-  tryon = new TryOn({ scene, panels, camera, products });
+  tryon = new TryOn({ scene, panels, camera, products, turnView: (dYaw, dPitch) => controls.hooks.look(dYaw, dPitch) });
   const catalog = await fetchCatalog(config.sceneId).catch(() => []);
   const inStore = products.place(catalog);
   const avatars = new RemoteAvatars(scene);
@@ -264,6 +264,7 @@ async function main() {
       const [dx, dz] = walkStep(strafe, forward, facing(), dt);
       if (dx || dz) moveBy(dx, dz);
     }
+    tryon.update(dt, Boolean(frame)); // desktop: turns the view to a mirror at the side; headset: a hint
     if (room) room.sendPose(ownPoseParts(camera, xrInput, Boolean(frame)), performance.now());
     avatars.render(performance.now(), camera);
     renderer.render(scene, camera);

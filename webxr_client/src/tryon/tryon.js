@@ -10,11 +10,14 @@ import { buildMannequin, mannequinDims } from './mannequin.js';
 import { clearValue, emptyForm, FIELDS, fieldLabel, fieldOf, formFromProfile, MORE_FIELDS, optionalCount,
   stepsFor, stepValue, validateForm, wrapText } from './measurements.js';
 import { feedbackNote, feedbackRegions, feedbackRequest, verdictsFor } from './feedback.js';
-import { chooseMirrorSpot, PANEL_OFFSETS } from './mirror_spot.js';
+import { chooseMirrorSpot, PANEL_OFFSETS, yawFacing } from './mirror_spot.js';
 import { profileStore, SizingApi } from './sizing_api.js';
+import { mirrorHint, pitchToTarget, ViewTurn, yawToTarget } from './view_turn.js';
 
 const toLinear = (hex) => new THREE.Color(hex).toArray(); // three converts sRGB hex to linear working space
 const PANEL_TOP = 0.2; // m above the eye: panels hang from here and grow downwards, so buttons stay put
+const HINT_DISTANCE = 1.2; // m ahead of the eye for the headset's "Mirror on your left"
+const LOOK_AT = 1.3; // m: the desktop turn centres the mannequin's chest, with its panels either side
 const FORM_WIDTH = 0.62; // m
 const RESULT_WIDTH = 0.5; // m
 /**
@@ -24,14 +27,20 @@ const RESULT_WIDTH = 0.5; // m
 const lineChars = (width) => Math.floor((width * 800 - 32) / 15);
 
 export class TryOn {
-  constructor({ scene, panels, camera, products, api = new SizingApi(), storage = safeStorage(), walkable = null }) {
-    Object.assign(this, { scene, panels, camera, products, api, storage });
+  /**
+   * `turnView(dYaw, dPitch)` turns the desktop view the way mouse-look does (main.js: the rig's yaw and the
+   * camera's pitch), so mouse-look carries on from where the turn left it; without it the view never turns.
+   */
+  constructor({ scene, panels, camera, products, api = new SizingApi(), storage = safeStorage(), walkable = null,
+    turnView = null }) {
+    Object.assign(this, { scene, panels, camera, products, api, storage, turnView });
     this.walkable = walkable ?? products?.store?.walkable ?? null; // the store's floor, walls and fixtures
     this.spot = null; // where the mirror stands (tryon/mirror_spot.js)
     this.product = null;
     this.form = emptyForm();
     this.editing = 'stature';
     this.showMore = false; // the optional measurements, behind "More measurements"
+    this.facing = null; // bringing the mirror into view: {pending} until the next frame, then {turn} or {hint}
     this.messages = [];
     this.result = null; // {rec, chart, body, estimate, selected}
     this.busy = false;
@@ -52,6 +61,7 @@ export class TryOn {
     this.clearScene();
     this.placeInFront();
     this.scene.add(this.root);
+    this.facing = { pending: true }; // decided on the next frame, which says whether a headset is on
     this.showMore = optionalCount(this.form.values) > 0;
     const stored = this.profile;
     if (stored) {
@@ -70,6 +80,8 @@ export class TryOn {
   close() {
     this.panels.remove('tryon');
     this.panels.remove('tryon-result');
+    this.panels.remove('tryon-hint');
+    this.facing = null;
     this.clearScene();
     this.root.removeFromParent();
     this.product = null;
@@ -84,6 +96,70 @@ export class TryOn {
     this.root.position.set(this.spot.x, 0, this.spot.z);
     this.root.rotation.set(0, this.spot.yaw, 0); // +Z (the body's front) towards the shopper
     this.eyeHeight = Math.max(1.0, Math.min(1.8, eye.y));
+  }
+
+  // --- bringing the mirror into view ------------------------------------------------------------------
+  /** The yaw from the view to the mannequin (radians, positive = to the left). */
+  mirrorYaw() {
+    const eye = this.camera.getWorldPosition(new THREE.Vector3());
+    const forward = this.camera.getWorldDirection(new THREE.Vector3());
+    return yawToTarget([eye.x, eye.z], [forward.x, forward.z], [this.spot.x, this.spot.z]);
+  }
+
+  /** The pitch from the view to the mannequin's chest (radians, positive = up). */
+  mirrorPitch() {
+    const eye = this.camera.getWorldPosition(new THREE.Vector3());
+    const forward = this.camera.getWorldDirection(new THREE.Vector3());
+    return pitchToTarget(forward.y, LOOK_AT - eye.y, Math.hypot(this.spot.x - eye.x, this.spot.z - eye.z));
+  }
+
+  /**
+   * Per frame (main.js). A mirror to the side: on desktop and touch the view turns to it over TURN_SECONDS;
+   * in a headset the page never turns the view (that makes people sick), a hint says where to look instead.
+   * @param {number} dt seconds since the last frame
+   * @param {boolean} immersive true in an XR session
+   */
+  update(dt, immersive) {
+    const facing = this.facing;
+    if (!facing || !this.product || !this.spot) return;
+    if (facing.pending) {
+      const yaw = this.mirrorYaw();
+      const pitch = this.mirrorPitch();
+      if (immersive) this.facing = { hint: null };
+      else if (this.turnView && Math.hypot(yaw, pitch) > 0.02) this.facing = { turn: new ViewTurn(yaw, pitch) };
+      else this.facing = null;
+      return;
+    }
+    if (facing.turn) {
+      if (immersive) { this.facing = { hint: null }; return; } // entered VR mid-turn: stop turning
+      this.turnView(...facing.turn.step(dt));
+      if (facing.turn.done) this.facing = null;
+      return;
+    }
+    if (!immersive) { // left the headset: the hint has nothing to say on a screen
+      this.panels.remove('tryon-hint');
+      this.facing = null;
+      return;
+    }
+    const text = mirrorHint(this.mirrorYaw());
+    if (text === facing.hint) return;
+    facing.hint = text;
+    if (text) this.showHint(text);
+    else { // found it: the hint has done its job
+      this.panels.remove('tryon-hint');
+      this.facing = null;
+    }
+  }
+
+  /** A small panel where the shopper is looking, facing them, a little below the eye. */
+  showHint(text) {
+    const panel = this.upsertPanel('tryon-hint', 0.5, [{ id: 'hint', kind: 'text', label: text }], () => {});
+    const eye = this.camera.getWorldPosition(new THREE.Vector3());
+    const forward = this.camera.getWorldDirection(new THREE.Vector3()).setY(0);
+    if (forward.lengthSq() < 1e-6) forward.set(0, 0, -1);
+    forward.normalize();
+    panel.mesh.position.set(eye.x + forward.x * HINT_DISTANCE, eye.y - 0.15, eye.z + forward.z * HINT_DISTANCE);
+    panel.mesh.rotation.set(0, yawFacing(forward.x, forward.z), 0);
   }
 
   clearScene() {
@@ -427,6 +503,8 @@ export class TryOn {
       } : null,
       stored: Boolean(this.profile),
       feedbackNote: this.feedbackNote ?? null,
+      turning: Boolean(this.facing?.pending || this.facing?.turn),
+      hint: this.facing?.hint ?? null,
     };
   }
 }
