@@ -251,3 +251,13 @@ def test_exact_size_shares_agree_with_sampling_the_body(chart_id, sex, known, sh
     np.testing.assert_allclose(probs, sampled, atol=0.005)
     assert below == pytest.approx(draw_below.mean(), abs=0.005)
     assert above == pytest.approx(draw_above.mean(), abs=0.005)
+
+
+def test_regions_keep_the_chart_files_order_in_every_process():
+    # A set here made the order of regions shown to shoppers change with Python's hash seed.
+    for chart_id in CHART_IDS:
+        doc = json.loads((CHART_DIR / f"{chart_id}.json").read_text())
+        assert list(load_chart(chart_id).ranges) == list(doc["sizes"][0]["body"])
+        r = recommend(load_chart(chart_id), "regular", model.belief("female", {"stature": 165, "weight": 60}),
+                      np.random.default_rng(0))
+        assert [x.region for x in r.regions] == list(doc["sizes"][0]["body"])

@@ -82,7 +82,7 @@ def parse_chart(doc: Mapping[str, object]) -> SizeChart:
     if not sizes:
         raise ChartError(f"chart {chart_id} has no sizes")
     labels = tuple(str(s["label"]) for s in sizes)
-    names = set(sizes[0]["body"])
+    names = list(sizes[0]["body"])  # the chart's own order: regions are listed to shoppers in it
     ranges: dict[str, tuple[tuple[float, float], ...]] = {}
     for name in names:
         if name not in MEASUREMENTS:
