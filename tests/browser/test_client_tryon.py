@@ -331,3 +331,91 @@ def test_in_a_headset_the_view_never_turns_a_hint_points_to_the_mirror_instead(n
     assert _view_angle_to_mannequin(page) < 30
     assert page.evaluate("plaza.rig.rotation.y") == yaw
     assert page.errors == []
+
+
+# Renders one panel alone, face on, filling the page's canvas, reads the pixels back and returns the share of
+# points on a grid whose colour is the panel canvas's own there (blended over the black clear colour): what
+# the GPU shows, not what the canvas holds. A texture left at its first size shows its old contents stretched.
+_SHOWS_CANVAS = """(id) => {
+    const T = plaza.THREE;
+    const r = plaza.renderer;
+    const panel = plaza.panels.get(id);
+    const mesh = panel.mesh;
+    const [parent, position, quaternion] = [mesh.parent, mesh.position.clone(), mesh.quaternion.clone()];
+    const alone = new T.Scene();
+    mesh.position.set(0, 0, 0);
+    mesh.quaternion.identity();
+    alone.add(mesh);
+    const [sx, sy] = [mesh.scale.x, mesh.scale.y];
+    const camera = new T.OrthographicCamera(-sx / 2, sx / 2, sy / 2, -sy / 2, 0.1, 10);
+    camera.position.z = 1;
+    r.setRenderTarget(null);
+    r.render(alone, camera);
+    const gl = r.getContext();
+    const [W, H] = [gl.drawingBufferWidth, gl.drawingBufferHeight];
+    const shown = new Uint8Array(W * H * 4);
+    gl.readPixels(0, 0, W, H, gl.RGBA, gl.UNSIGNED_BYTE, shown); // same task as the render: still there
+    parent.add(mesh);
+    mesh.position.copy(position);
+    mesh.quaternion.copy(quaternion);
+    const [cw, ch] = [panel.canvas.width, panel.canvas.height];
+    const drawn = panel.canvas.getContext('2d').getImageData(0, 0, cw, ch).data;
+    const at = (x, y) => 4 * (Math.min(ch - 1, Math.max(0, y)) * cw + Math.min(cw - 1, Math.max(0, x)));
+    // Only points inside a flat patch of the canvas: at text and button edges filtering blends neighbours.
+    const d = 2 * Math.ceil(Math.max(cw / W, ch / H)) + 2;
+    const flat = (x, y) => [[-d, 0], [d, 0], [0, -d], [0, d], [-d, -d], [d, d]].every(([dx, dy]) =>
+        [0, 1, 2, 3].every((k) => drawn[at(x + dx, y + dy) + k] === drawn[at(x, y) + k]));
+    let same = 0;
+    let n = 0;
+    for (let i = 1; i < 32; i += 1) {
+        for (let j = 1; j < 32; j += 1) {
+            const [u, v] = [i / 32, j / 32];
+            const [x, y] = [Math.floor(u * cw), Math.floor((1 - v) * ch)];
+            if (!flat(x, y)) continue;
+            const s = 4 * (Math.floor(v * H) * W + Math.floor(u * W)); // GL rows run bottom-up
+            const c = at(x, y);
+            const a = drawn[c + 3] / 255;
+            const diff = Math.max(...[0, 1, 2].map((k) => Math.abs(shown[s + k] - drawn[c + k] * a)));
+            same += diff <= 24 ? 1 : 0;
+            n += 1;
+        }
+    }
+    return {share: same / n, points: n, canvas: [cw, ch]};
+}"""
+
+
+def test_a_panel_that_grows_shows_its_new_contents_at_its_new_size(new_page, server_url) -> None:
+    page = new_page({"width": 320, "height": 240})
+    gl_errors: list[str] = []
+    page.on("console", lambda m: "GL_INVALID" in m.text and gl_errors.append(m.text))
+    page.goto(f"{server_url}/?net=0")
+    page.wait_for_function("window.plaza && (window.plaza.ready || window.plaza.errors.length > 0)", timeout=60000)
+    # A short panel in front of the camera, drawn (and its texture uploaded) for a few frames.
+    page.evaluate("""async () => {
+        const { Panel } = await import('/client/ui/panel.js');
+        const T = plaza.THREE;
+        const panel = plaza.panels.add(new Panel({ id: 'grow', width: 0.5,
+            items: [{ id: 'title', kind: 'title', label: 'Short' }] }));
+        const forward = plaza.camera.getWorldDirection(new T.Vector3());
+        panel.mesh.position.copy(plaza.camera.getWorldPosition(new T.Vector3()).addScaledVector(forward, 1.2));
+        panel.mesh.lookAt(plaza.camera.getWorldPosition(new T.Vector3()));
+    }""")
+    wait_frames(page, 3)
+    short = page.evaluate(_SHOWS_CANVAS, "grow")
+    assert short["share"] > 0.9 and short["points"] > 200, short
+    # It grows: six rows of buttons below the title (the tall rows a form gets with "More measurements").
+    page.evaluate("""plaza.panels.get('grow').setItems([{ id: 'title', kind: 'title', label: 'Tall' },
+        ...[0, 1, 2, 3, 4, 5].flatMap((r) => [0, 1].map((k) => ({ id: `b${r}${k}`, kind: 'button',
+            label: `Button ${r}${k}`, row: `r${r}` })))])""")
+    wait_frames(page, 3)
+    tall = page.evaluate(_SHOWS_CANVAS, "grow")
+    assert tall["canvas"][1] > 3 * short["canvas"][1], (short, tall)
+    assert tall["share"] > 0.9 and tall["points"] > 200, tall
+    # The simplified mode scales every panel up: it grows again.
+    page.evaluate("plaza.simplified.set(true)")
+    wait_frames(page, 3)
+    large = page.evaluate(_SHOWS_CANVAS, "grow")
+    assert large["canvas"][1] > tall["canvas"][1], (tall, large)
+    assert large["share"] > 0.9 and large["points"] > 200, large
+    assert gl_errors == [], gl_errors[:3]
+    assert page.errors == []

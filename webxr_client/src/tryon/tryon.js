@@ -256,11 +256,7 @@ export class TryOn {
   upsertPanel(id, width, items, onPress) {
     const panel = this.panels.get(id);
     if (!panel) return this.panels.add(new Panel({ id, width, items, onPress }));
-    const [w, h] = [panel.canvas.width, panel.canvas.height];
-    panel.setItems(items);
-    // three keeps a texture's GPU storage at its first size (three.js issue 26253): a panel that grew or shrank
-    // ("More measurements", a fit note) must let it go, or it keeps showing its old contents stretched.
-    if (panel.canvas.width !== w || panel.canvas.height !== h) panel.texture.dispose();
+    panel.setItems(items); // a panel that changes size re-allocates its texture itself (ui/panel.js)
     return panel;
   }
 

@@ -45,8 +45,15 @@ export class Panel {
     this.widgets = widgets;
     this.widthPx = widthPx;
     this.heightPx = Math.max(height, 40);
-    this.canvas.width = Math.round(this.widthPx);
-    this.canvas.height = Math.round(this.heightPx);
+    const [w, h] = [Math.round(this.widthPx), Math.round(this.heightPx)];
+    if (w !== this.canvas.width || h !== this.canvas.height) {
+      this.canvas.width = w;
+      this.canvas.height = h;
+      // three keeps a texture's GPU storage at its first size (three.js issue 26253): uploading a larger canvas
+      // into it fails (GL_INVALID_VALUE) and the old contents stay, stretched. Dropping it makes the next
+      // render allocate one of the new size.
+      this.texture.dispose();
+    }
     this.mesh.scale.set(this.widthM * this.scale ** 0.5, (this.heightPx / PX_PER_M) * this.scale ** 0.5, 1);
     this.draw();
   }
