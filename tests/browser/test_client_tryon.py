@@ -12,6 +12,7 @@ from tests.browser.conftest import wait_frames
 
 SHIRT = "oxford-shirt-men"
 PANEL_FONT = "26px system-ui, sans-serif"  # ui/panel.js draws text and button labels in this font
+TITLE_FONT = "bold 38px system-ui, sans-serif"  # and titles in this one
 
 
 def _open_tryon_by_mouse(new_page, server_url: str, query: str = "net=0"):  # type: ignore[no-untyped-def]
@@ -28,14 +29,22 @@ def _open_tryon_by_mouse(new_page, server_url: str, query: str = "net=0"):  # ty
     return page
 
 
-def _cut_off(page, panel: str, prefix: str) -> list[str]:  # type: ignore[no-untyped-def]
-    """Labels of a panel's widgets (ids starting with `prefix`) too wide for their widget in the panel's font."""
-    return list(page.evaluate("""([panel, prefix, font]) => {
+def _cut_off(page, panel: str, prefix: str = "") -> list[str]:  # type: ignore[no-untyped-def]
+    """Labels of a panel's widgets (ids starting with `prefix`) too wide for their widget in the panel's font:
+    the panel would draw them cut short with "…"."""
+    return list(page.evaluate("""([panel, prefix, font, titleFont]) => {
         const ctx = document.createElement('canvas').getContext('2d');
-        ctx.font = font;
-        return plaza.panels.get(panel).widgets.filter((w) => w.id.startsWith(prefix))
-            .filter((w) => ctx.measureText(String(w.label)).width > w.rect[2]).map((w) => w.label);
-    }""", [panel, prefix, PANEL_FONT]))
+        return plaza.panels.get(panel).widgets.filter((w) => w.id.startsWith(prefix)).filter((w) => {
+            ctx.font = w.kind === 'title' ? titleFont : font;
+            return ctx.measureText(String(w.label)).width > w.rect[2];
+        }).map((w) => w.label);
+    }""", [panel, prefix, PANEL_FONT, TITLE_FONT]))
+
+
+def _joined(page, panel: str, prefix: str) -> str:  # type: ignore[no-untyped-def]
+    """The text a panel shows in the lines whose ids start with `prefix`, joined back into one string."""
+    return str(page.evaluate("""([panel, prefix]) => plaza.panels.get(panel).widgets
+        .filter((w) => w.id.startsWith(prefix)).map((w) => w.label).join(' ')""", [panel, prefix]))
 
 
 def _view_angle_to_mannequin(page) -> float:  # type: ignore[no-untyped-def]
@@ -157,6 +166,10 @@ def test_try_on_a_shirt_recommends_a_size_and_switching_sizes_refits_it(new_page
     assert f"Size {expected['size']}" in result
     assert any(f"Runner-up: {expected['runner_up']}" in str(label) for label in result), result
     assert any("chest:" in str(label) and "cm" in str(label) for label in result), result
+    # Every line and button label fits its widget (wrapped, or the buttons split into rows) and nothing is
+    # dropped: the API's sentence is on the panel whole.
+    assert _cut_off(page, "tryon-result") == []
+    assert _joined(page, "tryon-result", "sentence") == expected["sentence"]
     _assert_mirror_in_the_clear(page)
     # The recommended size wears the API's own colours.
     by_region = {g["region"]: g["colour"] for g in expected["avatar"]["garment"]}
@@ -172,6 +185,8 @@ def test_try_on_a_shirt_recommends_a_size_and_switching_sizes_refits_it(new_page
     assert switched["garment"]["box"][0] > state["garment"]["box"][0]
     assert switched["garment"]["colours"]["chest"] == "#4575b4"
     assert switched["garment"]["colours"] != state["garment"]["colours"]
+    assert _joined(page, "tryon-result", "showing") == f"The mannequin wears {largest}."
+    assert _cut_off(page, "tryon-result") == []
     page.evaluate("plaza.camera.lookAt(plaza.tryon.root.localToWorld(new plaza.THREE.Vector3(0, 1.2, 0)))")
     wait_frames(page, 2)
     page.screenshot(path=str(output_dir / "tryon.png"))
@@ -225,6 +240,13 @@ def test_try_on_a_shirt_recommends_a_size_and_switching_sizes_refits_it(new_page
     _click(page, "tryon-result", "fbregion:chest")
     labels = page.evaluate("plaza.panels.get('tryon-result').widgets.map((w) => w.label)")
     assert {"Too tight", "Fits", "Too loose"} <= set(labels), labels
+    worn = page.evaluate("plaza.tryon.state().selected")
+    assert _joined(page, "tryon-result", "fb:title") == f"Worn size {worn}? Tell us how it fits:"
+    assert _cut_off(page, "tryon-result") == []  # the region buttons and the large verdict buttons too
+    page.evaluate("plaza.tryon.press('fbregion:sleeve')")  # the shirt's own length: short / long
+    labels = page.evaluate("plaza.panels.get('tryon-result').widgets.map((w) => w.label)")
+    assert {"Too short", "Fits", "Too long"} <= set(labels), labels
+    assert _cut_off(page, "tryon-result") == []
     stored = page.evaluate("""(() => { const p = JSON.parse(localStorage.getItem('plaza.sizing.profile'));
         return fetch(`/api/sizing/profiles/${p.profile_id}`, {headers: {'x-owner-key': p.owner_key}})
           .then((r) => r.json()); })()""")
@@ -241,7 +263,7 @@ def test_try_on_a_shirt_recommends_a_size_and_switching_sizes_refits_it(new_page
         shown = page.evaluate("""plaza.panels.get('tryon-result').widgets.filter((w) => w.id.startsWith('fbnote'))
             .map((w) => w.label).join(' ')""")
         assert shown == note, (shown, note)  # all of it is on the panel...
-        assert _cut_off(page, "tryon-result", "fbnote") == []  # ...and no line is cut short with "…"
+        assert _cut_off(page, "tryon-result") == []  # ...and no line is cut short with "…"
         return str(note)
 
     # The chest was not measured: the answer says what the remark did to its estimate.

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clearValue, emptyForm, FIELDS, fieldLabel, formFromProfile, MORE_FIELDS, optionalCount, stepsFor, stepValue,
-  validateForm, wrapText } from '../src/tryon/measurements.js';
+  validateForm } from '../src/tryon/measurements.js';
 import { errorFrom, profileStore, SizingApi } from '../src/tryon/sizing_api.js';
 
 test('an empty form needs height and weight, and sends nothing else', () => {
@@ -113,13 +113,6 @@ test('new fields are validated and sent like the old ones; impossible combinatio
   assert.match(mixed.problems[0].message, /shoulder width \(58 cm\) cannot be as large as your chest \(56 cm\)/);
   form.values.chest = 100;
   assert.equal(validateForm(form).ok, true);
-});
-
-test('long sentences wrap for the panel', () => {
-  const lines = wrapText('M; between M and L: M if you like it fitted, L if you like it relaxed.', 24);
-  assert.ok(lines.every((l) => l.length <= 24));
-  assert.equal(lines.join(' '), 'M; between M and L: M if you like it fitted, L if you like it relaxed.');
-  assert.deepEqual(wrapText(''), []);
 });
 
 test('API errors keep the API words; malformed-request errors are readable', () => {

@@ -140,20 +140,3 @@ export function formFromProfile(profile) {
   form.consent = true;
   return form;
 }
-
-/** Splits text into lines of at most `width` characters at spaces (panels draw one line per widget). */
-export function wrapText(text, width = 44) {
-  const words = String(text ?? '').split(/\s+/).filter(Boolean);
-  const lines = [];
-  let line = '';
-  for (const word of words) {
-    if (line && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else {
-      line = line ? `${line} ${word}` : word;
-    }
-  }
-  if (line) lines.push(line);
-  return lines;
-}

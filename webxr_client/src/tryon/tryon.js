@@ -2,16 +2,17 @@
 // and a mannequin wearing the garment in front of the shopper like a mirror. Everything here is local
 // to this page; the only place body data goes is the sizing API over HTTP.
 import * as THREE from 'three';
-import { Panel } from '../ui/panel.js';
+import { Panel, rowItemWidth, textWidth } from '../ui/panel.js';
 import { AVATAR_REGIONS, bodyFromRegions, garmentDeformation, garmentRegionsForSize, parseChart,
   regionFits } from './fit_map.js';
 import { deformGarment, garmentFrame, regionColours } from './garment_deform.js';
 import { buildMannequin, mannequinDims } from './mannequin.js';
 import { clearValue, emptyForm, FIELDS, fieldLabel, fieldOf, formFromProfile, MORE_FIELDS, optionalCount,
-  stepsFor, stepValue, validateForm, wrapText } from './measurements.js';
+  stepsFor, stepValue, validateForm } from './measurements.js';
 import { feedbackNote, feedbackRegions, feedbackRequest, verdictsFor } from './feedback.js';
 import { chooseMirrorSpot, PANEL_OFFSETS, yawFacing } from './mirror_spot.js';
 import { profileStore, SizingApi } from './sizing_api.js';
+import { buttonRows, wrapToWidth } from './panel_text.js';
 import { mirrorHint, pitchToTarget, ViewTurn, yawToTarget } from './view_turn.js';
 
 const toLinear = (hex) => new THREE.Color(hex).toArray(); // three converts sRGB hex to linear working space
@@ -19,12 +20,8 @@ const PANEL_TOP = 0.2; // m above the eye: panels hang from here and grow downwa
 const HINT_DISTANCE = 1.2; // m ahead of the eye for the headset's "Mirror on your left"
 const LOOK_AT = 1.3; // m: the desktop turn centres the mannequin's chest, with its panels either side
 const FORM_WIDTH = 0.62; // m
-const RESULT_WIDTH = 0.5; // m
-/**
- * Characters per text line on a panel `width` m wide: 800 px per m less 16 px padding each side, about 15 px a
- * character in the panels' 26 px font with a wide fallback font (DejaVu Sans); narrower fonts leave room.
- */
-const lineChars = (width) => Math.floor((width * 800 - 32) / 15);
+const BUTTON_PAD = 10; // px at scale 1 between a button's label and its edges
+const RESULT_WIDTH = 0.62; // m: three large verdict buttons ("Too loose") side by side
 
 export class TryOn {
   /**
@@ -197,27 +194,46 @@ export class TryOn {
       { id: 'submit', kind: 'button', label: this.busy ? 'Working…' : 'See my size', row: 'actions', disabled: this.busy },
       { id: 'close', kind: 'button', label: 'Close', row: 'actions' },
     ];
-    this.messages.flatMap((m) => wrapText(m, lineChars(FORM_WIDTH))).slice(0, 6)
-      .forEach((line, i) => items.push({ id: `msg${i}`, kind: 'text', label: line, height: 36 }));
+    const { text } = this.fitter(FORM_WIDTH);
+    items.push(...this.messages.flatMap((m, k) => text(`msg${k}:`, m)).slice(0, 6));
     return items;
+  }
+
+  /**
+   * Text and buttons fitted to a panel `width` m wide in the panels' font at their current scale: `text` wraps
+   * a string into lines (one text widget each), `buttons` splits a set into rows where every label fits.
+   */
+  fitter(width) {
+    const scale = this.panels.scale ?? 1;
+    const measure = (t) => textWidth(t, 'text', scale);
+    const lineWidth = rowItemWidth(width, 1, scale);
+    return {
+      text: (id, label, { height = 36, muted = false } = {}) => wrapToWidth(label, lineWidth, measure)
+        .map((line, i) => ({ id: `${id}${i}`, kind: 'text', label: line, height, muted })),
+      buttons: (row, buttons) => {
+        const rows = buttonRows(buttons.map((b) => b.label), (n) => rowItemWidth(width, n, scale), measure,
+          BUTTON_PAD * scale);
+        return buttons.map((b, i) => ({ kind: 'button', ...b, row: `${row}${rows[i]}` }));
+      },
+    };
   }
 
   resultItems() {
     const r = this.result;
     const size = r.selected;
     const fits = regionFits(r.chart, size, r.rec.fit, r.body);
-    const items = [
-      { id: 'size', kind: 'title', label: `Size ${r.rec.size}${size !== r.rec.size ? ` · showing ${size}` : ''}` },
-      { id: 'runner', kind: 'text', height: 40,
-        label: `Runner-up: ${r.rec.runner_up ?? 'none'} · ${Math.round(r.rec.confidence * 100)}% sure` },
-      ...wrapText(r.rec.sentence, lineChars(RESULT_WIDTH)).slice(0, 5)
-        .map((line, i) => ({ id: `sentence${i}`, kind: 'text', label: line, height: 36 })),
-      ...fits.map((x) => ({ id: `fit:${x.region}`, kind: 'text', muted: true, height: 34,
-        label: `${x.region.replace('_', ' ')}: ${x.ease_cm >= 0 ? '+' : ''}${x.ease_cm.toFixed(1)} cm ${x.label}` })),
-      ...r.chart.labels.map((label) => ({ id: `size:${label}`, kind: 'button', label, row: 'sizes', selected: label === size })),
+    const { text, buttons } = this.fitter(RESULT_WIDTH);
+    return [
+      { id: 'size', kind: 'title', label: `Size ${r.rec.size}` },
+      ...text('runner', `Runner-up: ${r.rec.runner_up ?? 'none'}. ${Math.round(r.rec.confidence * 100)}% sure of `
+        + `${r.rec.size}.`),
+      ...(size !== r.rec.size ? text('showing', `The mannequin wears ${size}.`) : []),
+      ...text('sentence', r.rec.sentence),
+      ...fits.flatMap((x) => text(`fit:${x.region}:`, `${x.region.replace('_', ' ')}: ${x.ease_cm >= 0 ? '+' : ''}`
+        + `${x.ease_cm.toFixed(1)} cm ${x.label}`, { height: 34, muted: true })),
+      ...buttons('sizes', r.chart.labels.map((label) => ({ id: `size:${label}`, label, selected: label === size }))),
       ...this.feedbackItems(fits),
     ];
-    return items;
   }
 
   /** "How does it fit?" for a shopper with a stored profile: pick a region, then a large verdict button. */
@@ -227,19 +243,16 @@ export class TryOn {
     const regions = feedbackRegions(chart.kind, fits);
     if (!regions.length) return [];
     if (!regions.some((x) => x.region === this.feedbackRegion)) this.feedbackRegion = regions[0].region;
-    const items = [
-      { id: 'fb:title', kind: 'text', label: `Worn size ${selected}? Tell us how it fits:`, height: 38 },
-      ...regions.map((x) => ({ id: `fbregion:${x.region}`, kind: 'button', label: x.label, row: 'fbregion',
-        selected: x.region === this.feedbackRegion })),
-      ...verdictsFor(chart.kind, this.feedbackRegion).map(([verdict, label]) => ({ id: `fb:${verdict}`, kind: 'button',
-        label, row: 'fbverdict', height: 80, disabled: this.busy })),
-    ];
-    if (this.feedbackNote) {
+    const { text, buttons } = this.fitter(RESULT_WIDTH);
+    return [
+      ...text('fb:title', `Worn size ${selected}? Tell us how it fits:`, { height: 38 }),
+      ...buttons('fbregion', regions.map((x) => ({ id: `fbregion:${x.region}`, label: x.label,
+        selected: x.region === this.feedbackRegion }))),
+      ...buttons('fbverdict', verdictsFor(chart.kind, this.feedbackRegion).map(([verdict, label]) => ({
+        id: `fb:${verdict}`, label, height: 80, disabled: this.busy }))),
       // The API's message can run to a few sentences: it is what tells the shopper the remark counted.
-      wrapText(this.feedbackNote, lineChars(RESULT_WIDTH)).slice(0, 8)
-        .forEach((line, i) => items.push({ id: `fbnote${i}`, kind: 'text', label: line, height: 34 }));
-    }
-    return items;
+      ...(this.feedbackNote ? text('fbnote', this.feedbackNote, { height: 34 }) : []),
+    ];
   }
 
   render() {

@@ -73,8 +73,7 @@ export class Panel {
         ctx.fill();
       }
       ctx.fillStyle = w.kind === 'text' && w.muted ? COLORS.muted : COLORS.text;
-      const size = Math.round((w.kind === 'title' ? 38 : 26) * this.scale);
-      ctx.font = `${w.kind === 'title' ? 'bold ' : ''}${size}px system-ui, sans-serif`;
+      ctx.font = panelFont(w.kind, this.scale);
       ctx.textBaseline = 'middle';
       ctx.textAlign = w.kind === 'button' ? 'center' : 'left';
       const tx = w.kind === 'button' ? x + ww / 2 : x;
@@ -101,6 +100,26 @@ export class Panel {
     if (widget) this.onPress(widget.id, this);
     return Boolean(widget);
   }
+}
+
+/** The font a panel draws a widget's label in. */
+export function panelFont(kind, scale = 1) {
+  return `${kind === 'title' ? 'bold ' : ''}${Math.round((kind === 'title' ? 38 : 26) * scale)}px system-ui, sans-serif`;
+}
+
+let measuring = null;
+
+/** Width in px of a label as a panel draws it, so callers can wrap lines and split button rows to fit. */
+export function textWidth(text, kind = 'text', scale = 1) {
+  measuring ??= document.createElement('canvas').getContext('2d');
+  measuring.font = panelFont(kind, scale);
+  return measuring.measureText(String(text ?? '')).width;
+}
+
+/** Width in px of each of `n` buttons sharing a row on a panel `widthM` wide (1: a text line's width). */
+export function rowItemWidth(widthM, n = 1, scale = 1) {
+  const items = Array.from({ length: n }, (_, i) => ({ id: String(i), kind: 'button', row: 'r' }));
+  return stackLayout(items, { width: widthM * PX_PER_M, scale }).widgets[0].rect[2];
 }
 
 function fit(ctx, text, width) {
