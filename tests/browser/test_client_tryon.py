@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 
 from tests.browser.conftest import wait_frames
 
@@ -354,6 +355,104 @@ def test_in_a_headset_the_view_never_turns_a_hint_points_to_the_mirror_instead(n
     assert page.evaluate("plaza.rig.rotation.y") == yaw
     assert page.errors == []
 
+
+
+def _stored_profile(page):  # type: ignore[no-untyped-def]
+    """The export of the profile this page remembers (its owner key from localStorage, as the page sends it)."""
+    return page.evaluate("""(() => { const p = JSON.parse(localStorage.getItem('plaza.sizing.profile'));
+        return fetch(`/api/sizing/profiles/${p.profile_id}`, {headers: {'x-owner-key': p.owner_key}})
+          .then((r) => r.json()); })()""")
+
+
+def _chest_figure(page) -> float:  # type: ignore[no-untyped-def]
+    """The body chest the result panel shows ("chest: you 95.4 cm, +4.6 cm regular")."""
+    line = _joined(page, "tryon-result", "fit:chest:")
+    match = re.match(r"chest: you (\d+(?:\.\d)?) cm,", line)
+    assert match, line
+    return float(match.group(1))
+
+
+def test_a_usual_size_in_tops_is_sent_moves_the_estimate_and_is_remembered(new_page, server_url) -> None:
+    page = _open_tryon_by_mouse(new_page, server_url)
+    sent: list[tuple[str, object]] = []
+    page.on("request", lambda r: "/api/sizing/" in r.url and r.method == "POST"
+            and sent.append((r.url.split("/api/sizing")[1], r.post_data_json)))
+    page.evaluate(f"plaza.tryon.open(plaza.products.items.get('{SHIRT}').product)")
+    page.wait_for_function("plaza.panels.get('tryon') !== null && !plaza.tryon.state().turning", timeout=30000)
+    wait_frames(page, 2)
+
+    def submit() -> None:
+        page.evaluate("plaza.tryon.press('submit')")
+        page.wait_for_function("plaza.tryon.result !== null && !plaza.tryon.busy", timeout=30000)
+        assert page.evaluate("plaza.tryon.state().messages.filter((m) => !m.includes('remembered'))") == []
+
+    def recommends() -> list[object]:
+        return [body for path, body in sent if path == "/recommend"]
+
+    # A woman of 165 cm and 62 kg, nothing else: "don't know" is the usual size, nothing about it is sent.
+    page.evaluate("""plaza.tryon.setValue('stature', 165); plaza.tryon.setValue('weight', 62);
+                     plaza.tryon.press('sex:female')""")
+    submit()
+    assert "usual_sizes" not in recommends()[-1], recommends()
+    chest_alone = _chest_figure(page)
+
+    # "More measurements" shows "Usual size in tops" (first, full width) with the chart's own sizes as choices;
+    # the shopper clicks it and M with the mouse (panel buttons: rays, pokes and pinches work the same in VR).
+    page.evaluate("plaza.tryon.press('more')")
+    page.wait_for_function("plaza.panels.get('tryon').widgets.some((w) => w.id === 'field:usual')", timeout=20000)
+    wait_frames(page, 2)
+    labels = page.evaluate("plaza.panels.get('tryon').widgets.map((w) => w.label)")
+    assert "Usual size in tops: don't know" in labels, labels
+    _click(page, "tryon", "field:usual")
+    page.wait_for_function("plaza.panels.get('tryon').widgets.some((w) => w.id === 'usual:M')", timeout=20000)
+    chart = page.evaluate("fetch('/api/sizing/charts/tops-unisex').then((r) => r.json())")
+    choices = page.evaluate("""plaza.panels.get('tryon').widgets.filter((w) => w.id.startsWith('usual:'))
+        .map((w) => w.label)""")
+    assert choices == [s["label"] for s in chart["sizes"]] + ["Don't know"], choices
+    assert choices[:7] == ["XS", "S", "M", "L", "XL", "XXL", "3XL"]
+    cut = _cut_off(page, "tryon")
+    assert cut == [], cut
+    _click(page, "tryon", "usual:M")
+    page.wait_for_function("plaza.tryon.form.usual === 'M'", timeout=20000)
+    assert "Usual size in tops: M" in page.evaluate("plaza.panels.get('tryon').widgets.map((w) => w.label)")
+    submit()
+    assert recommends()[-1]["usual_sizes"] == [{"chart_id": "tops-unisex", "size": "M"}], recommends()[-1]
+    # Strong evidence: M on tops-unisex (chest 96-104 cm) pulls her estimated chest up by centimetres.
+    chest_usual = _chest_figure(page)
+    assert chest_usual > chest_alone + 2, (chest_alone, chest_usual)
+    assert _cut_off(page, "tryon-result") == []
+
+    # With consent the profile is created with it, and the server keeps it as a "fits" remark.
+    page.evaluate("plaza.tryon.press('consent')")
+    submit()
+    assert page.evaluate("plaza.tryon.state().stored")
+    assert recommends()[-1]["consent"] is True
+    assert recommends()[-1]["usual_sizes"] == [{"chart_id": "tops-unisex", "size": "M"}]
+    remarks = [(f["chart_id"], f["size"], f["verdict"], f["region"]) for f in _stored_profile(page)["feedback"]]
+    assert remarks == [("tops-unisex", "M", "fits", None)], remarks
+
+    # It survives closing and reopening the form: it comes back from the stored profile, "More" open.
+    page.evaluate("plaza.tryon.close()")
+    page.evaluate(f"plaza.tryon.open(plaza.products.items.get('{SHIRT}').product)")
+    page.wait_for_function("plaza.panels.get('tryon') !== null", timeout=20000)
+    assert page.evaluate("plaza.tryon.form.usual") == "M"
+    labels = page.evaluate("plaza.panels.get('tryon').widgets.map((w) => w.label)")
+    assert "Usual size in tops: M" in labels, labels
+    # Submitting again neither sends it twice nor stores it twice; a changed one is added as a remark once.
+    submit()
+    assert "usual_sizes" not in recommends()[-1]
+    page.evaluate("plaza.tryon.press('field:usual').then(() => plaza.tryon.press('usual:L'))")
+    submit()
+    submit()
+    remarks = [(f["chart_id"], f["size"], f["region"]) for f in _stored_profile(page)["feedback"]]
+    assert remarks == [("tops-unisex", "M", None), ("tops-unisex", "L", None)], remarks
+    assert _chest_figure(page) > chest_usual  # L on top of M: larger again
+    page.evaluate("plaza.tryon.close()")
+    page.evaluate(f"plaza.tryon.open(plaza.products.items.get('{SHIRT}').product)")
+    page.wait_for_function("plaza.panels.get('tryon') !== null", timeout=20000)
+    assert page.evaluate("plaza.tryon.form.usual") == "L"
+    page.evaluate("plaza.tryon.press('forget')")
+    assert page.errors == []
 
 # Renders one panel alone, face on, filling the page's canvas, reads the pixels back and returns the share of
 # points on a grid whose colour is the panel canvas's own there (blended over the black clear colour): what

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clearValue, emptyForm, FIELDS, fieldLabel, formFromProfile, MORE_FIELDS, optionalCount, stepsFor, stepValue,
-  validateForm } from '../src/tryon/measurements.js';
+import { clearValue, emptyForm, FIELDS, fieldLabel, formFromProfile, MORE_FIELDS, optionalCount, recommendRequest,
+  stepsFor, stepValue, storedUsualSizes, USUAL, usualLabel, usualRemark, validateForm } from '../src/tryon/measurements.js';
 import { errorFrom, profileStore, SizingApi } from '../src/tryon/sizing_api.js';
 
 test('an empty form needs height and weight, and sends nothing else', () => {
@@ -37,7 +37,8 @@ test('a valid form becomes the API body; out-of-range and non-numbers are refuse
   form.values.weight = 80;
   form.values.chest = 101;
   form.sex = 'male';
-  assert.deepEqual(validateForm(form), { ok: true, body: { stature: 180, weight: 80, chest: 101, sex: 'male' }, problems: [] });
+  assert.deepEqual(validateForm(form),
+    { ok: true, body: { stature: 180, weight: 80, chest: 101, sex: 'male' }, usualSizes: [], problems: [] });
   form.values.stature = 300;
   form.values.weight = Number('x');
   form.sex = 'robot';
@@ -99,7 +100,8 @@ test('new fields are validated and sent like the old ones; impossible combinatio
   const form = emptyForm();
   Object.assign(form.values, { stature: 180, weight: 80, age: 41, shoulder: 44, neck: 40, foot_length: 27.5 });
   assert.deepEqual(validateForm(form),
-    { ok: true, body: { stature: 180, weight: 80, age: 41, shoulder: 44, neck: 40, foot_length: 27.5 }, problems: [] });
+    { ok: true, body: { stature: 180, weight: 80, age: 41, shoulder: 44, neck: 40, foot_length: 27.5 }, usualSizes: [],
+      problems: [] });
   Object.assign(form.values, { age: 9, neck: 70, foot_length: 40, shoulder: 24 });
   const bad = validateForm(form);
   assert.deepEqual(bad.problems.map((p) => p.field), ['age', 'shoulder', 'neck', 'foot_length']);
@@ -113,6 +115,49 @@ test('new fields are validated and sent like the old ones; impossible combinatio
   assert.match(mixed.problems[0].message, /shoulder width \(58 cm\) cannot be as large as your chest \(56 cm\)/);
   form.values.chest = 100;
   assert.equal(validateForm(form).ok, true);
+});
+
+test('a usual size in tops goes as usual_sizes on tops-unisex, only when the shopper gave one', () => {
+  const form = emptyForm();
+  assert.equal(form.usual, null); // "don't know" by default
+  Object.assign(form.values, { stature: 165, weight: 62 });
+  form.sex = 'female';
+  const plain = recommendRequest({ checked: validateForm(form), productId: 'shirt' });
+  assert.deepEqual(plain, { body: { stature: 165, weight: 62, sex: 'female' }, product_id: 'shirt', consent: false });
+  form.usual = 'M';
+  const checked = validateForm(form);
+  assert.deepEqual(checked.usualSizes, [{ chart_id: 'tops-unisex', size: 'M' }]);
+  assert.deepEqual(checked.body, { stature: 165, weight: 62, sex: 'female' }); // not part of the Body
+  assert.deepEqual(recommendRequest({ checked, productId: 'shirt' }), { body: checked.body, product_id: 'shirt',
+    consent: false, usual_sizes: [{ chart_id: 'tops-unisex', size: 'M' }] });
+  // With consent the same request creates the profile; the server keeps the usual size as a "fits" remark.
+  assert.deepEqual(recommendRequest({ checked, productId: 'shirt', consent: true }).usual_sizes,
+    [{ chart_id: 'tops-unisex', size: 'M' }]);
+  // From a stored profile the usual size is one of its remarks already: not sent again (it would count twice).
+  assert.deepEqual(recommendRequest({ checked, productId: 'shirt', profileId: 'p1' }),
+    { profile_id: 'p1', product_id: 'shirt' });
+  form.usual = 7;
+  assert.deepEqual(validateForm(form).problems.map((p) => p.field), ['usual']);
+  assert.equal(usualLabel(null), "Usual size in tops: don't know");
+  assert.equal(usualLabel('XL'), 'Usual size in tops: XL');
+  assert.ok(USUAL.hint.length <= 35, 'the how-to must fit one panel line');
+});
+
+test('a stored profile gives its usual size back to the form; a new one becomes a remark once', () => {
+  const exported = { sex: 'female', measurements: { stature: 165, weight: 62 }, feedback: [
+    { chart_id: 'tops-unisex', size: 'M', fit: 'regular', verdict: 'fits', region: null },
+    { chart_id: 'tops-unisex', size: 'M', fit: 'regular', verdict: 'too_tight', region: 'chest' }, // a fit remark
+    { chart_id: 'tops-women', size: '38', fit: 'regular', verdict: 'fits', region: null }, // another chart
+    { chart_id: 'tops-unisex', size: 'L', fit: 'regular', verdict: 'fits', region: null },
+  ] };
+  assert.deepEqual(storedUsualSizes(exported), ['M', 'L']);
+  assert.equal(formFromProfile(exported).usual, 'L'); // the latest one the shopper gave
+  assert.equal(formFromProfile({ measurements: {} }).usual, null);
+  assert.deepEqual(storedUsualSizes(null), []);
+  assert.equal(usualRemark('L', ['M', 'L']), null); // already the profile's latest
+  assert.equal(usualRemark(null, ['M']), null); // "don't know" adds nothing
+  assert.deepEqual(usualRemark('M', ['M', 'L']), { chart_id: 'tops-unisex', size: 'M', fit: 'regular', verdict: 'fits' });
+  assert.deepEqual(usualRemark('S', []), { chart_id: 'tops-unisex', size: 'S', fit: 'regular', verdict: 'fits' });
 });
 
 test('API errors keep the API words; malformed-request errors are readable', () => {

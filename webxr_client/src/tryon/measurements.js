@@ -38,15 +38,29 @@ export const MORE_FIELDS = FIELDS.filter((f) => !f.required);
 const CONSISTENCY = [['neck', 'chest'], ['neck', 'waist'], ['thigh', 'hips'], ['inseam', 'stature'],
   ['sleeve', 'stature'], ['shoulder', 'chest']];
 export const SEXES = ['female', 'male'];
+/**
+ * "I wear M in tops": a size of this chart that fits the shopper, sent as `usual_sizes`. Strong evidence (women's
+ * tops: 50 % exact sizes from height and weight, 60-70 % with it; docs/SIZING.md). Its sizes come from the API.
+ */
+export const USUAL_CHART = 'tops-unisex';
+export const USUAL = { name: 'usual', label: 'Usual size in tops', hint: 'Your T-shirt size, if you are sure.' };
 const BY_NAME = new Map(FIELDS.map((f) => [f.name, f]));
 
 export function fieldOf(name) {
   return BY_NAME.get(name) ?? null;
 }
 
-/** Empty form: nothing filled in, sex not given, consent off (nothing is stored unless the shopper turns it on). */
+/**
+ * Empty form: nothing filled in, sex not given, usual size "don't know", consent off (nothing is stored unless the
+ * shopper turns it on).
+ */
 export function emptyForm() {
-  return { values: Object.fromEntries(FIELDS.map((f) => [f.name, null])), sex: null, consent: false };
+  return { values: Object.fromEntries(FIELDS.map((f) => [f.name, null])), sex: null, usual: null, consent: false };
+}
+
+/** The usual-size button: "Usual size in tops: M", or "…: don't know". */
+export function usualLabel(size) {
+  return `${USUAL.label}: ${size ?? "don't know"}`;
 }
 
 /** The stepper buttons' moves for a field: 1 and 5 units, or 0.5 and 1 cm where halves matter (the foot). */
@@ -91,8 +105,8 @@ export function optionalCount(values) {
 }
 
 /**
- * Checks a form and builds the sizing API's `Body`. Returns {ok, body, problems: [{field, message}]}.
- * Only what the shopper gave is sent; sex only when they chose one.
+ * Checks a form and builds the sizing API's `Body` and `usual_sizes`. Returns {ok, body, usualSizes,
+ * problems: [{field, message}]}. Only what the shopper gave is sent; sex and a usual size only when chosen.
  */
 export function validateForm(form) {
   const problems = [];
@@ -126,10 +140,42 @@ export function validateForm(form) {
     if (SEXES.includes(form.sex)) body.sex = form.sex;
     else problems.push({ field: 'sex', message: 'Choose female, male or leave it unset.' });
   }
-  return { ok: problems.length === 0, body, problems };
+  const usualSizes = [];
+  if (form.usual !== null && form.usual !== undefined) {
+    if (typeof form.usual === 'string' && form.usual) usualSizes.push({ chart_id: USUAL_CHART, size: form.usual });
+    else problems.push({ field: 'usual', message: "Pick your usual size in tops, or \"don't know\"." });
+  }
+  return { ok: problems.length === 0, body, usualSizes, problems };
 }
 
-/** A stored profile export ({sex, measurements}) back into a form (consent stays on: it was given). */
+/**
+ * The body of POST /recommend: from a stored profile (its measurements and remarks, a usual size among them)
+ * or from the checked form, with the usual size when the shopper gave one; with `consent` the server stores
+ * both (the usual size as a "fits" remark).
+ */
+export function recommendRequest({ checked, productId, consent = false, profileId = null }) {
+  if (profileId) return { profile_id: profileId, product_id: productId };
+  const req = { body: checked.body, product_id: productId, consent: Boolean(consent) };
+  if (checked.usualSizes?.length) req.usual_sizes = checked.usualSizes;
+  return req;
+}
+
+/** The usual sizes a stored profile holds: its overall "fits" remarks on USUAL_CHART, oldest first. */
+export function storedUsualSizes(profile) {
+  return (profile?.feedback ?? []).filter((f) => f?.chart_id === USUAL_CHART && f.verdict === 'fits' && !f.region)
+    .map((f) => f.size);
+}
+
+/**
+ * The remark (POST /profiles/{id}/feedback) that records the form's usual size in a stored profile, or null
+ * when there is none or the profile's latest already says so (the same remark twice would count twice).
+ */
+export function usualRemark(usual, stored) {
+  if (typeof usual !== 'string' || !usual || stored?.at(-1) === usual) return null;
+  return { chart_id: USUAL_CHART, size: usual, fit: 'regular', verdict: 'fits' };
+}
+
+/** A stored profile export ({sex, measurements, feedback}) back into a form (consent stays on: it was given). */
 export function formFromProfile(profile) {
   const form = emptyForm();
   for (const field of FIELDS) {
@@ -137,6 +183,7 @@ export function formFromProfile(profile) {
     if (Number.isFinite(v)) form.values[field.name] = roundTo(v, field.step);
   }
   form.sex = SEXES.includes(profile?.sex) ? profile.sex : null;
+  form.usual = storedUsualSizes(profile).at(-1) ?? null;
   form.consent = true;
   return form;
 }

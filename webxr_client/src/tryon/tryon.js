@@ -8,7 +8,8 @@ import { AVATAR_REGIONS, bodyFromRegions, garmentDeformation, garmentRegionsForS
 import { deformGarment, garmentFrame, regionColours } from './garment_deform.js';
 import { buildMannequin, mannequinDims } from './mannequin.js';
 import { clearValue, emptyForm, FIELDS, fieldLabel, fieldOf, formFromProfile, MORE_FIELDS, optionalCount,
-  stepsFor, stepValue, validateForm } from './measurements.js';
+  recommendRequest, stepsFor, stepValue, storedUsualSizes, USUAL, USUAL_CHART, usualLabel, usualRemark,
+  validateForm } from './measurements.js';
 import { feedbackNote, feedbackRegions, feedbackRequest, verdictsFor } from './feedback.js';
 import { chooseMirrorSpot, PANEL_OFFSETS, yawFacing } from './mirror_spot.js';
 import { profileStore, SizingApi } from './sizing_api.js';
@@ -37,6 +38,8 @@ export class TryOn {
     this.form = emptyForm();
     this.editing = 'stature';
     this.showMore = false; // the optional measurements, behind "More measurements"
+    this.usualLabels = null; // the sizes of USUAL_CHART, from the API; without them there is no usual-size choice
+    this.storedUsual = []; // the usual sizes the stored profile already holds as remarks, oldest first
     this.facing = null; // bringing the mirror into view: {pending} until the next frame, then {turn} or {hint}
     this.messages = [];
     this.result = null; // {rec, chart, body, estimate, selected}
@@ -59,19 +62,26 @@ export class TryOn {
     this.placeInFront();
     this.scene.add(this.root);
     this.facing = { pending: true }; // decided on the next frame, which says whether a headset is on
-    this.showMore = optionalCount(this.form.values) > 0;
+    this.usualLabels ??= await this.api.chart(USUAL_CHART).then((doc) => parseChart(doc).labels).catch(() => null);
     const stored = this.profile;
     if (stored) {
       try {
-        this.form = formFromProfile(await this.api.exportProfile(stored.profile_id, stored.owner_key));
-        this.showMore = optionalCount(this.form.values) > 0;
+        const exported = await this.api.exportProfile(stored.profile_id, stored.owner_key);
+        this.form = formFromProfile(exported);
+        this.storedUsual = storedUsualSizes(exported);
         this.messages = ['Your remembered measurements are filled in.'];
       } catch (err) {
         if (err.status === 401 || err.status === 404) profileStore.clear(this.storage); // gone on the server
       }
     }
+    this.showMore = this.givenMore() > 0;
     this.render();
     return true;
+  }
+
+  /** How many of the "More measurements" entries the shopper gave (optional fields and the usual size). */
+  givenMore() {
+    return optionalCount(this.form.values) + (this.form.usual ? 1 : 0);
   }
 
   close() {
@@ -170,33 +180,60 @@ export class TryOn {
     const f = this.form;
     const field = (name) => ({ id: `field:${name}`, kind: 'button', label: fieldLabel(name, f.values[name]),
       selected: this.editing === name });
-    const editing = fieldOf(this.editing);
     const pairs = (fields, row) => fields.map((x, i) => ({ ...field(x.name), row: `${row}${Math.floor(i / 2)}` }));
-    const given = optionalCount(f.values);
+    const given = this.givenMore();
+    // The usual size leads the optional part: one tap, and the strongest evidence after a measured chest.
+    const usual = this.usualLabels ? [{ id: `field:${USUAL.name}`, kind: 'button', label: usualLabel(f.usual),
+      selected: this.editing === USUAL.name }] : [];
+    const { text, title, buttons } = this.fitter(FORM_WIDTH);
     const items = [
-      { id: 'title', kind: 'title', label: `Try on: ${this.product.name}` },
+      ...title('title', `Try on: ${this.product.name}`),
       { id: 'hint', kind: 'text', label: 'Pick a measurement, then step it.', muted: true, height: 40 },
       ...pairs(FIELDS.filter((x) => x.required), 'req'),
       { id: 'more', kind: 'button', selected: this.showMore,
         label: this.showMore ? 'Fewer measurements ▴' : `More measurements${given ? ` (${given} given)` : ''} ▾` },
-      ...(this.showMore ? pairs(MORE_FIELDS, 'more') : []),
-      { id: 'editing', kind: 'text', label: `${editing.long} (${editing.unit}): ${f.values[editing.name] ?? 'not set'}`, height: 44 },
+      ...(this.showMore ? [...usual, ...pairs(MORE_FIELDS, 'more')] : []),
+      ...this.editorItems(),
+      ...buttons('sex', [
+        { id: 'sex:female', label: 'Female', selected: f.sex === 'female' },
+        { id: 'sex:male', label: 'Male', selected: f.sex === 'male' },
+        { id: 'sex:none', label: 'Not given', selected: f.sex === null },
+      ]),
+      ...buttons('privacy', [
+        { id: 'consent', label: `${f.consent ? '☑' : '☐'} Remember my measurements`, selected: f.consent },
+        { id: 'forget', label: 'Forget me', disabled: !this.profile },
+      ]),
+      ...buttons('actions', [
+        { id: 'submit', label: this.busy ? 'Working…' : 'See my size', disabled: this.busy },
+        { id: 'close', label: 'Close' },
+      ]),
+    ];
+    items.push(...this.messages.flatMap((m, k) => text(`msg${k}:`, m)).slice(0, 6));
+    return items;
+  }
+
+  /** What is being edited, how to measure it, and its controls: steppers, or for the usual size a choice. */
+  editorItems() {
+    const f = this.form;
+    if (this.editing === USUAL.name && this.usualLabels) {
+      const { buttons } = this.fitter(FORM_WIDTH);
+      return [
+        { id: 'editing', kind: 'text', label: usualLabel(f.usual), height: 44 },
+        { id: 'howto', kind: 'text', label: USUAL.hint, muted: true, height: 34 },
+        ...buttons('usual', this.usualLabels.map((size) => ({ id: `usual:${size}`, label: size,
+          selected: f.usual === size }))),
+        { id: 'usual:none', kind: 'button', label: "Don't know", selected: !f.usual },
+      ];
+    }
+    const editing = fieldOf(this.editing) ?? fieldOf('stature');
+    return [
+      { id: 'editing', kind: 'text', label: `${editing.long} (${editing.unit}): ${f.values[editing.name] ?? 'not set'}`,
+        height: 44 },
       { id: 'howto', kind: 'text', label: editing.hint, muted: true, height: 34 },
       ...stepsFor(editing.name).map((d) => ({ id: `step:${d}`, kind: 'button', label: d > 0 ? `+${d}` : `−${-d}`,
         row: 'step' })),
       { id: 'clear', kind: 'button', label: 'Clear', row: 'step', disabled: editing.required },
-      { id: 'sex:none', kind: 'button', label: 'Sex: not given', row: 'sex', selected: f.sex === null },
-      { id: 'sex:female', kind: 'button', label: 'Female', row: 'sex', selected: f.sex === 'female' },
-      { id: 'sex:male', kind: 'button', label: 'Male', row: 'sex', selected: f.sex === 'male' },
-      { id: 'consent', kind: 'button', label: `${f.consent ? '☑' : '☐'} Remember my measurements`, row: 'privacy',
-        selected: f.consent },
-      { id: 'forget', kind: 'button', label: 'Forget me', row: 'privacy', disabled: !this.profile },
-      { id: 'submit', kind: 'button', label: this.busy ? 'Working…' : 'See my size', row: 'actions', disabled: this.busy },
-      { id: 'close', kind: 'button', label: 'Close', row: 'actions' },
     ];
-    const { text } = this.fitter(FORM_WIDTH);
-    items.push(...this.messages.flatMap((m, k) => text(`msg${k}:`, m)).slice(0, 6));
-    return items;
   }
 
   /**
@@ -210,6 +247,9 @@ export class TryOn {
     return {
       text: (id, label, { height = 36, muted = false } = {}) => wrapToWidth(label, lineWidth, measure)
         .map((line, i) => ({ id: `${id}${i}`, kind: 'text', label: line, height, muted })),
+      // A long product name takes two title lines; the first keeps the plain id.
+      title: (id, label) => wrapToWidth(label, lineWidth, (t) => textWidth(t, 'title', scale))
+        .map((line, i) => ({ id: i ? `${id}${i}` : id, kind: 'title', label: line })),
       buttons: (row, buttons) => {
         const rows = buttonRows(buttons.map((b) => b.label), (n) => rowItemWidth(width, n, scale), measure,
           BUTTON_PAD * scale);
@@ -229,8 +269,9 @@ export class TryOn {
         + `${r.rec.size}.`),
       ...(size !== r.rec.size ? text('showing', `The mannequin wears ${size}.`) : []),
       ...text('sentence', r.rec.sentence),
-      ...fits.flatMap((x) => text(`fit:${x.region}:`, `${x.region.replace('_', ' ')}: ${x.ease_cm >= 0 ? '+' : ''}`
-        + `${x.ease_cm.toFixed(1)} cm ${x.label}`, { height: 34, muted: true })),
+      // Per region: the body figure the size rests on (it moves with a usual size or a remark), then the ease.
+      ...fits.flatMap((x) => text(`fit:${x.region}:`, `${x.region.replace('_', ' ')}: you ${Math.round(r.body[x.region]
+        * 10) / 10} cm, ${x.ease_cm >= 0 ? '+' : ''}${x.ease_cm.toFixed(1)} cm ${x.label}`, { height: 34, muted: true })),
       ...buttons('sizes', r.chart.labels.map((label) => ({ id: `size:${label}`, label, selected: label === size }))),
       ...this.feedbackItems(fits),
     ];
@@ -289,6 +330,7 @@ export class TryOn {
     else if (id.startsWith('step:')) this.form = { ...f, values: stepValue(f.values, this.editing, Number(id.slice(5))) };
     else if (id === 'clear') this.form = { ...f, values: clearValue(f.values, this.editing) };
     else if (id.startsWith('sex:')) this.form = { ...f, sex: id === 'sex:none' ? null : id.slice(4) };
+    else if (id.startsWith('usual:')) this.form = { ...f, usual: id === 'usual:none' ? null : id.slice(6) };
     else if (id === 'consent') this.form = { ...f, consent: !f.consent };
     else if (id === 'forget') return this.forget();
     else if (id === 'submit') return this.submit();
@@ -320,7 +362,9 @@ export class TryOn {
     const checked = validateForm(this.form);
     if (!checked.ok) {
       this.messages = checked.problems.map((p) => p.message);
-      if (checked.problems.some((p) => fieldOf(p.field)?.required === false)) this.showMore = true; // show it
+      if (checked.problems.some((p) => fieldOf(p.field)?.required === false || p.field === USUAL.name)) {
+        this.showMore = true; // show it
+      }
       this.render();
       return false;
     }
@@ -332,13 +376,21 @@ export class TryOn {
       const stored = this.form.consent ? this.profile : null;
       let rec;
       if (stored) {
-        // Keep the remembered profile current, then recommend from it (it also carries fit feedback).
+        // Keep the remembered profile current, then recommend from it (it also carries fit feedback). A usual
+        // size it does not hold yet becomes a remark, as the server does when it creates a profile.
         await this.api.updateProfile(stored.profile_id, stored.owner_key, checked.body);
-        rec = await this.api.recommend({ profile_id: stored.profile_id, product_id: product.id }, stored.owner_key);
+        const remark = usualRemark(this.form.usual, this.storedUsual);
+        if (remark) {
+          await this.api.feedback(stored.profile_id, stored.owner_key, remark);
+          this.storedUsual = [...this.storedUsual, remark.size];
+        }
+        rec = await this.api.recommend(recommendRequest({ productId: product.id, profileId: stored.profile_id }),
+          stored.owner_key);
       } else {
-        rec = await this.api.recommend({ body: checked.body, product_id: product.id, consent: this.form.consent });
+        rec = await this.api.recommend(recommendRequest({ checked, productId: product.id, consent: this.form.consent }));
         if (rec.stored && rec.profile_id && rec.owner_key) {
           profileStore.set(this.storage, rec.profile_id, rec.owner_key);
+          this.storedUsual = checked.usualSizes.map((u) => u.size);
           this.messages.push('Your measurements are remembered. "Forget me" erases them.');
         }
       }
@@ -415,6 +467,7 @@ export class TryOn {
       this.messages = ['There was nothing stored any more.'];
     }
     profileStore.clear(this.storage);
+    this.storedUsual = [];
     this.form = { ...this.form, consent: false };
     this.render();
     return true;
