@@ -183,6 +183,8 @@ def test_a_usual_size_elsewhere_sharpens_the_recommendation_and_is_kept_only_wit
     assert chest(sharper)["body_cm"] > chest(plain)["body_cm"] + 2
     assert chest(sharper)["body_sd_cm"] < chest(plain)["body_sd_cm"]
     assert sharper["confidence"] > plain["confidence"]
+    estimated = client.post("/api/sizing/estimate", json={**body, "usual_sizes": usual}).json()["estimates"]["chest"]
+    assert estimated["mean"] == pytest.approx(chest(sharper)["body_cm"], abs=0.1)  # the mannequin agrees
     assert stored_rows(data_dir) == (0, 0)
 
     bad = client.post("/api/sizing/recommend", json={"body": body, "chart_id": "tops-women", "consent": True,

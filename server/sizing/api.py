@@ -129,17 +129,23 @@ class MeasurementEstimate(BaseModel):
     entered: bool = Field(description="True when you gave this value.")
 
 
-class EstimateOut(BaseModel):
-    sex: Sex | None
-    estimates: dict[str, MeasurementEstimate]
-
-
 class UsualSize(BaseModel):
     """A size the shopper knows fits them in some chart: evidence about the body like a "fits" remark."""
 
     chart_id: str = Field(description="The chart it is in, e.g. tops-unisex.")
     size: str = Field(description="The size that fits you there, e.g. M.")
     fit: FitStyle = Field("regular", description="Fit style of the garments you wear in that size.")
+
+
+class EstimateIn(Body):
+    usual_sizes: list[UsualSize] = Field(
+        default_factory=list, max_length=5,
+        description="Sizes that fit you in other charts (\"I wear M in tops\"); they sharpen the estimate.")
+
+
+class EstimateOut(BaseModel):
+    sex: Sex | None
+    estimates: dict[str, MeasurementEstimate]
 
 
 class RecommendIn(BaseModel):
@@ -346,10 +352,10 @@ ERRORS = {400: {"description": "Bad request, explained in `error`"}, 404: {"desc
 
 @router.post("/estimate", response_model=EstimateOut, responses=ERRORS, summary="Estimate every body measurement")
 @_errors
-def estimate(body: Body) -> Any:
-    """From what you know (height and weight at least), every sizing measurement with its uncertainty."""
+def estimate(body: EstimateIn) -> Any:
+    """From what you know (height and weight at least, usual sizes too), every measurement with its uncertainty."""
     sex, values = _checked_body(body)
-    belief = default_model().belief(sex, values)
+    belief = belief_for(default_model(), sex, values, _usual_sizes(body.usual_sizes), load_chart)
     return EstimateOut(sex=sex, estimates=_estimates(belief, values))
 
 

@@ -420,6 +420,10 @@ def test_a_usual_size_in_tops_is_sent_moves_the_estimate_and_is_remembered(new_p
     # Strong evidence: M on tops-unisex (chest 96-104 cm) pulls her estimated chest up by centimetres.
     chest_usual = _chest_figure(page)
     assert chest_usual > chest_alone + 2, (chest_alone, chest_usual)
+    # The mannequin is built from the same evidence: /estimate carries the usual size too.
+    estimates = [body for path, body in sent if path == "/estimate"]
+    assert estimates[-1]["usual_sizes"] == [{"chart_id": "tops-unisex", "size": "M"}], estimates[-1]
+    assert abs(page.evaluate("plaza.tryon.result.estimate.chest") - chest_usual) < 0.1
     assert _cut_off(page, "tryon-result") == []
 
     # With consent the profile is created with it, and the server keeps it as a "fits" remark.

@@ -394,7 +394,12 @@ export class TryOn {
           this.messages.push('Your measurements are remembered. "Forget me" erases them.');
         }
       }
-      const [chartDoc, estimate] = await Promise.all([this.api.chart(rec.chart_id), this.api.estimate(checked.body)]);
+      // The mannequin's body: a stored profile's estimate carries its remarks; otherwise usual sizes count too.
+      const bodyEstimate = stored
+        ? this.api.exportProfile(stored.profile_id, stored.owner_key).then((doc) => ({ estimates: doc.estimate }))
+        : this.api.estimate(checked.usualSizes.length ? { ...checked.body, usual_sizes: checked.usualSizes }
+          : checked.body);
+      const [chartDoc, estimate] = await Promise.all([this.api.chart(rec.chart_id), bodyEstimate]);
       if (this.product !== product) return false; // closed meanwhile
       const chart = parseChart(chartDoc);
       const measured = Object.fromEntries(Object.entries(estimate.estimates ?? {}).map(([k, v]) => [k, v.mean]));
