@@ -222,6 +222,8 @@ def test_feedback_messages_say_what_changed():
     assert "roomier" in text and "We now think" not in text
     again = feedback_message(before, before, chart, item, measured, 2, 2)
     assert "already lean" in again
+    loose = Feedback("tops-women", "M", "regular", "too_loose", "chest")
+    assert "balances out" in feedback_message(before, before, chart, loose, measured, 1, 0)
 
     estimated = {"stature": 165, "weight": 62}
     prior = model.belief("female", estimated)

@@ -71,6 +71,8 @@ def feedback_message(
             parts.append("Thanks: that confirms it.")
         elif not deciding:
             parts.append(f"The {_short(kept[0])} does not decide the size in {chart.name}; the fit notes show it.")
+        elif lean_after == 0:
+            parts.append("With your earlier remarks this balances out: we go by your measurements alone again.")
         elif lean_after != lean_before:
             way = "roomier" if lean_after > lean_before else "closer-fitting"
             parts.append(f"From now on, near the edge of a size we will choose the {way} one.")
