@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 
 import pytest
@@ -11,6 +12,18 @@ import uvicorn
 from server.config import Settings
 from server.net.app import create_app
 from server.net.serve import uvicorn_config
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "needs(available, reason): see tests/support.py needs()")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("needs"):
+        if not mark.kwargs["available"]:
+            if os.environ.get("CI"):
+                pytest.fail(f"cannot run under CI: {mark.kwargs['reason']}", pytrace=False)
+            pytest.skip(mark.kwargs["reason"])
 
 
 def free_port() -> int:

@@ -40,3 +40,13 @@ def require_tool(name: str, why: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def needs(available: bool, reason: str):
+    """Mark a test that needs data or files from outside the repo (../shared/data) or built by `make`.
+
+    Without them a developer's run skips with the reason; under CI (`CI` set) the run fails with it (the hook is
+    in tests/conftest.py), so a missing data folder or a broken setup step can never pass as a skip."""
+    import pytest
+
+    return pytest.mark.needs(available=available, reason=reason)

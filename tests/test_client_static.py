@@ -10,9 +10,10 @@ from fastapi.testclient import TestClient
 from server.config import Settings
 from server.net import client_static
 from server.net.app import create_app
+from tests.support import needs
 
-pytestmark = pytest.mark.skipif(
-    not (client_static.CLIENT_DIR / "node_modules" / "three").is_dir(),
+pytestmark = needs(
+    (client_static.CLIENT_DIR / "node_modules" / "three").is_dir(),
     reason="webxr_client/node_modules is missing: run `make setup` (npm ci) first",
 )
 

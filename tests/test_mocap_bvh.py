@@ -31,11 +31,12 @@ from server.mocap.retarget import (
     split_side,
 )
 from server.realtime.skeleton import BODY_INDEX, BODY_REST_OFFSETS
+from tests.support import needs
 
 DATA = Path(os.environ.get("PLAZA_MOCAP_DATA", Path(__file__).resolve().parents[1].parent / "shared/data/mocap"))
 CLIPS = ["cmu131_01_walk_start_stop.bvh", "cmu131_03_hop_start_stop.bvh", "reactidle003_genuine_idle.bvh"]
-needs_clips = pytest.mark.skipif(
-    not all((DATA / c).is_file() for c in CLIPS),
+needs_clips = needs(
+    all((DATA / c).is_file() for c in CLIPS),
     reason="the real mocap clips are not in the repo; they are read from ../shared/data/mocap next to the "
     "checkout (or PLAZA_MOCAP_DATA), which is missing here",
 )

@@ -11,6 +11,7 @@ from server.sizing.body_model import INDEX, VARIABLES, BodyModel, to_model_array
 from server.sizing.data import ansur_available, ansur_dir, load_ansur
 from server.sizing.defaults import PARAMS_PATH, default_model
 from server.sizing.evaluation import cross_validate, linear_regression_mae
+from tests.support import needs
 
 D = len(VARIABLES)
 
@@ -128,8 +129,8 @@ def test_committed_parameters_say_how_they_were_made():
     assert doc["variables"] == list(VARIABLES)
 
 
-needs_ansur = pytest.mark.skipif(
-    not ansur_available(),
+needs_ansur = needs(
+    ansur_available(),
     reason=f"ANSUR II rows not found at {ansur_dir()} (set PLAZA_ANSUR_DIR to run the real-data checks)",
 )
 
