@@ -7,6 +7,10 @@ import secrets
 from dataclasses import dataclass, field
 
 
+def _random_operator_token() -> str:
+    return os.environ.get("PLAZA_OPERATOR_TOKEN", "") or secrets.token_urlsafe(24)
+
+
 @dataclass
 class Settings:
     host: str = "127.0.0.1"
@@ -14,15 +18,25 @@ class Settings:
     scene: str = "boutique"
     # Origins allowed to open the websocket; "*" allows any (development only).
     allowed_origins: tuple[str, ...] = ("http://127.0.0.1:8000", "http://localhost:8000")
-    # Key that signs join and resume tokens; random per process unless set (tokens then die with it).
+    # Key that signs join and resume tokens. `python -m server serve` keeps it in the data directory
+    # (server_secret, 0600) so tokens survive a restart; a bare Settings() gets a random one.
     secret: bytes = field(
         default_factory=lambda: os.environ.get("PLAZA_SECRET", "").encode() or secrets.token_bytes(32)
     )
+    # Bearer token of the operator APIs (mocap, load tests). Operator APIs deny without it; never empty.
+    operator_token: str = field(default_factory=_random_operator_token)
     data_dir: str = "var"
     tick_hz: int = 60
+    # Persist store rooms and mocap sources in the data directory (off for throwaway test apps).
+    persist_state: bool = False
 
     def origin_allowed(self, origin: str | None) -> bool:
         # Non-browser clients (bots, the reference client) send no Origin header; browsers always do.
         if origin is None:
             return True
         return "*" in self.allowed_origins or origin in self.allowed_origins
+
+    def is_operator(self, authorization: str | None) -> bool:
+        """`Authorization: Bearer <operator token>`, compared in constant time."""
+        expected = f"Bearer {self.operator_token}".encode()
+        return bool(self.operator_token) and secrets.compare_digest((authorization or "").encode(), expected)

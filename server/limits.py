@@ -1,0 +1,90 @@
+"""The one limits table. Code enforces these values, errors quote them, docs/PROTOCOL.md lists them
+(tests check the doc against this table), and the welcome message sends the client-facing ones.
+
+Each limit has a value, a unit and one sentence saying what it protects. Values are the defaults for a
+public store; `python -m server serve --limits-profile load-test` is not a thing on purpose: load tests
+present the operator token instead, which lifts the per-address limits only (see `OPERATOR_EXEMPT`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    value: float
+    unit: str
+    what: str
+
+    def __int__(self) -> int:
+        return int(self.value)
+
+
+_TABLE: tuple[Limit, ...] = (
+    # --- rooms and seats (HTTP)
+    Limit("rooms_total", 200, "rooms", "live rooms in one server process; creating more answers 503"),
+    Limit("rooms_per_address", 5, "rooms", "live rooms created by one client address"),
+    Limit("room_creations_per_address_per_min", 10, "per minute", "room creations by one address"),
+    Limit("max_room_size", 2000, "avatars", "seats in one room (its `capacity`)"),
+    Limit("joins_per_address_per_s", 2, "per second", "seat reservations by one address, sustained"),
+    Limit("join_burst_per_address", 10, "reservations", "seat reservations by one address in a burst"),
+    Limit("pending_seats_per_address", 4, "seats", "reserved but not yet connected seats held by one address"),
+    Limit("seats_per_address_per_room", 16, "seats", "seats one address may hold in one room"),
+    Limit("join_token_ttl_s", 30, "seconds", "a join token (and its unconnected reservation) lives this long"),
+    Limit("resume_token_ttl_s", 24 * 3600, "seconds", "a resume token's lifetime; it dies earlier with its seat"),
+    Limit("resume_grace_s", 20, "seconds", "a dropped seat is kept this long for its resume token"),
+    Limit("mocap_idle_release_s", 300, "seconds", "a mocap seat with no data this long is released"),
+    # --- websocket
+    Limit("max_message_bytes", 16 * 1024, "bytes", "one websocket message; larger closes with 1009"),
+    Limit("auth_timeout_s", 5, "seconds", "time from websocket accept to the `auth` message"),
+    Limit("pose_uploads_per_s", 120, "per second", "pose uploads and acks per connection"),
+    Limit("control_messages_per_s", 30, "per second", "control messages per connection"),
+    Limit("max_pinned", 64, "avatars", "avatars one client may pin to the full rate"),
+    Limit("max_behind_s", 2, "seconds", "age of the oldest unsent snapshot before 4008"),
+    Limit("socket_send_buffer_bytes", 64 * 1024, "bytes", "kernel send buffer per websocket (so lag shows)"),
+    # --- HTTP transport
+    Limit("max_body_bytes", 1024 * 1024, "bytes", "one HTTP request body; larger answers 413"),
+    Limit("header_timeout_s", 10, "seconds", "time to send a complete request head"),
+    Limit("idle_timeout_s", 60, "seconds", "an HTTP connection with no traffic either way is closed"),
+    Limit("pending_connections_per_address", 64, "connections",
+          "HTTP connections from one address that are not (yet) websockets"),
+    # --- profiles and mocap
+    Limit("profiles_per_address_per_min", 10, "per minute", "sizing profiles created by one address"),
+    Limit("mocap_sources_total", 64, "sources", "mocap sources on one server"),
+    Limit("vmc_messages_per_datagram", 128, "messages", "OSC messages handled from one VMC datagram"),
+    Limit("vmc_datagrams_per_source_per_s", 240, "per second", "VMC datagrams handled per source"),
+    # --- names
+    Limit("max_name_chars", 32, "characters", "a display name"),
+)
+
+TABLE: dict[str, Limit] = {limit.name: limit for limit in _TABLE}
+
+# Limits that a request presenting the operator token (Authorization: Bearer ...) is not held to: a load
+# test from one address legitimately holds a thousand seats.
+OPERATOR_EXEMPT = frozenset({
+    "joins_per_address_per_s", "join_burst_per_address", "pending_seats_per_address",
+    "seats_per_address_per_room", "rooms_per_address", "room_creations_per_address_per_min",
+})
+
+# The subset the websocket welcome message sends to the client (`limits`).
+CLIENT_FACING = ("max_message_bytes", "pose_uploads_per_s", "control_messages_per_s", "max_pinned",
+                 "resume_grace_s", "max_behind_s", "max_name_chars")
+
+
+def get(name: str) -> float:
+    return TABLE[name].value
+
+
+def welcome_limits() -> dict[str, int]:
+    return {name: int(TABLE[name].value) for name in CLIENT_FACING}
+
+
+def markdown_table() -> str:
+    """The table as it appears in docs/PROTOCOL.md ("Limits")."""
+    rows = ["| limit | value | unit | what it bounds |", "| --- | --- | --- | --- |"]
+    for limit in _TABLE:
+        value = int(limit.value) if float(limit.value).is_integer() else limit.value
+        rows.append(f"| `{limit.name}` | {value} | {limit.unit} | {limit.what} |")
+    return "\n".join(rows)
