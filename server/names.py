@@ -13,23 +13,23 @@ from server import limits
 _FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
-class NameError_(ValueError):
+class InvalidName(ValueError):
     """A display name that breaks the rules; the message says which rule, in words."""
 
 
 def check_display_name(name: str) -> str:
-    """The cleaned name, or NameError_ saying what is wrong."""
+    """The cleaned name, or InvalidName saying what is wrong."""
     if not isinstance(name, str):
-        raise NameError_("the name must be text")
+        raise InvalidName("the name must be text")
     max_chars = int(limits.get("max_name_chars"))
     for ch in name:
         category = unicodedata.category(ch)
         if category in _FORBIDDEN_CATEGORIES:
-            raise NameError_(f"the name contains an invisible or control character (U+{ord(ch):04X}); "
+            raise InvalidName(f"the name contains an invisible or control character (U+{ord(ch):04X}); "
                              "use letters, digits, spaces and punctuation")
     cleaned = " ".join(unicodedata.normalize("NFC", name).split())
     if not cleaned:
-        raise NameError_("the name is empty")
+        raise InvalidName("the name is empty")
     if len(cleaned) > max_chars:
-        raise NameError_(f"the name is longer than {max_chars} characters")
+        raise InvalidName(f"the name is longer than {max_chars} characters")
     return cleaned
