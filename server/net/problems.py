@@ -80,3 +80,13 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
                  "content": {MEDIA_TYPE: {}}}
         for status in statuses
     }
+
+
+def install(app) -> None:
+    """Answer `Problem` as problem details (the full set of handlers lives in the http branch)."""
+
+    async def on_problem(_request, exc: Exception):
+        assert isinstance(exc, Problem)
+        return exc.response()
+
+    app.add_exception_handler(Problem, on_problem)

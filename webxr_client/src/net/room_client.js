@@ -40,11 +40,12 @@ export class RoomClient {
       method: 'POST', body: { name: this.options.name || 'Shopper' },
     });
     this.reserved = reply;
-    await this.connect(reply.ws_url);
+    await this.connect(reply.ws_url, reply.token);
     return reply;
   }
 
-  connect(wsPath) {
+  /** Opens the websocket (no credentials in the URL) and presents the seat token in the first message. */
+  connect(wsPath, token) {
     const url = new URL(wsPath, window.location.href);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     return new Promise((resolve, reject) => {
@@ -52,6 +53,7 @@ export class RoomClient {
       ws.binaryType = 'arraybuffer';
       this.ws = ws;
       let welcomed = false;
+      ws.onopen = () => ws.send(encode({ t: 'auth', token }));
       ws.onmessage = (event) => {
         if (typeof event.data === 'string') return;
         this.bytesIn += event.data.byteLength;
@@ -83,8 +85,8 @@ export class RoomClient {
     const delay = RECONNECT_DELAYS_MS[Math.min(this.attempt, RECONNECT_DELAYS_MS.length - 1)];
     this.attempt += 1;
     setTimeout(() => {
-      const path = `/ws?room=${encodeURIComponent(this.room)}&v=${PROTOCOL_VERSION}&token=${encodeURIComponent(token)}`;
-      this.connect(path).then(() => this.options.onStatus?.('Reconnected'))
+      const path = `/ws?v=${PROTOCOL_VERSION}&room=${encodeURIComponent(this.room)}`;
+      this.connect(path, token).then(() => this.options.onStatus?.('Reconnected'))
         .catch(() => this.scheduleReconnect(0));
     }, delay);
   }
