@@ -9,7 +9,9 @@ Three layers, usable separately:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +39,7 @@ from server.realtime.quantize import dequantize_positions_mm, dequantize_quats
 
 HISTORY_TICKS = 64
 PROTOCOL_VERSION = 2
+ACK_EVERY_S = 0.25  # a client that uploads nothing still acknowledges this often
 
 
 def upload_rows(parts: dict[int, np.ndarray]) -> tuple[int, list[bytes]]:
@@ -308,6 +311,8 @@ class PlazaClient:
         self.events: asyncio.Queue = asyncio.Queue()
         self.queue_events = True
         self.seq = 0
+        self.auto_ack = True  # acknowledge snapshots with `ack` messages while no pose uploads carry acks
+        self._last_ack_at = -1e9
         self._request_id = 0
         self.room: str | None = None
 
@@ -355,6 +360,8 @@ class PlazaClient:
             kind, value = self.session.receive(data)
         except (SnapshotError, ValueError, msgpack.UnpackException) as exc:
             kind, value = "decode_error", exc
+        if kind == "snapshot" and self.auto_ack:
+            self._ack_if_quiet()
         if self.queue_events or kind != "snapshot":
             self.events.put_nowait((kind, value))
 
@@ -377,14 +384,24 @@ class PlazaClient:
                     raise ConnectionError(f"connection closed: {value}")
         return await asyncio.wait_for(wait(), timeout)
 
+    def _ack_if_quiet(self) -> None:
+        """PROTOCOL.md section 10: acknowledge at least every ACK_EVERY_S, with uploads or `ack` messages."""
+        now = time.monotonic()
+        if now - self._last_ack_at >= ACK_EVERY_S and self.ws is not None and self.session.last_tick:
+            self._last_ack_at = now
+            with contextlib.suppress(ConnectionError):
+                self.ws.send(msgpack.packb({"t": "ack", "tick": self.session.last_tick}))
+
     def send_pose(self, parts: dict[int, np.ndarray]) -> None:
         self.seq += 1
         self.ws.send(encode_pose_upload(self.seq, self.session.last_tick, parts))
+        self._last_ack_at = time.monotonic()
 
     def send_pose_payload(self, presence: int, payload: bytes) -> None:
         """Send a pose whose float payload was built in bulk (`upload_rows`)."""
         self.seq += 1
         self.ws.send(upload_header(presence, self.seq, self.session.last_tick) + payload)
+        self._last_ack_at = time.monotonic()
 
     def send_raw(self, data: bytes) -> None:
         self.ws.send(data)

@@ -66,7 +66,7 @@ def test_one_address_holds_a_bounded_share_of_a_room():
     held = 0
     while True:
         try:
-            info, avatar_id, _ = reg.reserve("main", "x", 0.0, wall, address="attacker")
+            info, _, _ = reg.reserve("main", "x", 0.0, wall, address="attacker")
         except RoomError as exc:
             assert exc.status == 429
             if exc.code == "too_many_pending_seats":

@@ -299,3 +299,33 @@ async def test_one_address_cannot_hold_a_room_and_the_operator_can(live_server):
     status, problem = await asyncio.to_thread(http_json, "POST", f"{url}/api/rooms/main/join", {"name": "bot"},
                                               operator_token="not-the-token")
     assert status == 429
+
+
+async def test_a_reader_that_stops_reading_is_dropped_within_the_documented_lag_in_a_small_room(live_server):
+    """Two shoppers; one stops reading its socket (its kernel buffers could hold minutes of small frames)."""
+    hub = live_server.hub
+    reader, other = await join(live_server, "stops-reading"), await join(live_server, "other")
+    reader_id = reader.session.welcome["avatar"]
+    for _ in range(30):
+        reader.send_pose(head(reader, 0.0, 0.0))
+        other.send_pose(head(other, 0.1, 0.0))
+        await asyncio.sleep(1 / 60)
+    await wait_for(lambda: hub.registry.get("main").avatars[reader_id].acked_tick > 0)
+    conn = hub.connections[("main", reader_id)]
+    reader.ws.transport.pause_reading()
+    stopped_at = hub.registry.get("main").tick_no
+    for _ in range(400):  # it keeps uploading (with a stale ack), as a stalled renderer's network thread may
+        if conn.close_requested:
+            break
+        reader.send_pose(head(reader, 0.0, 0.0))
+        await asyncio.sleep(1 / 60)  # `other` reads and acknowledges (the reference client acks while quiet)
+    assert conn.close_requested is not None and conn.close_requested[0] == cc.TOO_SLOW
+    lag_ticks = hub.registry.get("main").tick_no - stopped_at
+    assert lag_ticks <= (limits.get("max_behind_s") + 0.5) * hub.tick_hz  # 2 s plus what was in flight
+    assert not other.ws.closed.done()
+    sock = conn.raw.transport.get_extra_info("socket")
+    import socket as socket_module
+
+    assert sock.getsockopt(socket_module.SOL_SOCKET, socket_module.SO_SNDBUF) <= 2 * limits.get(
+        "socket_send_buffer_bytes")  # Linux doubles the value it is given
+    await other.close()

@@ -158,13 +158,14 @@ class Hub:
         for room_id, info in list(self.registry.rooms.items()):
             out = info.room.tick(now, ms)
             framed: dict[int, bytes] = {}  # one websocket frame per distinct snapshot, shared by its clients
+            avatars = info.room.avatars
             for avatar_id, frame in out.frames:
                 conn = self.connections.get((room_id, avatar_id))
                 if conn is not None:
                     wire = framed.get(id(frame))
                     if wire is None:
                         wire = framed[id(frame)] = binary_frame(frame)
-                    conn.offer_snapshot(out.tick, frame, now, wire)
+                    conn.offer_snapshot(out.tick, frame, now, wire, avatars[avatar_id].acked_tick)
             for rejection in out.rejections:
                 self.metrics.inc("plaza_rejected_total", reason=rejection.code)
                 conn = self.connections.get((room_id, rejection.avatar_id))

@@ -7,12 +7,15 @@ frames instead of 64 KiB of stale poses queued in the kernel-facing buffer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 from collections.abc import Callable
 
 import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from server import limits
 from server.net.ws import MAX_MESSAGE_BYTES
 
 WRITE_BUFFER_HIGH = 32 * 1024
@@ -32,6 +35,7 @@ class PlazaWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH, low=WRITE_BUFFER_LOW)
+        cap_send_buffer(transport)
         super().connection_made(transport)
 
     def can_write_frame(self) -> bool:
@@ -70,6 +74,15 @@ class PlazaWebSocketProtocol(WebSocketsSansIOProtocol):
         if self.queue.qsize() >= MAX_QUEUED_MESSAGES:
             self.read_paused = True
             self.transport.pause_reading()
+
+
+def cap_send_buffer(transport: asyncio.BaseTransport) -> None:
+    """A small kernel send buffer (limits: socket_send_buffer_bytes): on loopback it would otherwise grow to
+    megabytes before the transport reports backpressure, hiding seconds of backlog from a slow reader."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, int(limits.get("socket_send_buffer_bytes")))
 
 
 def direct_websocket(app):

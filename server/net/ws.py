@@ -104,7 +104,7 @@ class WebSocketEndpoint:
         conn = Connection(
             send, room_id, avatar_id,
             on_dropped_frame=lambda tick: hub.frame_dropped(room_id, avatar_id, tick),
-            on_bytes_out=hub.bytes_out, now=now, raw=transport_protocol,
+            on_bytes_out=hub.bytes_out, now=now, raw=transport_protocol, tick_s=1.0 / hub.tick_hz,
         )
         was_visible = room.avatars[avatar_id].visible
         room.connect(avatar_id, now)

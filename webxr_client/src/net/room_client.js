@@ -6,6 +6,7 @@ import { dequantizeAvatar, encodePoseUpload } from './codec.js';
 import { ClientSession, PROTOCOL_VERSION } from './session.js';
 
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000];
+const ACK_EVERY_MS = 250; // acknowledge at least this often, well inside the server's max_behind_s
 // Close codes after which reconnecting with the same token cannot help.
 const FINAL_CLOSE_CODES = new Set([1000, 4001, 4005]);
 
@@ -27,6 +28,7 @@ export class RoomClient {
     this.attempt = 0;
     this.sendIntervalMs = 1000 / 60;
     this.lastSent = -Infinity;
+    this.lastAckAt = -Infinity;
     this.pendingRequests = new Map();
     this.requestId = 0;
   }
@@ -93,6 +95,7 @@ export class RoomClient {
 
   onSnapshot(snap) {
     this.received += 1;
+    this.ackIfQuiet();
     const local = this.options.now();
     const self = this.session.avatarId;
     for (const [id, state] of snap.avatars) {
@@ -100,6 +103,17 @@ export class RoomClient {
       const pose = dequantizeAvatar(state);
       this.options.onPose?.(id, snap.serverTimeMs, local, pose, this.session.roster.get(id)?.name);
     }
+  }
+
+  /**
+   * The server judges a client's lag by its acknowledgements (PROTOCOL.md section 10): pose uploads carry
+   * them, and while none go out (a background tab stops animation frames) an `ack` message does.
+   */
+  ackIfQuiet() {
+    const now = performance.now();
+    if (now - this.lastAckAt < ACK_EVERY_MS || this.ws?.readyState !== WebSocket.OPEN) return;
+    this.lastAckAt = now;
+    this.ws.send(encode({ t: 'ack', tick: this.session.lastTick }));
   }
 
   onControl(message) {
@@ -133,6 +147,7 @@ export class RoomClient {
     this.lastSent = nowMs;
     this.seq = (this.seq + 1) & 0xffff;
     this.ws.send(encodePoseUpload(this.seq, this.session.lastTick, parts));
+    this.lastAckAt = performance.now();
     this.sent += 1;
     return true;
   }
