@@ -47,7 +47,7 @@ _TABLE: tuple[Limit, ...] = (
     # --- HTTP transport
     Limit("max_body_bytes", 1024 * 1024, "bytes", "one HTTP request body; larger answers 413"),
     Limit("header_timeout_s", 10, "seconds", "time to send a complete request head"),
-    Limit("idle_timeout_s", 60, "seconds", "an HTTP connection with no traffic either way is closed"),
+    Limit("body_timeout_s", 60, "seconds", "time to send a request body of known length, after its head"),
     Limit("pending_connections_per_address", 64, "connections",
           "HTTP connections from one address that are not (yet) websockets"),
     # --- profiles and mocap

@@ -16,6 +16,7 @@ import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from server import limits
+from server.net.connection_guard import GuardedHttpProtocol
 from server.net.ws import MAX_MESSAGE_BYTES
 
 WRITE_BUFFER_HIGH = 32 * 1024
@@ -102,7 +103,7 @@ def direct_websocket(app):
 def uvicorn_config(app, host: str, port: int, log_level: str = "info") -> uvicorn.Config:
     # No access log: websocket URLs carry seat tokens, and shoppers' requests are nobody's log lines.
     return uvicorn.Config(
-        direct_websocket(app), host=host, port=port, access_log=False,
+        direct_websocket(app), host=host, port=port, access_log=False, http=GuardedHttpProtocol,
         ws=PlazaWebSocketProtocol, ws_max_size=MAX_MESSAGE_BYTES,
         # Pose frames barely compress and zlib per message would cost more than everything else per frame.
         ws_per_message_deflate=False,
