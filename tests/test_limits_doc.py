@@ -15,6 +15,6 @@ def test_protocol_doc_shows_the_limits_table_as_the_code_has_it():
 
 
 def test_welcome_and_code_read_the_same_values():
-    assert LIMITS == {name: int(limits.get(name)) for name in limits.CLIENT_FACING}
-    assert MAX_ROOM_SIZE == limits.get("max_room_size") and JOIN_TOKEN_TTL_S == limits.get("join_token_ttl_s")
-    assert limits.OPERATOR_EXEMPT <= set(limits.TABLE)
+    assert {name: int(limits.get(name)) for name in limits.CLIENT_FACING} == LIMITS
+    assert limits.get("max_room_size") == MAX_ROOM_SIZE and limits.get("join_token_ttl_s") == JOIN_TOKEN_TTL_S
+    assert set(limits.TABLE) >= limits.OPERATOR_EXEMPT
