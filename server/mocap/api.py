@@ -318,7 +318,7 @@ async def start_playback(source_id: SourceId, body: StartPlayback, request: Requ
         path = (folder / name).resolve()
         found = path.parent == folder and path.suffix.lower() == ".bvh" and path.is_file()
     except (OSError, ValueError):  # a name too long for the file system, and the like
-        found, path = False, folder
+        raise Problem(400, "bad_file_name", "the file name is not one the file system can have") from None
     if path.parent != folder or path.suffix.lower() != ".bvh":
         raise Problem(400, "bad_file_name", "file must be the name of a .bvh file directly inside the allowed folder")
     if not found:
