@@ -120,3 +120,16 @@ async def test_expiring_documents_disappear_and_can_be_made_again(storage):  # n
     assert await storage.put("idem", "k", {"result": 2}, 0, ttl_s=60) == 1
     with pytest.raises(ValueError):
         await storage.put("idem", "nan", {"x": float("nan")}, 0)
+
+
+async def test_a_held_reservation_can_be_extended_and_a_settled_one_cannot(storage):  # noqa: F811
+    await storage.seed_stock({"a": 2})
+    now = time.time()
+    await storage.reserve("r", {"a": 1}, now - 1)
+    assert await storage.extend("r", now + 300)
+    assert await storage.expired_reservations(now) == [] and (await storage.reservation("r")).expires_at == now + 300
+    await storage.commit("r")
+    assert not await storage.extend("r", now + 600)
+    assert await storage.restock("a", 3) == 4 and await storage.stock(["a"]) == {"a": 4}
+    with pytest.raises(ValueError):
+        await storage.restock("a", 0)

@@ -91,6 +91,14 @@ class Storage(ABC):
         """Make a held reservation's units sold; True only for the call that did it."""
 
     @abstractmethod
+    async def extend(self, reservation_id: str, expires_at: float) -> bool:
+        """Move a held reservation's deadline (a payment is under way); False if it is not held."""
+
+    @abstractmethod
+    async def restock(self, sku: str, quantity: int) -> int:
+        """Add units back (a refund); the new available level."""
+
+    @abstractmethod
     async def reservation(self, reservation_id: str) -> Reservation | None: ...
 
     @abstractmethod

@@ -50,6 +50,13 @@ if ARGV[4] == '1' then redis.call('ZADD', KEYS[2], 'NX', seq, ARGV[5]) end
 return v
 """
 
+_EXTEND = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'held' then return 0 end
+redis.call('HSET', KEYS[1], 'expires_at', ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+return 1
+"""
+
 _SET_STOCK = """
 if tonumber(ARGV[2]) < 0 then return redis.error_reply('negative') end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -69,6 +76,7 @@ class RedisStorage(Storage):
         self._settle_script = self.client.register_script(_SETTLE)
         self._put = self.client.register_script(_PUT)
         self._set_stock = self.client.register_script(_SET_STOCK)
+        self._extend = self.client.register_script(_EXTEND)
 
     def _k(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -123,6 +131,15 @@ class RedisStorage(Storage):
 
     async def commit(self, reservation_id: str) -> bool:
         return await self._settle(reservation_id, "committed")
+
+    async def extend(self, reservation_id: str, expires_at: float) -> bool:
+        return bool(await self._extend(keys=[self._k("res", reservation_id), self._k("res", "held")],
+                                       args=[repr(float(expires_at)), reservation_id]))
+
+    async def restock(self, sku: str, quantity: int) -> int:
+        if type(quantity) is not int or quantity <= 0:
+            raise ValueError("restock a positive number of units")
+        return int(await self.client.hincrby(self._k("stock"), sku, quantity))
 
     async def reservation(self, reservation_id: str) -> Reservation | None:
         row = await self.client.hgetall(self._k("res", reservation_id))

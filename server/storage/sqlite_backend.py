@@ -118,6 +118,21 @@ class SqliteStorage(Storage):
     async def commit(self, reservation_id: str) -> bool:
         return await self._run(self._tx, self._settle, reservation_id, "committed")
 
+    async def extend(self, reservation_id: str, expires_at: float) -> bool:
+        return await self._run(self._tx, lambda: self._db.execute(
+            "UPDATE reservations SET expires_at = ? WHERE id = ? AND state = 'held'",
+            (expires_at, reservation_id)).rowcount == 1)
+
+    async def restock(self, sku: str, quantity: int) -> int:
+        if type(quantity) is not int or quantity <= 0:
+            raise ValueError("restock a positive number of units")
+
+        def add() -> int:
+            self._db.execute("INSERT INTO stock (sku, available) VALUES (?, ?) "
+                             "ON CONFLICT (sku) DO UPDATE SET available = available + ?", (sku, quantity, quantity))
+            return self._db.execute("SELECT available FROM stock WHERE sku = ?", (sku,)).fetchone()[0]
+        return await self._run(self._tx, add)
+
     async def reservation(self, reservation_id: str) -> Reservation | None:
         return await self._run(self._reservation, reservation_id)
 
