@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--redis", default=os.environ.get("PLAZA_REDIS_URL"), metavar="URL",
                        help="keep bags, stock and orders in Redis at URL (default: SQLite in the data directory; "
                             "env PLAZA_REDIS_URL)")
+    serve.add_argument("--redis-prefix", default=os.environ.get("PLAZA_REDIS_PREFIX", "plaza:"), metavar="PREFIX",
+                       help="key prefix in Redis (default plaza:), so several stores can share one Redis")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser
 
@@ -71,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         settings = Settings(host=args.host, port=args.port, scene=args.scene, allowed_origins=origins,
                             data_dir=args.data_dir, persist_state=True, redis_url=args.redis,
+                            storage_prefix=args.redis_prefix,
                             **_kept_secrets(args.data_dir))
         app = create_app(settings)
         uvicorn.Server(uvicorn_config(app, args.host, args.port, args.log_level)).run()
