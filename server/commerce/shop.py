@@ -63,6 +63,8 @@ class Shop:
                  clock: Callable[[], float] = time.time) -> None:
         self.storage, self.catalog, self.payments, self.clock = storage, catalog, payments, clock
         self.on_stock_change: Callable[[dict[str, int]], None] | None = None  # the room tells shoppers
+        # A checkout opened, moved or ended (the gesture recogniser arms and disarms on it).
+        self.on_checkout_change: Callable[[Checkout], None] | None = None
 
     # ------------------------------------------------------------------ stock
     async def seed_stock(self) -> None:
@@ -264,7 +266,16 @@ class Shop:
         checkout.bag_version = bag["version"]
         await self.storage.put("checkout", checkout_id, checkout.to_dict(), 0, owner=shopper_id)
         await self._run(checkout, 1, effects)
-        return (await self._load(checkout_id, shopper_id))[1].view()
+        final = (await self._load(checkout_id, shopper_id))[1]
+        self._changed(final)
+        return final.view()
+
+    def _changed(self, checkout: Checkout) -> None:
+        if self.on_checkout_change is not None:
+            try:
+                self.on_checkout_change(checkout)
+            except Exception:
+                log.exception("checkout listener failed")
 
     async def _load(self, checkout_id: str, shopper_id: str | None = None) -> tuple[int, Checkout]:
         doc = await self.storage.get("checkout", checkout_id)
@@ -286,7 +297,9 @@ class Shop:
             except VersionConflict:
                 continue  # someone else moved it first: look again
             await self._run(checkout, version + 1, effects)
-            return (await self._load(checkout_id))[1]
+            final = (await self._load(checkout_id))[1]
+            self._changed(final)
+            return final
         raise ShopError(409, "checkout_busy", "this checkout is changing; try again")
 
     async def _run(self, checkout: Checkout, version: int, effects: list[Effect]) -> None:

@@ -20,8 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from server import limits
 from server.commerce.catalog import load_catalog
+from server.commerce.checkout import Checkout, State
 from server.commerce.payments import TEST_METHODS, TestProvider
 from server.commerce.shop import Shop, ShopError
+from server.gestures.confirmations import GestureConfirmations
 from server.names import InvalidName, check_display_name
 from server.net.problems import Problem, responses
 from server.sizing.limiter import AddressLimiter, retry_after
@@ -274,6 +276,30 @@ async def _sweep_forever(shop: Shop) -> None:
             log.exception("checkout sweeper failed")
 
 
+def _gestures(app: FastAPI, shop: Shop) -> GestureConfirmations:
+    """Pinch-to-pay: arm the recogniser for a shopper's seats while a checkout awaits confirmation."""
+    hub = app.state.plaza.hub
+    gestures = GestureConfirmations(shop.confirm, hub.send_to)
+
+    def on_checkout(checkout: Checkout) -> None:
+        if checkout.state is State.AWAITING:
+            for info, avatar_id in hub.registry.seats_of(checkout.shopper_id):
+                gestures.arm(info.room, avatar_id, checkout.shopper_id, checkout.id)
+        else:
+            gestures.disarm_checkout(checkout.id)
+
+    def on_tick(now: float) -> None:
+        if not gestures.watches:
+            return
+        gestures.step({room_id: info.room for room_id, info in hub.registry.rooms.items()}, now)
+        while gestures.pending:
+            asyncio.get_running_loop().create_task(gestures.pending.pop())
+
+    shop.on_checkout_change = on_checkout
+    hub.tick_listeners.append(on_tick)
+    return gestures
+
+
 def mount(app: FastAPI) -> None:
     app.include_router(router)
     services = app.state.plaza
@@ -288,6 +314,7 @@ def mount(app: FastAPI) -> None:
         shop = Shop(storage, load_catalog(), TestProvider(storage))
         await shop.seed_stock()
         shop.on_stock_change = _broadcast_stock(app)
+        services.gestures = _gestures(app, shop)
         services.shop, services.storage, services.stock = shop, storage, shop
         sweeper = asyncio.get_running_loop().create_task(_sweep_forever(shop))
         try:
@@ -298,6 +325,7 @@ def mount(app: FastAPI) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             services.shop = services.stock = None
+            services.hub.tick_listeners.clear()
             await storage.close()
 
     app.router.lifespan_context = lifespan
