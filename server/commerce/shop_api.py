@@ -41,7 +41,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", descripti
 
 
 class NewShopper(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     name: str = Field(min_length=1, max_length=int(limits.get("max_name_chars")), description="Shown to friends")
 
     @field_validator("name")
@@ -54,19 +54,19 @@ class NewShopper(BaseModel):
 
 
 class AddLine(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     product_id: str = Field(min_length=1, max_length=64)
     variant_id: str = Field(min_length=1, max_length=96, description="The option (colour, material, size)")
     quantity: int = Field(default=1, ge=1, le=int(limits.get("max_line_quantity")))
 
 
 class SetQuantity(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     quantity: int = Field(ge=0, le=int(limits.get("max_line_quantity")), description="0 removes the line")
 
 
 class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     name: str = Field(max_length=80)
     line1: str = Field(max_length=120)
     line2: str = Field(default="", max_length=120)
@@ -76,26 +76,26 @@ class Address(BaseModel):
 
 
 class Delivery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     type: Literal["pickup", "address"]
     store: str | None = Field(default=None, max_length=64, description="Pickup store (the store scene id)")
     address: Address | None = None
 
 
 class OpenCheckout(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     payment_method: str = Field(max_length=64, description=f"A payment method token; test: {', '.join(TEST_METHODS)}")
     delivery: Delivery | None = Field(default=None, description="Needed when the bag holds physical goods")
 
 
 class Hold(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     action: Literal["start", "end"] = Field(description="Press (start) and release (end) of the hold-to-pay "
                                                         "control; the server times it")
 
 
 class PaymentAction(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     code: str = Field(min_length=1, max_length=16)
 
 

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(exist_ok=True)
     (OUT / "gestures.json").write_text(json.dumps({"meta": meta, "runs": rows}, indent=2))
     lines = [f"# Pinch-and-hold accuracy\n\n{meta['date']}; `{meta['command']}` ({meta['seconds']} s). Sequences: "
-             "server/gestures/sequences.py (3 s at 60 Hz, 45 ms late, 3 % dropped frames plus bursts, hand sizes "
+             "server/gestures/sequences.py (3.5 s at 60 Hz, 45 ms late, 3 % dropped frames plus bursts, hand sizes "
              f"N(1, 0.07)); thresholds {vars(cfg)}. Goals: at most 1 false confirmation per 10,000, under 2 % "
              "missed, about 1.5-2 s from pinch to confirmation.\n",
              "| noise | non-confirm sequences | false per 10,000 | false by kind | confirm sequences | missed % "

@@ -129,7 +129,7 @@ def _tracking_error(rng: np.random.Generator, n: int, m: int, noise: str) -> np.
     return err
 
 
-def make_sequences(kinds: list[str], seconds: float = 3.0, seed: int = 0, noise: str = "tracking") -> Sequences:
+def make_sequences(kinds: list[str], seconds: float = 3.5, seed: int = 0, noise: str = "tracking") -> Sequences:
     rng = np.random.default_rng(seed)
     t_true = np.arange(int(seconds * HZ)) / HZ
     n, m = len(kinds), len(t_true)

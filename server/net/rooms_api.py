@@ -28,7 +28,7 @@ router = APIRouter(tags=["rooms"])
 
 
 class CreateRoom(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # room ids are the server's: an `id` field is refused
+    model_config = ConfigDict(extra="forbid", strict=True)  # room ids are the server's: an `id` field is refused
 
     name: str = Field(min_length=1, max_length=60, description="Shown in room lists")
     scene: str | None = Field(default=None, max_length=64,
@@ -51,6 +51,8 @@ class CreateRoom(BaseModel):
 
 
 class JoinRoom(BaseModel):
+    model_config = ConfigDict(strict=True)  # no coercion: "true" is not a bool, "5" not a number
+
     name: str = Field(min_length=1, max_length=int(limits.get("max_name_chars")),
                       description="Display name shown over the avatar: letters, digits, spaces and punctuation; "
                                   "no control, zero-width or direction-changing characters")
