@@ -297,6 +297,7 @@ def _gestures(app: FastAPI, shop: Shop) -> GestureConfirmations:
 
     shop.on_checkout_change = on_checkout
     hub.tick_listeners.append(on_tick)
+    gestures.on_tick = on_tick  # to unregister it at shutdown
     return gestures
 
 
@@ -325,7 +326,8 @@ def mount(app: FastAPI) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             services.shop = services.stock = None
-            services.hub.tick_listeners.clear()
+            with contextlib.suppress(ValueError):
+                services.hub.tick_listeners.remove(services.gestures.on_tick)
             await storage.close()
 
     app.router.lifespan_context = lifespan

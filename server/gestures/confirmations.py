@@ -43,6 +43,7 @@ class GestureConfirmations:
         self.confirm, self.send, self.cfg = confirm, send, cfg or PinchConfig()
         self.watches: dict[tuple[str, int], Watch] = {}
         self.pending: list[Awaitable[Any]] = []  # confirmations to run (the adapter awaits them)
+        self.on_tick: Callable[[float], None] | None = None  # set by the adapter that registered it
 
     def arm(self, room: Room, avatar_id: int, shopper_id: str, checkout_id: str) -> None:
         key = (room.id, avatar_id)
