@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -164,6 +165,17 @@ def field_messages(app: FastAPI, prefix: str, fn: FieldMessages) -> None:
     app.state.problem_field_messages[prefix] = fn
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method the path answers: Starlette's 405 names only the first route that matched (FastAPI makes one
+    route per method), so each method is tried against the app's routes."""
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 def _where(request: Request) -> str:
     # The route template, not the URL: paths carry ids, and nothing of the request goes to the log.
     route = request.scope.get("route")
@@ -180,7 +192,10 @@ def install(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return _response(from_status(exc.status_code, detail, exc.headers))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+        return _response(from_status(exc.status_code, detail, headers))
 
     async def on_invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
