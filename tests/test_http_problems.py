@@ -83,6 +83,7 @@ def test_a_crash_is_a_500_problem_without_traceback_or_request_data(app, caplog)
     assert doc["errors"] == []
     logged = "\n".join(rec.getMessage() + str(rec.exc_text or "") for rec in caplog.records)
     assert "ValueError" in logged and "POST /test-crash" in logged
+    assert sum("unhandled ValueError" in rec.getMessage() for rec in caplog.records) == 1  # logged once
     assert "s3cr3t" not in logged
 
 

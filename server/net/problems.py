@@ -8,6 +8,7 @@ framework's own HTTP and validation errors) into a problem document:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import traceback
@@ -205,6 +206,8 @@ def install(app: FastAPI) -> None:
         # Type and stack only: an exception's message may quote the request (a body value, a key).
         stack = "".join(traceback.format_tb(exc.__traceback__))
         log.error("unhandled %s in %s\n%s", type(exc).__name__, _where(request), stack)
+        with contextlib.suppress(AttributeError):
+            exc.plaza_logged = True  # type: ignore[attr-defined]  # Starlette re-raises it; the guard stays quiet
         return _response(Problem(500, "internal_error", "Something went wrong on our side; please try again."))
 
     app.add_exception_handler(Problem, on_problem)
