@@ -40,9 +40,7 @@ from server.storage.local_state import JsonState
 
 log = logging.getLogger(__name__)
 TICK_HZ = 60
-
-
-STATE_FILE = "mocap_sources.json"
+STATE_FILE = "mocap_sources.json"  # in the data directory, when settings.persist_state is on
 
 
 def _operator(request: Request) -> None:
