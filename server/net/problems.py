@@ -119,10 +119,23 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
-def _response(problem: Problem) -> ProblemJSONResponse:
+def _response(problem: Problem, request: Request | None = None) -> ProblemJSONResponse:
     # Errors are never cached: some carry what the shopper sent (a measurement in a sizing sentence).
     headers = {"Cache-Control": "no-store", **problem.headers}
-    return ProblemJSONResponse(problem.body(), status_code=problem.status, headers=headers)
+    body = problem.body()
+    if request is not None:
+        for prefix, members in getattr(request.app.state, "problem_extra_members", {}).items():
+            if request.url.path.startswith(prefix):
+                body = {**members(body), **body}
+    return ProblemJSONResponse(body, status_code=problem.status, headers=headers)
+
+
+def extra_members(app: FastAPI, prefix: str, members: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """Add RFC 9457 extension members to the problems answered under `prefix` (`members(body) -> dict`); the
+    standard members always win. For a client that still reads an older error shape while it moves over."""
+    if not hasattr(app.state, "problem_extra_members"):
+        app.state.problem_extra_members = {}
+    app.state.problem_extra_members[prefix] = members
 
 
 def from_status(status: int, detail: str | None = None, headers: Mapping[str, str] | None = None) -> Problem:
@@ -188,7 +201,7 @@ def install(app: FastAPI) -> None:
 
     async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)
-        return _response(exc)
+        return _response(exc, request)
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
@@ -196,11 +209,11 @@ def install(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
-        return _response(from_status(exc.status_code, detail, headers))
+        return _response(from_status(exc.status_code, detail, headers), request)
 
     async def on_invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return _response(validation_problem(request, exc))
+        return _response(validation_problem(request, exc), request)
 
     async def on_crash(request: Request, exc: Exception) -> Response:
         # Type and stack only: an exception's message may quote the request (a body value, a key).
