@@ -381,14 +381,13 @@ def _count_profile_creation(request: Request) -> None:
 
 
 # Problem answers beyond the ones every operation documents (400, 413, 422; 404 with a path parameter).
-ERRORS = responses(404)
 PROFILE_ERRORS = responses(401, 404)
 RECOMMEND_ERRORS = responses(401, 404, 429, 503)
 
 
 # ---- endpoints --------------------------------------------------------------------------------------
 
-@router.post("/estimate", response_model=EstimateOut, responses=ERRORS, summary="Estimate every body measurement")
+@router.post("/estimate", response_model=EstimateOut, summary="Estimate every body measurement")
 def estimate(body: EstimateIn) -> Any:
     """From what you know (height and weight at least, usual sizes too), every measurement with its uncertainty."""
     sex, values = _checked_body(body)
