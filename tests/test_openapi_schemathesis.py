@@ -39,9 +39,6 @@ schema = (
     schemathesis.openapi.from_asgi("/openapi.json", _app(), config=CONFIG)
     # Static files (content-hashed glTF) are served by their own responder, not a JSON API.
     .exclude(path_regex=r"^/assets/")
-    # rooms_api.py coerces `"private": 0` to false where its schema says boolean (schemathesis ST201); the fix is
-    # `StrictBool` there, in its owner's file: drop this line with it.
-    .exclude(method="POST", path="/api/rooms")
 )
 
 
