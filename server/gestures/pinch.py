@@ -34,6 +34,7 @@ CLENCH_FINGERS = (2, 3, 4)  # middle, ring, pinky (finger f's angles start at 4 
 class PinchConfig:
     on_m: float = 0.016  # tip distance (canonical hand) at which a pinch starts
     off_m: float = 0.022  # ... and ends (a resting thumb often lies 2-3 cm from the index tip)
+    open_m: float = 0.030  # a hand that must open first (after a grip or when armed mid-pinch) opens past this
     hold_s: float = 1.5
     max_gap_s: float = 0.15  # tracking may drop this long without ending the hold
     max_drift_m: float = 0.08  # wrist movement allowed during the hold
@@ -120,7 +121,7 @@ class PinchHold:
         if not self.armed or self.phase is Phase.CONFIRMED:
             return None
         if self.phase is Phase.WAIT_OPEN:
-            if not self.pinched:
+            if self.tip > cfg.open_m:  # clearly open, not a tracking flicker of a grip that is still closed
                 self.phase = Phase.OPEN
             return None
         if self.phase is Phase.OPEN:
