@@ -7,6 +7,9 @@ bidi override, ...), surrogate, private-use or unassigned code points; inner run
 from __future__ import annotations
 
 import unicodedata
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 from server import limits
 
@@ -33,3 +36,17 @@ def check_display_name(name: str, max_chars: int | None = None) -> str:
     if len(cleaned) > max_chars:
         raise InvalidName(f"the name is longer than {max_chars} characters")
     return cleaned
+
+
+def _display_name_field(max_chars: int | None):
+    def check(value: str) -> str:
+        try:
+            return check_display_name(value, max_chars)
+        except InvalidName as exc:  # pydantic reports a ValueError as a 422 field error
+            raise ValueError(str(exc)) from None
+    return AfterValidator(check)
+
+
+# Pydantic field types for request bodies: the rules above as field validation.
+DisplayName = Annotated[str, _display_name_field(None)]
+RoomName = Annotated[str, _display_name_field(60)]

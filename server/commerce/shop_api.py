@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from server import limits
 from server.commerce.catalog import load_catalog
@@ -24,7 +24,7 @@ from server.commerce.checkout import Checkout, State
 from server.commerce.payments import TEST_METHODS, TestProvider
 from server.commerce.shop import Shop, ShopError
 from server.gestures.confirmations import GestureConfirmations
-from server.names import InvalidName, check_display_name
+from server.names import DisplayName
 from server.net.problems import Problem, responses
 from server.sizing.limiter import AddressLimiter, retry_after
 from server.storage import open_storage
@@ -42,15 +42,8 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", descripti
 
 class NewShopper(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
-    name: str = Field(min_length=1, max_length=int(limits.get("max_name_chars")), description="Shown to friends")
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        try:
-            return check_display_name(value)
-        except InvalidName as exc:
-            raise ValueError(str(exc)) from None
+    name: DisplayName = Field(min_length=1, max_length=int(limits.get("max_name_chars")),
+                              description="Shown to friends")
 
 
 class AddLine(BaseModel):

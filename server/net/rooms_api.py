@@ -13,10 +13,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from server import limits
-from server.names import InvalidName, check_display_name
+from server.names import DisplayName, RoomName
 from server.net.hub import Hub
 from server.net.problems import Problem, responses
 from server.net.ws import PROTOCOL_VERSION
@@ -30,7 +30,7 @@ router = APIRouter(tags=["rooms"])
 class CreateRoom(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)  # room ids are the server's: an `id` field is refused
 
-    name: str = Field(min_length=1, max_length=60, description="Shown in room lists")
+    name: RoomName = Field(min_length=1, max_length=60, description="Shown in room lists")
     scene: str | None = Field(default=None, max_length=64,
                               description="Store scene id; the server's default scene if omitted")
     private: bool = Field(default=False, description="Private rooms are unlisted and need their invite code")
@@ -41,30 +41,15 @@ class CreateRoom(BaseModel):
         "a middle ring at 20 Hz, the rest at 5 Hz; 'auto' = 'all' up to 250 avatars, then 'nearby'",
     )
 
-    @field_validator("name")
-    @classmethod
-    def _room_name(cls, value: str) -> str:
-        try:
-            return check_display_name(value, max_chars=60)
-        except InvalidName as exc:
-            raise ValueError(str(exc)) from None
 
 
 class JoinRoom(BaseModel):
     model_config = ConfigDict(strict=True)  # no coercion: "true" is not a bool, "5" not a number
 
-    name: str = Field(min_length=1, max_length=int(limits.get("max_name_chars")),
-                      description="Display name shown over the avatar: letters, digits, spaces and punctuation; "
-                                  "no control, zero-width or direction-changing characters")
+    name: DisplayName = Field(min_length=1, max_length=int(limits.get("max_name_chars")),
+                              description="Display name shown over the avatar: letters, digits, spaces and "
+                                          "punctuation; no control, zero-width or direction-changing characters")
     invite_code: str | None = Field(default=None, max_length=64, description="Required for private rooms")
-
-    @field_validator("name")
-    @classmethod
-    def _display_name(cls, value: str) -> str:
-        try:
-            return check_display_name(value)
-        except InvalidName as exc:
-            raise ValueError(str(exc)) from None
 
 
 class RoomView(BaseModel):
