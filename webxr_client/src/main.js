@@ -10,6 +10,7 @@ import { fetchCatalog, ProductManager } from './products.js';
 import { SimplifiedView } from './simplified.js';
 import { avatarHandJoints, avatarPoseArray, ownPoseParts } from './net/own_pose.js';
 import { RoomClient } from './net/room_client.js';
+import { storeRoomId } from './net/store_room.js';
 import { loadStore } from './store_scene.js';
 import { TryOn } from './tryon/tryon.js';
 import { PanelSystem } from './ui/panel.js';
@@ -273,9 +274,13 @@ async function main() {
   });
 
   // --- the room: other shoppers ----------------------------------------------------------------
-  if (config.networking) {
+  if (config.networking) joinRoom().catch((err) => {
+    room = null;
+    setStatus(`Shopping alone: could not join the room (${err.message}).`);
+  });
+  async function joinRoom() {
     room = new RoomClient({
-      room: config.roomId ?? 'main',
+      room: config.roomId ?? await storeRoomId(config.sceneId),
       name: config.name ?? 'Shopper',
       now: () => performance.now(),
       onPose: (id, serverMs, localMs, pose, name) => avatars.push(id, serverMs, localMs, avatarPoseArray(pose),
@@ -285,16 +290,20 @@ async function main() {
       onWelcome: () => avatars.resetClocks(),
     });
     plaza.room = room;
-    room.join().then((welcome) => {
-      const [x, , z] = welcome.spawn ?? [];
-      if (!welcome.resumed && Number.isFinite(x) && Number.isFinite(z) && store.walkable.isWalkable(x, z)) {
-        rig.position.set(x, 0, z);
-      }
-      setStatus(`${store.info.name ?? config.sceneId} · room ${room.room} · you are ${welcome.name ?? config.name ?? 'a shopper'}`);
-    }).catch((err) => {
-      room = null;
-      setStatus(`Shopping alone: could not join the room (${err.message}).`);
-    });
+    // A page that goes away says so: others see the avatar leave at once, not after the drop grace period.
+    window.addEventListener('pagehide', () => room?.close());
+    // Back from the back-forward cache: that seat is gone, so start afresh.
+    window.addEventListener('pageshow', (event) => { if (event.persisted) window.location.reload(); });
+    // The spawn comes from the welcome: the server spreads shoppers over the store's spawn points.
+    const welcome = await room.join();
+    const [x, , z] = welcome.spawn ?? [];
+    if (!welcome.resumed && Number.isFinite(x) && Number.isFinite(z) && store.walkable.isWalkable(x, z)) {
+      const [hx, hz] = headXZ();
+      rig.position.x += x - hx;
+      rig.position.z += z - hz;
+    }
+    plaza.spawn = [x, z];
+    setStatus(`${store.info.name ?? config.sceneId} · room ${room.room} · you are ${welcome.name ?? config.name ?? 'a shopper'}`);
   }
 
   Object.assign(plaza, {
