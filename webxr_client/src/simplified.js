@@ -5,8 +5,9 @@ import { formatPrice, formatStock } from './format.js';
 import { provenanceLines } from './products.js';
 
 export class SimplifiedView {
-  constructor({ section, list, toggle, onShow, onVariant, onToggle, onTryOn }) {
+  constructor({ section, list, toggle, back = null, onShow, onVariant, onToggle, onTryOn }) {
     this.section = section;
+    this.back = back; // "Back to the list": shown while the list has stepped aside for the 3D view
     this.list = list;
     this.toggle = toggle;
     this.onShow = onShow;
@@ -16,11 +17,25 @@ export class SimplifiedView {
     this.enabled = false;
     this.products = [];
     toggle.addEventListener('click', () => this.set(!this.enabled));
+    back?.addEventListener('click', () => this.unpeek());
+  }
+
+  /** The list steps aside so "Show me" and "Try on" happen in view; "Back to the list" brings it back. */
+  peek() {
+    if (!this.enabled) return;
+    this.section.hidden = true;
+    if (this.back) this.back.hidden = false;
+  }
+
+  unpeek() {
+    if (this.back) this.back.hidden = true;
+    if (this.enabled) this.section.hidden = false;
   }
 
   set(enabled) {
     this.enabled = enabled;
     this.section.hidden = !enabled;
+    if (this.back) this.back.hidden = true;
     this.toggle.setAttribute('aria-pressed', String(enabled));
     this.toggle.textContent = enabled ? 'Full 3D mode' : 'Simplified mode';
     document.body.classList.toggle('simplified', enabled);
