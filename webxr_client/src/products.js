@@ -279,6 +279,7 @@ export class ProductManager {
 
   /** Keeps the screen card beside its product as the view moves (every frame on a screen). */
   updateCard(view) {
+    this.lastView = view;
     if (!this.card?.visible || !this.selected) return;
     this.card.place(this.screenRect(this.selected, view.w, view.h), view);
   }
@@ -296,6 +297,7 @@ export class ProductManager {
       this.panels.remove('product');
       this.card.onPress = (id) => this.onPanelPress(id);
       this.card.show(content);
+      if (this.lastView) this.updateCard(this.lastView); // in place at once, not a frame later
       return;
     }
     this.card?.hide();

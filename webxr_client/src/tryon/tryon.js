@@ -114,8 +114,9 @@ export class TryOn {
    */
   viewTarget(immersive = false) {
     const panel = !immersive && this.camera.aspect < NARROW_ASPECT
-      && this.panels.get(this.result ? 'tryon-result' : 'tryon');
+      ? this.panels.get(this.result ? 'tryon-result' : 'tryon') ?? undefined : null;
     if (panel) return panel.mesh.getWorldPosition(new THREE.Vector3());
+    if (panel === undefined) return null; // narrow, but the panel is not drawn yet: decide next frame
     return new THREE.Vector3(this.spot.x, LOOK_AT, this.spot.z);
   }
 
@@ -142,10 +143,12 @@ export class TryOn {
    * @param {boolean} immersive true in an XR session
    */
   update(dt, immersive) {
+    this.immersive = immersive;
     const facing = this.facing;
     if (!facing || !this.product || !this.spot) return;
     if (facing.pending) {
       const target = this.viewTarget(immersive);
+      if (!target) return;
       const yaw = this.mirrorYaw(target);
       const pitch = this.mirrorPitch(target);
       if (immersive) this.facing = { hint: null };
@@ -337,6 +340,31 @@ export class TryOn {
     panel.mesh.position.copy(this.root.localToWorld(local));
     panel.mesh.quaternion.copy(this.root.quaternion).multiply(
       new THREE.Quaternion().setFromAxisAngle(new THREE.Vector3(0, 1, 0), -Math.sign(side) * 0.35));
+    this.fitNarrow(panel);
+  }
+
+  /**
+   * A portrait phone cannot show the mirror and both panels: the panel in use (the form, then the result) comes
+   * towards the shopper, in the same direction, to the distance where all of it fits the view at eye height,
+   * drawn over the store; the other one waits hidden. A drag to the side shows the mannequin.
+   */
+  fitNarrow(panel) {
+    const material = panel.mesh.material;
+    const narrow = this.camera.aspect < NARROW_ASPECT && !this.immersive;
+    const active = panel.id === (this.result ? 'tryon-result' : 'tryon');
+    panel.mesh.visible = !narrow || active;
+    material.depthTest = !narrow;
+    panel.mesh.renderOrder = narrow ? 10 : 0;
+    if (!narrow || !active) return;
+    const eye = this.camera.getWorldPosition(new THREE.Vector3());
+    const dir = panel.mesh.position.clone().sub(eye).setY(0).normalize();
+    const halfV = THREE.MathUtils.degToRad(this.camera.fov / 2);
+    const halfH = Math.atan(Math.tan(halfV) * this.camera.aspect);
+    // The middle 75% of the height: the page's bars (status, buttons, "Back to the list") cover the rest.
+    const d = Math.max(1.1 * panel.mesh.scale.x / 2 / Math.tan(halfH), panel.mesh.scale.y / 2 / (0.75 * Math.tan(halfV)),
+      0.6);
+    panel.mesh.position.copy(eye).addScaledVector(dir, d);
+    panel.mesh.lookAt(eye.x, panel.mesh.position.y, eye.z);
   }
 
   /** Panel presses (ray, poke, click all arrive here). */
