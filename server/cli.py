@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+from pathlib import Path
 
 from server.config import Settings
 
@@ -27,6 +29,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _kept_secrets(data_dir: str) -> dict:
+    """The signing secret and the operator token, generated once into the data directory (0600) so seat
+    tokens and operator scripts keep working across restarts. Environment variables override both."""
+    from server.storage.local_state import load_or_create_secret
+
+    secret = os.environ.get("PLAZA_SECRET") or load_or_create_secret(data_dir, "server_secret")[0]
+    token = os.environ.get("PLAZA_OPERATOR_TOKEN")
+    if not token:
+        token, created = load_or_create_secret(data_dir, "operator_token")
+        where = Path(data_dir) / "operator_token"
+        # Printed once, as Jupyter prints its token; afterwards it is only in the file.
+        if created:
+            print(f"Operator token (mocap API, load tests; kept in {where}):\n    {token}", file=sys.stderr)
+        else:
+            print(f"Operator token: in {where}", file=sys.stderr)
+    return {"secret": secret.encode(), "operator_token": token}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
@@ -47,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             f"http://{args.host}:{args.port}", f"http://localhost:{args.port}", f"http://127.0.0.1:{args.port}"
         )
         settings = Settings(host=args.host, port=args.port, scene=args.scene, allowed_origins=origins,
-                            data_dir=args.data_dir)
+                            data_dir=args.data_dir, persist_state=True, **_kept_secrets(args.data_dir))
         app = create_app(settings)
         uvicorn.Server(uvicorn_config(app, args.host, args.port, args.log_level)).run()
         return 0

@@ -1,14 +1,17 @@
 """The one limits table. Code enforces these values, errors quote them, docs/PROTOCOL.md lists them
 (tests check the doc against this table), and the welcome message sends the client-facing ones.
 
-Each limit has a value, a unit and one sentence saying what it protects. Values are the defaults for a
-public store; `python -m server serve --limits-profile load-test` is not a thing on purpose: load tests
-present the operator token instead, which lifts the per-address limits only (see `OPERATOR_EXEMPT`).
+Each limit has a value, a unit and one sentence saying what it bounds. The values suit a public store; a load
+test from one address presents the operator token, which lifts the per-address seat and room limits only
+(`OPERATOR_EXEMPT`). `python -m server.limits` rewrites the table in docs/PROTOCOL.md.
 """
 
 from __future__ import annotations
 
+import re
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ _TABLE: tuple[Limit, ...] = (
     # --- HTTP transport
     Limit("max_body_bytes", 1024 * 1024, "bytes", "one HTTP request body; larger answers 413"),
     Limit("header_timeout_s", 10, "seconds", "time to send a complete request head"),
-    Limit("idle_timeout_s", 60, "seconds", "an HTTP connection with no traffic either way is closed"),
+    Limit("body_timeout_s", 60, "seconds", "time to send a request body of known length, after its head"),
     Limit("pending_connections_per_address", 64, "connections",
           "HTTP connections from one address that are not (yet) websockets"),
     # --- profiles and mocap
@@ -88,3 +91,16 @@ def markdown_table() -> str:
         value = int(limit.value) if float(limit.value).is_integer() else limit.value
         rows.append(f"| `{limit.name}` | {value} | {limit.unit} | {limit.what} |")
     return "\n".join(rows)
+
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "PROTOCOL.md"
+_MARKERS = re.compile(r"(<!-- BEGIN LIMITS \(server/limits.py\) -->\n).*?(<!-- END LIMITS -->)", re.S)
+
+
+def doc_with_table(text: str) -> str:
+    return _MARKERS.sub(lambda m: m.group(1) + markdown_table() + "\n" + m.group(2), text)
+
+
+if __name__ == "__main__":
+    DOC.write_text(doc_with_table(DOC.read_text()))
+    sys.exit(0)

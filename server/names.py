@@ -17,11 +17,11 @@ class InvalidName(ValueError):
     """A display name that breaks the rules; the message says which rule, in words."""
 
 
-def check_display_name(name: str) -> str:
-    """The cleaned name, or InvalidName saying what is wrong."""
+def check_display_name(name: str, max_chars: int | None = None) -> str:
+    """The cleaned name, or InvalidName saying what is wrong (`max_chars`: default max_name_chars)."""
     if not isinstance(name, str):
         raise InvalidName("the name must be text")
-    max_chars = int(limits.get("max_name_chars"))
+    max_chars = max_chars or int(limits.get("max_name_chars"))
     for ch in name:
         category = unicodedata.category(ch)
         if category in _FORBIDDEN_CATEGORIES:

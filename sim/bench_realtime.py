@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import socket
 import subprocess
 import sys
@@ -32,16 +33,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _run_size(url: str, bots: int, interest: str, seconds: float, send_hz: float) -> dict:
+def _run_size(url: str, bots: int, interest: str, seconds: float, send_hz: float, env: dict) -> dict:
     status, room = http_json("POST", f"{url}/api/rooms", {
-        "name": f"bench {interest} {bots}", "scene": "launch-hall", "capacity": bots + 5, "interest": interest})
+        "name": f"bench {interest} {bots}", "scene": "launch-hall", "capacity": bots + 5, "interest": interest},
+        operator_token=env["PLAZA_OPERATOR_TOKEN"])
     if status != 201:
         raise RuntimeError(f"could not create a room: {room}")
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         out = f.name
     cmd = [sys.executable, "-m", "sim", "load", "--url", url, "--room", room["id"], "--bots", str(bots),
            "--seconds", str(seconds), "--warmup", "4", "--send-hz", str(send_hz), "--json", out]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=seconds + 240)
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=seconds + 240, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"sim failed for {bots} bots:\n{proc.stderr[-2000:]}")
     print(proc.stdout, flush=True)
@@ -110,8 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     data_dir = tempfile.mkdtemp(prefix="plaza-bench-")
+    token = secrets.token_urlsafe(24)  # the operator token lifts per-address limits for the bots
+    env = {**os.environ, "PLAZA_OPERATOR_TOKEN": token}
     server = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port), "--data-dir", data_dir,
-                               "--log-level", "warning"], cwd=REPO)
+                               "--log-level", "warning"], cwd=REPO, env=env)
     rows: list[dict] = []
     try:
         deadline = time.monotonic() + 30
@@ -123,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 [("nearby", int(n)) for n in args.nearby.split(",") if n]
         for mode, bots in sizes:
             print(f"== {mode} {bots} bots", flush=True)
-            rows.append(_run_size(url, bots, mode, args.seconds, args.send_hz))
+            rows.append(_run_size(url, bots, mode, args.seconds, args.send_hz, env))
             time.sleep(2)
     finally:
         server.terminate()

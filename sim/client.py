@@ -9,7 +9,9 @@ Three layers, usable separately:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +38,8 @@ from server.realtime.pose import (
 from server.realtime.quantize import dequantize_positions_mm, dequantize_quats
 
 HISTORY_TICKS = 64
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+ACK_EVERY_S = 0.25  # a client that uploads nothing still acknowledges this often
 
 
 def upload_rows(parts: dict[int, np.ndarray]) -> tuple[int, list[bytes]]:
@@ -282,10 +285,15 @@ class _WebSocketTransport(asyncio.Protocol):
         return rcvd.code if rcvd else None
 
 
-def http_json(method: str, url: str, body: dict | None = None, timeout: float = 10.0) -> tuple[int, dict]:
-    """Small blocking JSON-over-HTTP helper (run it in a thread from async code)."""
+def http_json(method: str, url: str, body: dict | None = None, timeout: float = 10.0,
+              operator_token: str | None = None) -> tuple[int, dict]:
+    """Small blocking JSON-over-HTTP helper (run it in a thread from async code). `operator_token` lifts
+    the per-address limits (a load test holds many seats from one address)."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if operator_token:
+        headers["Authorization"] = f"Bearer {operator_token}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -303,23 +311,29 @@ class PlazaClient:
         self.events: asyncio.Queue = asyncio.Queue()
         self.queue_events = True
         self.seq = 0
+        self.auto_ack = True  # acknowledge snapshots with `ack` messages while no pose uploads carry acks
+        self._last_ack_at = -1e9
         self._request_id = 0
         self.room: str | None = None
 
     @classmethod
     async def join(cls, base_url: str, room: str = "main", name: str = "shopper", invite_code: str | None = None,
-                   decode: bool = True, origin: str | None = None, queue_events: bool = True) -> PlazaClient:
+                   decode: bool = True, origin: str | None = None, queue_events: bool = True,
+                   operator_token: str | None = None) -> PlazaClient:
         client = cls(base_url, ClientSession(decode))
         client.queue_events = queue_events
         body = {"name": name, **({"invite_code": invite_code} if invite_code else {})}
-        status, reply = await asyncio.to_thread(http_json, "POST", f"{client.base_url}/api/rooms/{room}/join", body)
+        status, reply = await asyncio.to_thread(http_json, "POST", f"{client.base_url}/api/rooms/{room}/join", body,
+                                                operator_token=operator_token)
         if status != 200:
             raise ConnectionError(f"join refused ({status}): {reply}")
         client.room = room
-        await client.connect(reply["ws_url"], origin=origin)
+        await client.connect(reply["ws_url"], token=reply["token"], origin=origin)
         return client
 
-    async def connect(self, ws_path: str, origin: str | None = None, wait_welcome: bool = True) -> None:
+    async def connect(self, ws_path: str, token: str | None = None, origin: str | None = None,
+                      wait_welcome: bool = True) -> None:
+        """Open the websocket at `ws_path` and, with a token, authenticate with the first message."""
         url = self.base_url.replace("http://", "ws://", 1) + ws_path
         uri = parse_uri(url)
         loop = asyncio.get_running_loop()
@@ -327,6 +341,8 @@ class PlazaClient:
             lambda: _WebSocketTransport(url, origin, self._on_binary), uri.host, uri.port
         )
         await self.ws.opened
+        if token is not None:
+            self.ws.send(msgpack.packb({"t": "auth", "token": token}))
         if wait_welcome:
             while self.session.welcome is None:
                 kind, message = await asyncio.wait_for(self.next_event(), 10)
@@ -337,13 +353,15 @@ class PlazaClient:
         """Reconnect with the resume token after a drop (same seat, same avatar)."""
         token = self.session.welcome["resume"]
         self.session.welcome = None
-        await self.connect(f"/ws?room={self.room}&v={PROTOCOL_VERSION}&token={token}")
+        await self.connect(f"/ws?v={PROTOCOL_VERSION}&room={self.room}", token=token)
 
     def _on_binary(self, data: bytes) -> None:
         try:
             kind, value = self.session.receive(data)
         except (SnapshotError, ValueError, msgpack.UnpackException) as exc:
             kind, value = "decode_error", exc
+        if kind == "snapshot" and self.auto_ack:
+            self._ack_if_quiet()
         if self.queue_events or kind != "snapshot":
             self.events.put_nowait((kind, value))
 
@@ -366,14 +384,24 @@ class PlazaClient:
                     raise ConnectionError(f"connection closed: {value}")
         return await asyncio.wait_for(wait(), timeout)
 
+    def _ack_if_quiet(self) -> None:
+        """PROTOCOL.md section 10: acknowledge at least every ACK_EVERY_S, with uploads or `ack` messages."""
+        now = time.monotonic()
+        if now - self._last_ack_at >= ACK_EVERY_S and self.ws is not None and self.session.last_tick:
+            self._last_ack_at = now
+            with contextlib.suppress(ConnectionError):
+                self.ws.send(msgpack.packb({"t": "ack", "tick": self.session.last_tick}))
+
     def send_pose(self, parts: dict[int, np.ndarray]) -> None:
         self.seq += 1
         self.ws.send(encode_pose_upload(self.seq, self.session.last_tick, parts))
+        self._last_ack_at = time.monotonic()
 
     def send_pose_payload(self, presence: int, payload: bytes) -> None:
         """Send a pose whose float payload was built in bulk (`upload_rows`)."""
         self.seq += 1
         self.ws.send(upload_header(presence, self.seq, self.session.last_tick) + payload)
+        self._last_ack_at = time.monotonic()
 
     def send_raw(self, data: bytes) -> None:
         self.ws.send(data)

@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -88,7 +89,7 @@ def _pct(values, p) -> float | None:
 
 async def run_load(url: str, room: str, bots: int, seconds: float, hands: bool = False, body: bool = False,
                    decode: int = 4, warmup: float = 3.0, send_hz: float = 60.0, seed: int = 1,
-                   progress: bool = True) -> LoadReport:
+                   progress: bool = True, operator_token: str | None = None) -> LoadReport:
     from server.realtime.rules import RoomRules
 
     rng = np.random.default_rng(seed)
@@ -125,7 +126,7 @@ async def run_load(url: str, room: str, bots: int, seconds: float, hands: bool =
         async with sem:
             try:
                 client = await PlazaClient.join(url, room=room, name=f"bot{i}", decode=i < decode,
-                                                queue_events=False)
+                                                queue_events=False, operator_token=operator_token)
             except Exception as exc:
                 print(f"bot {i} could not join: {exc}", file=sys.stderr)
                 return None
@@ -259,6 +260,17 @@ def _scene_rules(scene_id: str):
         return None
 
 
+def operator_token_from_env(data_dir: str = "var") -> str | None:
+    """PLAZA_OPERATOR_TOKEN, else the token a local server keeps in its data directory."""
+    token = os.environ.get("PLAZA_OPERATOR_TOKEN")
+    if token:
+        return token
+    try:
+        return (Path(data_dir) / "operator_token").read_text().strip() or None
+    except OSError:
+        return None
+
+
 def main(argv: list[str]) -> int:
     import argparse
 
@@ -277,19 +289,23 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--decode", type=int, default=4, help="bots that decode every snapshot (for latency)")
     parser.add_argument("--send-hz", type=float, default=60.0, help="pose upload rate per bot")
     parser.add_argument("--json", default=None, help="also write the report as JSON to this file")
+    parser.add_argument("--operator-token", default=None,
+                        help="the server's operator token, which lifts per-address join limits (default: "
+                             "PLAZA_OPERATOR_TOKEN, else var/operator_token as `make run` writes it)")
     args = parser.parse_args(argv)
+    token = args.operator_token or operator_token_from_env()
     room = args.room
     if args.new_room:
         body = {"name": f"load test ({args.bots} bots)", "capacity": max(args.bots + 5, 10), "interest": args.interest}
         if args.scene:
             body["scene"] = args.scene
-        status, info = http_json("POST", f"{args.url}/api/rooms", body)
+        status, info = http_json("POST", f"{args.url}/api/rooms", body, operator_token=token)
         if status != 201:
             print(f"could not create a room: {info}", file=sys.stderr)
             return 1
         room = info["id"]
     report = asyncio.run(run_load(args.url, room, args.bots, args.seconds, args.hands, args.body,
-                                  args.decode, args.warmup, args.send_hz))
+                                  args.decode, args.warmup, args.send_hz, operator_token=token))
     print(report.summary())
     if args.json:
         with open(args.json, "w") as f:

@@ -44,8 +44,9 @@ def test_list_search_and_filters(client):
 )
 def test_bad_queries_get_json_errors(client, params, status, words):
     r = client.get("/api/products", params=params)
-    assert r.status_code == status and r.headers["content-type"].startswith("application/json")
-    assert words in r.text
+    assert r.status_code == status and r.headers["content-type"].startswith("application/problem+json")
+    problem = r.json()
+    assert problem["status"] == status and problem["code"] and words in r.text
 
 
 def test_product_detail_stock_and_unknown_product(client):

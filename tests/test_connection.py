@@ -102,3 +102,27 @@ def test_binary_frame_headers_follow_rfc_6455_lengths():
     assert binary_frame(b"x" * 125)[:2] == b"\x82\x7d"
     assert binary_frame(b"x" * 126)[:4] == b"\x82\x7e\x00\x7e"
     assert binary_frame(b"x" * 70000)[:10] == b"\x82\x7f" + (70000).to_bytes(8, "big")
+
+
+async def test_a_client_whose_acks_stop_is_closed_after_max_behind_whatever_the_buffers_take():
+    """Frames are all written (a big kernel buffer takes them), but the client acknowledges none after tick 10:
+    judged by what it acknowledged, it is closed once the oldest unacknowledged frame is 2 s old."""
+    t = FakeTransport()
+    conn = Connection(t.send, "r", 1, lambda tick: None, lambda n: None, now=0.0)
+    closed_at = None
+    for tick in range(1, 400):
+        conn.offer_snapshot(tick, b"\x02x", tick / 60, acked_tick=min(tick - 1, 10))
+        await asyncio.sleep(0)
+        if conn.close_requested and closed_at is None:
+            closed_at = tick
+    assert conn.close_requested[0] == TOO_SLOW and "acknowledged nothing" in conn.close_requested[1]
+    assert closed_at == 10 + 1 + 120 + 1  # tick 11 was the first unacknowledged frame; 2 s of ticks later
+
+
+async def test_a_client_that_keeps_acking_is_never_closed():
+    t = FakeTransport()
+    conn = Connection(t.send, "r", 1, lambda tick: None, lambda n: None, now=0.0)
+    for tick in range(1, 600):
+        conn.offer_snapshot(tick, b"\x02x", tick / 60, acked_tick=max(0, tick - 6))  # 100 ms behind
+        await asyncio.sleep(0)
+    assert conn.close_requested is None

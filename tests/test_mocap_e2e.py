@@ -4,7 +4,10 @@ pose), a reference client in the room receives the performer's body within the c
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
+import urllib.error
+import urllib.request
 
 import numpy as np
 import pytest
@@ -16,18 +19,32 @@ from server.mocap.osc import encode_message, timetag_from_seconds
 from server.mocap.vmc import encode_body_bundle
 from server.realtime.quantize import quat_angle_deg
 from sim import mocap_sender
-from sim.client import PlazaClient, http_json
+from sim.client import PlazaClient
 from tests.conftest import LiveServer, free_port
 from tests.test_mocap_bvh import CLIPS, DATA, needs_clips
+
+OPERATOR_TOKEN = "e2e-operator-token"
+
+
+def http_json(method: str, url: str, body: dict | None = None) -> tuple[int, dict]:
+    """JSON over HTTP as the store's operator (the mocap API denies everyone else)."""
+    request = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None, method=method,
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {OPERATOR_TOKEN}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
 
 
 @pytest.fixture
 async def mocap_server(monkeypatch, tmp_path):
     monkeypatch.setenv("PLAZA_MOCAP_UDP_PORT", "0")  # a free UDP port; the API reports it
     monkeypatch.setenv("PLAZA_MOCAP_BVH_DIR", str(DATA))
-    monkeypatch.delenv("PLAZA_OPERATOR_TOKEN", raising=False)
     port = free_port()
-    server = LiveServer(Settings(port=port, data_dir=str(tmp_path), allowed_origins=(f"http://127.0.0.1:{port}",)))
+    server = LiveServer(Settings(port=port, data_dir=str(tmp_path), allowed_origins=(f"http://127.0.0.1:{port}",),
+                                 operator_token=OPERATOR_TOKEN))
     await server.start()
     try:
         yield server
@@ -103,7 +120,7 @@ async def test_sender_tool_streams_a_real_clip_that_a_client_sees_move(mocap_ser
         source_id, key, udp_port, avatar_id = await _bound_source(mocap_server)
         clip = str(DATA / CLIPS[0])
         sender = asyncio.create_task(asyncio.to_thread(
-            mocap_sender.main, ["--bvh", clip, "--to", f"127.0.0.1:{udp_port}", "--key", key, "--seconds", "4"]))
+            mocap_sender.main, ["--bvh", clip, "--to", f"127.0.0.1:{udp_port}", f"--key={key}", "--seconds", "4"]))
         first = await _wait_body(viewer, avatar_id, lambda p: True)
         first_pos, _ = body_fk(first.parts["body"][0], first.body_rots)
         # the walk moves the body: some joint travels more than 5 cm within the stream

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from server.config import Settings
 from server.mocap import api as mocap_api
 from server.mocap.bvh import parse_bvh
 from server.mocap.fk import body_fk, body_offsets, quat_angle
@@ -22,6 +23,8 @@ from server.mocap.ingest import KEY_ADDRESS, BindOptions, MocapInputError, Mocap
 from server.mocap.osc import encode_bundle, encode_message, timetag_from_seconds
 from server.mocap.udp import start_udp_listener
 from server.mocap.vmc import encode_body_bundle
+from server.net import problems
+from server.net.app import create_app
 from server.realtime.skeleton import BODY_INDEX
 from sim import mocap_sender
 from tests.test_mocap_bvh import ARMS_DOWN, _bvh_from_tree
@@ -212,7 +215,7 @@ async def test_sender_tool_drives_the_ingest_over_udp(tmp_path):
     port = transport.get_extra_info("sockname")[1]
     try:
         rc = await asyncio.to_thread(mocap_sender.main, ["--bvh", str(clip_path), "--to", f"127.0.0.1:{port}",
-                                                         "--key", key, "--rate", "120", "--seconds", "0.1", "--loop"])
+                                                         f"--key={key}", "--rate", "120", "--seconds", "0.1", "--loop"])
         for _ in range(100):
             if len(sink.calls) >= 12:
                 break
@@ -257,14 +260,18 @@ class FakeRoom:
         del self.seats[avatar_id]
 
 
+OPERATOR = {"Authorization": "Bearer op-token"}
+
+
 def make_app(monkeypatch, tmp_path, rooms: dict | None) -> FastAPI:
     monkeypatch.setenv("PLAZA_MOCAP_UDP_PORT", "0")
     monkeypatch.setenv("PLAZA_MOCAP_BVH_DIR", str(tmp_path))
-    monkeypatch.delenv("PLAZA_OPERATOR_TOKEN", raising=False)
     app = FastAPI()
-    app.state.plaza = types.SimpleNamespace(settings=types.SimpleNamespace(host="127.0.0.1", data_dir="var"))
+    settings = Settings(data_dir=str(tmp_path / "var"), operator_token="op-token")
+    app.state.plaza = types.SimpleNamespace(settings=settings)
     if rooms is not None:
         app.state.plaza.rooms = types.SimpleNamespace(get=rooms.get)
+    problems.install(app)
     mocap_api.mount(app)
     return app
 
@@ -273,7 +280,7 @@ def test_api_create_bind_play_stop(monkeypatch, tmp_path):
     (tmp_path / "raise.bvh").write_text(_bvh_from_tree(ARMS_DOWN, [[0.0] * 69] * 3))
     room = FakeRoom()
     app = make_app(monkeypatch, tmp_path, {"shop": room})
-    with TestClient(app) as client:
+    with TestClient(app, headers=OPERATOR) as client:
         created = client.post("/api/mocap/sources", json={"name": "host"}).json()
         sid, key, port = created["source_id"], created["key"], created["udp_port"]
         assert isinstance(port, int) and port > 0
@@ -307,15 +314,35 @@ def test_api_create_bind_play_stop(monkeypatch, tmp_path):
         assert client.post(f"/api/mocap/sources/{sid}/stop").status_code == 404
 
 
-def test_api_without_rooms_answers_503_and_checks_operator_token(monkeypatch, tmp_path):
+def test_api_without_rooms_answers_503(monkeypatch, tmp_path):
     app = make_app(monkeypatch, tmp_path, None)
-    with TestClient(app) as client:
+    with TestClient(app, headers=OPERATOR) as client:
         sid = client.post("/api/mocap/sources", json={}).json()["source_id"]
         r = client.post(f"/api/mocap/sources/{sid}/bind", json={"room_id": "shop"})
         assert r.status_code == 503 and "room server" in r.json()["detail"]
-        monkeypatch.setenv("PLAZA_OPERATOR_TOKEN", "s3cret")
+
+
+def test_api_denies_by_default_without_the_operator_token(monkeypatch, tmp_path):
+    app = make_app(monkeypatch, tmp_path, {"shop": FakeRoom()})
+    with TestClient(app) as client:
+        for method, url, body in (("POST", "/api/mocap/sources", {}), ("GET", "/api/mocap/sources", None),
+                                  ("GET", "/api/mocap/counters", None),
+                                  ("POST", "/api/mocap/sources/x/bind", {"room_id": "shop"})):
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "op-token"}):
+                r = client.request(method, url, json=body, headers=headers)
+                assert r.status_code == 401, (method, url, headers)
+                assert r.headers["www-authenticate"] == "Bearer" and r.json()["code"] == "unauthorized"
+        assert client.get("/api/mocap/counters", headers=OPERATOR).status_code == 200
+        assert client.get("/api/mocap/sources", headers=OPERATOR).json() == []  # nothing was created
+
+
+def test_operator_token_from_the_environment_overrides(monkeypatch, tmp_path):
+    monkeypatch.setenv("PLAZA_OPERATOR_TOKEN", "from-env")
+    monkeypatch.setenv("PLAZA_MOCAP_UDP_PORT", "off")
+    app = create_app(Settings(data_dir=str(tmp_path)))
+    with TestClient(app) as client:
         assert client.get("/api/mocap/counters").status_code == 401
-        assert client.get("/api/mocap/counters", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert client.get("/api/mocap/counters", headers={"Authorization": "Bearer from-env"}).status_code == 200
 
 
 @settings(max_examples=300, deadline=None)

@@ -60,17 +60,18 @@ def test_impossible_bodies_get_a_422_in_plain_words(client, body, field, words):
     r = client.post("/api/sizing/estimate", json={"sex": "male", **body})
     assert r.status_code == 422
     doc = r.json()
-    assert words in doc["error"]
-    assert any(p["field"] == field for p in doc["problems"])
+    assert words in doc["detail"]
+    assert any(p["field"] == field for p in doc["errors"])
 
 
 def test_unknown_chart_and_wrong_type_are_client_errors(client):
     r = client.post("/api/sizing/recommend", json={"body": BODY, "chart_id": "ballgowns"})
-    assert r.status_code == 400 and "no size chart called 'ballgowns'" in r.json()["error"]
+    assert r.status_code == 400 and "no size chart called 'ballgowns'" in r.json()["detail"]
     assert client.get("/api/sizing/charts/ballgowns").status_code == 404
     r = client.post("/api/sizing/estimate", json={"stature": "tall", "weight": 80})
     assert r.status_code == 422
-    assert r.json()["problems"] == [{"field": "stature", "message": "Your height must be a number (you gave 'tall')."}]
+    assert r.json()["errors"] == [{"field": "stature", "message": "Your height must be a number (you gave 'tall').",
+                                   "code": "float_parsing"}]
 
 
 @pytest.mark.parametrize(("request_body", "field", "words"), [
@@ -82,16 +83,20 @@ def test_unknown_chart_and_wrong_type_are_client_errors(client):
 ])
 def test_malformed_sizing_requests_are_answered_in_words_not_framework_detail(client, request_body, field, words):
     r = client.post("/api/sizing/recommend", json=request_body)
-    assert r.status_code == 422 and "detail" not in r.json()
-    assert [p["field"] for p in r.json()["problems"]] == [field]
-    assert words in r.json()["error"]
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    doc = r.json()
+    assert doc["code"] == "invalid_request" and doc["type"] == "/problems/invalid_request"
+    assert [p["field"] for p in doc["errors"]] == [field]
+    assert words in doc["detail"] and words in doc["errors"][0]["message"]
 
 
-def test_unreadable_json_is_explained_and_other_apis_keep_their_documented_shape(client):
+def test_unreadable_json_is_explained_and_other_apis_answer_in_the_same_shape(client):
     r = client.post("/api/sizing/recommend", content=b"{", headers={"content-type": "application/json"})
-    assert r.status_code == 422 and r.json()["error"] == "We could not read the request: it is not valid JSON."
-    r = client.post("/api/rooms", json={"name": 5})  # docs/PROTOCOL.md: the framework's own 422 body
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "name"]
+    assert r.status_code == 400 and r.json()["code"] == "malformed_json"
+    assert r.json()["detail"].startswith("We could not read the request: it is not valid JSON")
+    r = client.post("/api/rooms", json={"name": 5})  # framework validation elsewhere: the same problem shape
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["errors"][0]["field"] == "body.name" and "input" not in r.json()["errors"][0]
 
 
 def test_recommend_without_consent_answers_and_stores_nothing(client, data_dir):
@@ -107,7 +112,7 @@ def test_recommend_without_consent_answers_and_stores_nothing(client, data_dir):
 
 def test_consent_profile_feedback_export_delete(client, data_dir):
     r = client.post("/api/sizing/profiles", json={"consent": False, "body": BODY})
-    assert r.status_code == 400 and "only if you agree" in r.json()["error"]
+    assert r.status_code == 400 and "only if you agree" in r.json()["detail"]
     assert stored_rows(data_dir) == (0, 0)
 
     r = client.post("/api/sizing/profiles", json={"consent": True, "body": BODY})
@@ -137,7 +142,7 @@ def test_consent_profile_feedback_export_delete(client, data_dir):
     assert r.status_code == 200
     assert client.get(f"/api/sizing/profiles/{pid}", headers=own).json()["measurements"]["waist"] == 79.5
     bad = client.put(f"/api/sizing/profiles/{pid}", headers=own, json={**BODY, "waist": 790})
-    assert bad.status_code == 422 and "not possible" in bad.json()["error"]
+    assert bad.status_code == 422 and "not possible" in bad.json()["detail"]
 
     assert client.delete(f"/api/sizing/profiles/{pid}", headers={"X-Owner-Key": "guess"}).status_code == 404
     assert client.delete(f"/api/sizing/profiles/{pid}", headers=own).json()["deleted"] is True
@@ -189,7 +194,7 @@ def test_a_usual_size_elsewhere_sharpens_the_recommendation_and_is_kept_only_wit
 
     bad = client.post("/api/sizing/recommend", json={"body": body, "chart_id": "tops-women", "consent": True,
                                                      "usual_sizes": [{"chart_id": "tops-unisex", "size": "Q"}]})
-    assert bad.status_code == 400 and "does not exist" in bad.json()["error"]
+    assert bad.status_code == 400 and "does not exist" in bad.json()["detail"]
     assert stored_rows(data_dir) == (0, 0)  # refused before anything was stored
 
     kept = client.post("/api/sizing/recommend", json={"body": body, "chart_id": "tops-women", "consent": True,
@@ -205,7 +210,7 @@ def test_bad_feedback_is_explained(client):
     own = {"X-Owner-Key": pid_doc["owner_key"]}
     url = f"/api/sizing/profiles/{pid_doc['profile_id']}/feedback"
     r = client.post(url, headers=own, json={"chart_id": "tops-women", "size": "XXXXL", "verdict": "fits"})
-    assert r.status_code == 400 and "does not exist" in r.json()["error"]
+    assert r.status_code == 400 and "does not exist" in r.json()["detail"]
     r = client.post(url, headers=own, json={"chart_id": "tops-women", "size": "M", "verdict": "meh"})
     assert r.status_code == 422
 
@@ -232,7 +237,7 @@ def test_furniture_endpoint_and_its_errors(client):
     assert r.status_code == 200 and r.json()["fits_room"] and not r.json()["passes_door"]
     r = client.post("/api/sizing/furniture-fit", json={"room": room, "doorway": {"width": -80, "height": 200},
                                                        "item": {"width": 1, "depth": 1, "height": 1}})
-    assert r.status_code == 422 and "doorway width" in r.json()["error"]
+    assert r.status_code == 422 and "doorway width" in r.json()["detail"]
     r = client.post("/api/sizing/furniture-fit", json={"room": room, "doorway": door})
     assert r.status_code == 400
 
@@ -260,7 +265,7 @@ def test_recommend_and_furniture_by_product_id(client, monkeypatch):
                                                    "product_id": "oxford-shirt"})
     assert r.status_code == 200 and (r.json()["chart_id"], r.json()["fit"]) == ("tops-men", "fitted")
     r = client.post("/api/sizing/recommend", json={"body": BODY, "product_id": "sofa"})
-    assert r.status_code == 400 and "not sold in sizes" in r.json()["error"]
+    assert r.status_code == 400 and "not sold in sizes" in r.json()["detail"]
     r = client.post("/api/sizing/furniture-fit", json={"room": {"width": 400, "depth": 350, "height": 250},
                                                        "doorway": {"width": 90, "height": 200}, "product_id": "sofa"})
     assert r.status_code == 200 and r.json()["fits"] is True
@@ -271,7 +276,7 @@ def test_recommend_and_furniture_by_product_id(client, monkeypatch):
 def test_without_a_catalog_product_lookup_falls_back_cleanly(client, monkeypatch):
     monkeypatch.setitem(sys.modules, "server.commerce.catalog", None)  # import now raises ModuleNotFoundError
     r = client.post("/api/sizing/recommend", json={"body": BODY, "product_id": "oxford-shirt"})
-    assert r.status_code == 400 and "chart_id" in r.json()["error"]
+    assert r.status_code == 400 and "chart_id" in r.json()["detail"]
 
 
 def test_openapi_documents_the_sizing_api(client):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import platform
 import socket
@@ -76,7 +77,7 @@ def bench_parsing() -> dict:
     parse_rate = _rate(parse_packet, packets)
     asm = VmcAssembler()
     assemble_rate = _rate(lambda m: asm.feed(m, 0.0), parsed)
-    reg = MocapSources(lambda *a: None)
+    reg = MocapSources(lambda *a: None, datagrams_per_source_per_s=math.inf)
     sid, key = reg.create()
     reg.bind(sid, "room", 1)
     key_msg = encode_message(KEY_ADDRESS, [key])
@@ -117,7 +118,7 @@ async def _udp_latency(n: int = 1000) -> dict:
         if i in sent:
             lat.append(now - sent[i])
 
-    reg = MocapSources(sink)
+    reg = MocapSources(sink, datagrams_per_source_per_s=math.inf)
     sid, key = reg.create()
     reg.bind(sid, "room", 1)
     transport, _ = await start_udp_listener(reg, "127.0.0.1", 0)

@@ -6,6 +6,15 @@ options. A packet is attributed to a source either by the key it carries (an OSC
 that cannot add one, by the UDP sender address the operator pinned to the source. Everything else is
 dropped and counted by reason. Poses go to a sink callable:
 ``sink(room_id, avatar_id, hips_pos (3,), local_rots (22, 4), now)``.
+
+Work is bounded per datagram and per source (limits table): at most `vmc_messages_per_datagram` OSC messages
+of a datagram are read (the rest is skipped and counted), and at most `vmc_datagrams_per_source_per_s`
+datagrams of one source are handled (token bucket, one second of burst; the excess is dropped and counted).
+
+Seats: a binding is (room, performer name, placement). With a `seats` keeper, a bound source whose seat has had
+no data for `mocap_idle_release_s` gives the seat up (the avatar leaves the room) and keeps its binding; its next
+data (or a running playback) takes a seat again. `snapshot()`/`restore()` carry sources, key hashes and bindings
+across a restart (seats are not carried: they are taken again when data comes).
 """
 
 from __future__ import annotations
@@ -17,12 +26,14 @@ import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 
+from server import limits
 from server.mocap.bvh import BvhClip, LoopingTrack
 from server.mocap.fk import body_offsets
-from server.mocap.osc import OscError, parse_packet
+from server.mocap.osc import OscError, parse_packet_limited
 from server.mocap.retarget import retarget_clip
 from server.mocap.vmc import VmcAssembler, VmcFrame, _quat_mul
 from server.realtime.skeleton import BODY_INDEX, REST_HEIGHT_M
@@ -31,13 +42,26 @@ log = logging.getLogger(__name__)
 
 KEY_ADDRESS = "/plaza/key"
 MAX_DATAGRAM = 65_507
-MAX_SOURCES = 1024
+MAX_SOURCES = int(limits.get("mocap_sources_total"))
+SEAT_RETRY_S = 1.0  # a source whose room is full (or gone) tries for a seat again at most this often
 Sink = Callable[[str, int, np.ndarray, np.ndarray, float], None]
 Address = tuple[str, int]
 
 
 class MocapInputError(ValueError):
     """An operator request that cannot be honoured (unknown source, bad option ...)."""
+
+
+class TooManySources(MocapInputError):
+    """The server holds `mocap_sources_total` sources already."""
+
+
+class SeatKeeper(Protocol):
+    """Takes and gives back the room seats of bound sources (the adapter around the real-time rooms)."""
+
+    def take(self, room_id: str, name: str, now: float) -> int: ...  # raises when no seat can be had
+
+    def release(self, room_id: str, avatar_id: int, now: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -76,8 +100,9 @@ class MocapSource:
     name: str
     key_digest: bytes
     allow_addr: str | None  # "host" or "host:port" that may send without a key (pinned sender)
-    room_id: str | None = None
+    room_id: str | None = None  # the binding; avatar_id is its seat, None while released (idle) or not yet taken
     avatar_id: int | None = None
+    avatar_name: str = "performer"
     options: BindOptions = field(default_factory=BindOptions)
     assembler: VmcAssembler = field(default_factory=VmcAssembler)
     playback: LoopingTrack | None = None
@@ -85,15 +110,24 @@ class MocapSource:
     last_data: bytes | None = None
     poses: int = 0
     last_pose_at: float | None = None
+    active_at: float = 0.0  # last data (or bind, or seat taken): the idle clock of the seat
+    next_seat_try: float = 0.0
+    tokens: float = -1.0  # datagram budget (token bucket); < 0 = full, not yet used
+    tokens_at: float = 0.0
 
     @property
     def bound(self) -> bool:
+        return self.room_id is not None
+
+    @property
+    def seated(self) -> bool:
         return self.room_id is not None and self.avatar_id is not None
 
     def info(self) -> dict:
         return {
             "source_id": self.source_id, "name": self.name, "allow_addr": self.allow_addr,
-            "room_id": self.room_id, "avatar_id": self.avatar_id, "height_m": self.options.height_m,
+            "room_id": self.room_id, "avatar_id": self.avatar_id, "avatar_name": self.avatar_name if self.bound
+            else None, "seated": self.seated, "height_m": self.options.height_m,
             "origin": list(self.options.origin), "yaw_deg": self.options.yaw_deg,
             "playing": self.playback is not None, "poses": self.poses, "counters": dict(self.assembler.counters),
         }
@@ -131,17 +165,24 @@ def make_track(clip: BvhClip, height_m: float, loop: bool = True) -> LoopingTrac
 class MocapSources:
     """Registry of mocap sources and the conversion of their input to poses (no sockets, no clocks)."""
 
-    def __init__(self, sink: Sink) -> None:
+    def __init__(self, sink: Sink, seats: SeatKeeper | None = None, *,
+                 messages_per_datagram: int | None = None, datagrams_per_source_per_s: float | None = None,
+                 idle_release_s: float | None = None) -> None:
         self.sink = sink
+        self.seats = seats
         self.sources: dict[str, MocapSource] = {}
         self._by_digest: dict[bytes, MocapSource] = {}
         self.counters: Counter = Counter()
+        self.messages_per_datagram = int(messages_per_datagram or limits.get("vmc_messages_per_datagram"))
+        # math.inf lifts the per-source rate (the ingest benchmark measures raw throughput)
+        self.datagrams_per_s = float(datagrams_per_source_per_s or limits.get("vmc_datagrams_per_source_per_s"))
+        self.idle_release_s = float(idle_release_s or limits.get("mocap_idle_release_s"))
 
     # ---- operator side -------------------------------------------------------------------------------
     def create(self, name: str = "", allow_addr: str | None = None) -> tuple[str, str]:
         """New unbound source: (source_id, key). The key is shown once; only its hash is kept."""
         if len(self.sources) >= MAX_SOURCES:
-            raise MocapInputError(f"too many mocap sources (limit {MAX_SOURCES}); delete unused ones")
+            raise TooManySources(f"too many mocap sources (limit {MAX_SOURCES}); delete unused ones")
         if allow_addr is not None and not (0 < len(allow_addr) <= 64):
             raise MocapInputError("allow_addr must be 'host' or 'host:port'")
         source_id = secrets.token_hex(6)
@@ -158,21 +199,25 @@ class MocapSources:
         return src
 
     def bind(
-        self, source_id: str, room_id: str, avatar_id: int, options: BindOptions | None = None
+        self, source_id: str, room_id: str, avatar_id: int | None, options: BindOptions | None = None, *,
+        avatar_name: str = "performer", now: float = 0.0,
     ) -> tuple[str, int] | None:
-        """Bind (or rebind) a source to an avatar seat; returns the previous binding for the caller to free."""
+        """Bind (or rebind) a source to a room, seated on `avatar_id` (None: a seat is taken with the first data).
+        Returns the previous seat for the caller to free."""
         src = self.get(source_id)
-        previous = (src.room_id, src.avatar_id) if src.bound else None
-        src.room_id, src.avatar_id = room_id, int(avatar_id)
+        previous = (src.room_id, src.avatar_id) if src.seated else None
+        src.room_id, src.avatar_id = room_id, None if avatar_id is None else int(avatar_id)
+        src.avatar_name = avatar_name
         src.options = options or BindOptions()
         src.assembler = VmcAssembler()  # a new seat starts from a clean stream state
         src.playback = None
+        src.active_at, src.next_seat_try = now, 0.0
         return previous  # type: ignore[return-value]
 
     def stop(self, source_id: str) -> tuple[str, int] | None:
         """Unbind and stop playback; the key stays valid so the source can be bound again."""
         src = self.get(source_id)
-        previous = (src.room_id, src.avatar_id) if src.bound else None
+        previous = (src.room_id, src.avatar_id) if src.seated else None
         src.room_id = src.avatar_id = None
         src.playback = None
         return previous  # type: ignore[return-value]
@@ -206,7 +251,89 @@ class MocapSources:
             total.update({f"vmc_{k}": v for k, v in src.assembler.counters.items()})
         total["sources"] = len(self.sources)
         total["sources_bound"] = sum(1 for s in self.sources.values() if s.bound)
+        total["sources_seated"] = sum(1 for s in self.sources.values() if s.seated)
         return dict(total)
+
+    # ---- persistence ---------------------------------------------------------------------------------
+    def snapshot(self) -> list[dict[str, Any]]:
+        """What survives a restart: each source, its key's hash (never the key) and its binding."""
+        out = []
+        for src in self.sources.values():
+            entry: dict[str, Any] = {"source_id": src.source_id, "name": src.name, "allow_addr": src.allow_addr,
+                                     "key_sha256": src.key_digest.hex()}
+            if src.bound:
+                o = src.options
+                entry["binding"] = {"room_id": src.room_id, "avatar_name": src.avatar_name, "height_m": o.height_m,
+                                    "origin": list(o.origin), "yaw_deg": o.yaw_deg}
+            out.append(entry)
+        return out
+
+    def restore(self, entries: list[dict[str, Any]], room_exists: Callable[[str], bool], now: float) -> int:
+        """Recreate sources from snapshot(); a binding is kept when its room exists. Returns sources restored."""
+        restored = 0
+        for entry in entries:
+            try:
+                src = MocapSource(str(entry["source_id"]), str(entry["name"]), bytes.fromhex(entry["key_sha256"]),
+                                  entry.get("allow_addr"))
+                binding = entry.get("binding")
+                if binding and room_exists(str(binding["room_id"])):
+                    src.options = BindOptions(float(binding["height_m"]), tuple(binding["origin"]),
+                                              float(binding["yaw_deg"]))
+                    src.room_id, src.avatar_name = str(binding["room_id"]), str(binding["avatar_name"])
+                    src.active_at = now
+                elif binding:
+                    log.warning("mocap: source %s was bound to a room that is gone; it is unbound", src.source_id)
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("mocap: a stored source is unreadable and was skipped (%s)", type(exc).__name__)
+                continue
+            if len(self.sources) >= MAX_SOURCES:
+                break
+            self.sources[src.source_id] = src
+            self._by_digest[src.key_digest] = src
+            restored += 1
+        return restored
+
+    # ---- seats ---------------------------------------------------------------------------------------
+    def _take_seat(self, src: MocapSource, now: float) -> bool:
+        """A seat for a bound source that has none (released when idle, or after a restart)."""
+        if self.seats is None or now < src.next_seat_try:
+            self.counters["dropped_no_seat"] += 1
+            return False
+        try:
+            src.avatar_id = int(self.seats.take(src.room_id, src.avatar_name, now))  # type: ignore[arg-type]
+        except Exception as exc:  # room full or gone: the room says why; try again a little later
+            src.next_seat_try = now + SEAT_RETRY_S
+            self.counters["dropped_no_seat"] += 1
+            log.info("mocap: no seat for source %s in room %s: %s", src.source_id, src.room_id, exc)
+            return False
+        src.active_at = now
+        self.counters["seats_taken"] += 1
+        return True
+
+    def _release_idle(self, now: float) -> None:
+        if self.seats is None:
+            return
+        for src in self.sources.values():
+            if src.seated and now - src.active_at > self.idle_release_s:
+                room_id, avatar_id = src.room_id, src.avatar_id
+                src.avatar_id = None
+                self.counters["seats_released_idle"] += 1
+                try:
+                    self.seats.release(room_id, avatar_id, now)  # type: ignore[arg-type]
+                except Exception:
+                    log.exception("mocap: releasing the idle seat of source %s failed", src.source_id)
+
+    def _within_rate(self, src: MocapSource, now: float) -> bool:
+        rate = self.datagrams_per_s
+        if math.isinf(rate):
+            return True
+        tokens = rate if src.tokens < 0 else min(rate, src.tokens + (now - src.tokens_at) * rate)
+        src.tokens_at = now
+        if tokens < 1.0:
+            src.tokens = tokens
+            return False
+        src.tokens = tokens - 1.0
+        return True
 
     # ---- data side -----------------------------------------------------------------------------------
     def _source_for(self, messages: list, addr: Address) -> MocapSource | None:
@@ -236,15 +363,24 @@ class MocapSources:
             self.counters["dropped_malformed"] += 1
             return 0
         try:
-            messages = parse_packet(data)
+            messages, skipped = parse_packet_limited(data, self.messages_per_datagram)
         except OscError:
             self.counters["dropped_malformed"] += 1
             return 0
+        if skipped:
+            self.counters["datagrams_over_message_cap"] += 1
+            self.counters["messages_over_cap"] += skipped
         src = self._source_for(messages, addr)
         if src is None:
             return 0
         if not src.bound:
             self.counters["dropped_unbound"] += 1
+            return 0
+        if not self._within_rate(src, now):
+            self.counters["dropped_over_rate"] += 1
+            return 0
+        src.active_at = now
+        if not src.seated and not self._take_seat(src, now):
             return 0
         if data == src.last_data:
             self.counters["dropped_duplicate"] += 1
@@ -258,7 +394,8 @@ class MocapSources:
         return self._emit(src, hips, rots, now)
 
     def tick(self, now: float) -> int:
-        """Advance every BVH playback to `now` (call at the 60 Hz tick). Returns poses emitted."""
+        """Advance every BVH playback to `now` (call at the 60 Hz tick) and release idle seats. Returns poses
+        emitted."""
         emitted = 0
         for src in list(self.sources.values()):
             track = src.playback
@@ -269,9 +406,13 @@ class MocapSources:
                 src.playback = None
                 self.counters["playbacks_finished"] += 1
                 continue
+            src.active_at = now  # a running playback is data
+            if not src.seated and not self._take_seat(src, now):
+                continue
             hips, rots = track.sample(t)
             hips, rots = src.options.place(hips, rots)
             emitted += self._emit(src, hips, rots, now)
+        self._release_idle(now)
         return emitted
 
     def _emit(self, src: MocapSource, hips: np.ndarray, rots: np.ndarray, now: float) -> int:

@@ -132,7 +132,8 @@ def _parse_message(data: bytes, start: int, end: int, timetag: int | None, out: 
     out.append((timetag, address, tuple(args)))
 
 
-def _parse(data: bytes, start: int, end: int, timetag: int | None, depth: int, out: list[OscMessage]) -> None:
+def _parse(data: bytes, start: int, end: int, timetag: int | None, depth: int, out: list[OscMessage],
+           limit: int = 1 << 30, skipped: list[int] | None = None) -> None:
     if end - start < 4 or (end - start) & 3:
         raise OscError(f"an OSC packet is a non-empty multiple of 4 bytes, got {end - start}")
     if data[start] == 0x23:  # '#'
@@ -151,10 +152,13 @@ def _parse(data: bytes, start: int, end: int, timetag: int | None, depth: int, o
             pos += 4
             if size <= 0 or size & 3 or pos + size > end:
                 raise OscError(f"bundle element of {size} bytes does not fit (or is not a multiple of 4)")
-            if data[pos] == 0x2F:  # the common case, a message: skip one level of dispatch
+            if len(out) >= limit:  # over the work budget: skipped unread, only counted
+                if skipped is not None:
+                    skipped[0] += 1
+            elif data[pos] == 0x2F:  # the common case, a message: skip one level of dispatch
                 _parse_message(data, pos, pos + size, tt, out)
             else:
-                _parse(data, pos, pos + size, tt, depth + 1, out)
+                _parse(data, pos, pos + size, tt, depth + 1, out, limit, skipped)
             pos += size
     elif data[start] == 0x2F:  # '/'
         _parse_message(data, start, end, timetag, out)
@@ -167,6 +171,15 @@ def parse_packet(data: bytes) -> list[OscMessage]:
     out: list[OscMessage] = []
     _parse(bytes(data), 0, len(data), None, 0, out)
     return out
+
+
+def parse_packet_limited(data: bytes, max_messages: int) -> tuple[list[OscMessage], int]:
+    """The first `max_messages` messages of a packet, and how many bundle elements after them were skipped
+    unread (a skipped nested bundle counts as one). Bounds the work one datagram can cost."""
+    out: list[OscMessage] = []
+    skipped = [0]
+    _parse(bytes(data), 0, len(data), None, 0, out, max_messages, skipped)
+    return out, skipped[0]
 
 
 # ---- encoder -------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from starlette.routing import WebSocketRoute
 
 from server.config import Settings
 from server.metrics import Metrics
-from server.net import rooms_api
+from server.net import http_guard, problems, rooms_api
 from server.net.hub import Hub
 from server.net.ws import WebSocketEndpoint
 
@@ -66,6 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Plaza", version="0.1.0", description="Real-time 3D store server.", lifespan=lifespan)
     app.state.plaza = services
+    # One error shape (RFC 9457) for every route, documented in /openapi.json; the guard sits outermost.
+    problems.install(app)
+    http_guard.install(app)
     # Raw ASGI websocket endpoint: Starlette passes non-function endpoints through untouched.
     services.ws_endpoint = WebSocketEndpoint(services.hub)
     # Raw ASGI endpoint (Starlette passes non-function endpoints through); serve.direct_websocket reaches it

@@ -16,6 +16,7 @@ from typing import Any
 
 import msgpack
 
+from server import limits
 from server.net.close_codes import TOO_SLOW
 
 MAX_CONTROL_QUEUE = 256
@@ -58,8 +59,9 @@ class Connection:
         on_dropped_frame: Callable[[int], None],
         on_bytes_out: Callable[[int], None],
         now: float,
-        max_behind_s: float = 2.0,
+        max_behind_s: float | None = None,
         raw=None,
+        tick_s: float = 1 / 60,
     ) -> None:
         self._send = send
         # The transport protocol, when it can take prebuilt frames (server.net.serve.PlazaWebSocketProtocol).
@@ -73,10 +75,11 @@ class Connection:
         self.closed = False
         self.close_code: int | None = None
         self.behind_since: float | None = None
-        self.max_behind_s = max_behind_s
+        self.max_behind_s = max_behind_s if max_behind_s is not None else limits.get("max_behind_s")
+        self.tick_s = tick_s
         self.frames_replaced = 0
-        self.pose_bucket = TokenBucket(rate=120.0, burst=60.0, now=now)
-        self.control_bucket = TokenBucket(rate=30.0, burst=60.0, now=now)
+        self.pose_bucket = TokenBucket(rate=limits.get("pose_uploads_per_s"), burst=60.0, now=now)
+        self.control_bucket = TokenBucket(rate=limits.get("control_messages_per_s"), burst=60.0, now=now)
         self.flood_strikes: deque[float] = deque()
         self.error_times: deque[float] = deque()
         self.last_error_sent: dict[str, float] = {}
@@ -97,9 +100,17 @@ class Connection:
         self.control.append(msgpack.packb(message))
         self._pump()
 
-    def offer_snapshot(self, tick: int, frame: bytes, now: float, wire: bytes | None = None) -> None:
-        """Hand over this tick's snapshot (`wire`: the same already framed, shared with other clients)."""
+    def offer_snapshot(self, tick: int, frame: bytes, now: float, wire: bytes | None = None,
+                       acked_tick: int = 0) -> None:
+        """Hand over this tick's snapshot (`wire`: the same already framed, shared with other clients).
+
+        How far behind a client is: for a client that acknowledges snapshots, the age of the oldest one it
+        has not acknowledged (kernel buffers cannot hide that); for one that never acks, the age of the
+        oldest snapshot still waiting here, with the socket's send buffer capped so that it shows."""
         if self.closed:
+            return
+        if acked_tick and (tick - acked_tick - 1) * self.tick_s > self.max_behind_s:
+            self.request_close(TOO_SLOW, f"client acknowledged nothing for more than {self.max_behind_s:g} s")
             return
         if self.snapshot is not None:  # still unsent: the newer frame replaces it
             self._on_dropped_frame(self.snapshot[0])

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from typing import Any
 
+from server import limits
 from server.config import Settings
 from server.metrics import Metrics
 from server.net.close_codes import REPLACED, ROOM_CLOSED
 from server.net.connection import Connection, TokenBucket, binary_frame
 from server.realtime.registry import RoomInfo, RoomRegistry
 from server.realtime.rules import RoomRules
+from server.storage.local_state import JsonState
 
 log = logging.getLogger(__name__)
 MAX_CATCH_UP_TICKS = 5  # further behind than this, ticks are skipped (counted), not bunched up
@@ -42,6 +45,11 @@ class Hub:
         self.skipped_ticks = 0
         self._task: asyncio.Task | None = None
         self._join_buckets: dict[str, TokenBucket] = {}
+        self._create_buckets: dict[str, TokenBucket] = {}
+        self._state = JsonState(settings.data_dir, "rooms.json") if settings.persist_state else None
+        self._restored = False
+        self._save_lock = threading.Lock()
+        self._saved_version = 0
         metrics.gauges["plaza_rooms"] = lambda: len(self.registry.rooms)
         metrics.gauges["plaza_clients"] = lambda: len(self.connections)
         metrics.gauges["plaza_avatars"] = lambda: sum(len(i.room.avatars) for i in self.registry.rooms.values())
@@ -53,21 +61,64 @@ class Hub:
         return int(((now if now is not None else time.monotonic()) - self.epoch) * 1000) & 0xFFFFFFFF
 
     def ensure_default_room(self) -> RoomInfo:
-        info = self.registry.rooms.get("main")
+        """The default store's own room, `main`, plus the rooms kept from before a restart."""
+        if self._state is not None and not self._restored:
+            self._restored = True
+            self.registry.restore(self._state.load([]), self.now())
+            self._saved_version = self.registry.version
+        return self.store_room(self.settings.scene)
+
+    def store_room(self, scene: str) -> RoomInfo:
+        """A store's own persistent room (created on first use): `main` for the default store, else
+        `store-<scene>`. Raises KeyError/ValueError/OSError for a scene that does not exist."""
+        room_id = "main" if scene == self.settings.scene else f"store-{scene}"
+        info = self.registry.rooms.get(room_id)
         if info is None:
-            info = self.registry.create("Main floor", self.settings.scene, self.now(), capacity=200,
-                                        persistent=True, room_id="main")
+            from server.scenes.loader import load_scene
+
+            title = load_scene(scene).name if scene != self.settings.scene else "Main floor"
+            info = self.registry.create(title, scene, self.now(), capacity=200, persistent=True, room_id=room_id)
         return info
 
-    def allow_join(self, client_host: str) -> bool:
-        """Seat reservations per client address: 50 a second, bursts of 500 (a load test joins in waves)."""
+    def _allow(self, buckets: dict[str, TokenBucket], key: str, rate: float, burst: float) -> bool:
         now = self.now()
-        if len(self._join_buckets) > 10_000:  # forget idle addresses rather than grow without bound
-            self._join_buckets = {k: b for k, b in self._join_buckets.items() if now - b.at < 60}
-        bucket = self._join_buckets.get(client_host)
+        if len(buckets) > 10_000:  # forget idle addresses rather than grow without bound
+            buckets_copy = {k: b for k, b in buckets.items() if now - b.at < 120}
+            buckets.clear()
+            buckets.update(buckets_copy)
+        bucket = buckets.get(key)
         if bucket is None:
-            bucket = self._join_buckets[client_host] = TokenBucket(rate=50.0, burst=500.0, now=now)
+            bucket = buckets[key] = TokenBucket(rate=rate, burst=burst, now=now)
         return bucket.take(now)
+
+    def allow_join(self, client_host: str) -> bool:
+        """Seat reservations per client address (limits: joins_per_address_per_s, join_burst_per_address)."""
+        return self._allow(self._join_buckets, client_host, limits.get("joins_per_address_per_s"),
+                           limits.get("join_burst_per_address"))
+
+    def allow_room_creation(self, client_host: str) -> bool:
+        per_min = limits.get("room_creations_per_address_per_min")
+        return self._allow(self._create_buckets, client_host, per_min / 60.0, per_min)
+
+    def rooms_to_save(self) -> tuple[int, list[dict]] | None:
+        """(version, records) of the kept rooms when they changed since the last write; read on the loop."""
+        if self._state is None or self.registry.version == self._saved_version:
+            return None
+        return self.registry.version, self.registry.kept()
+
+    def write_rooms(self, pending: tuple[int, list[dict]] | None) -> None:
+        """Write a room list from rooms_to_save (any thread); an older version never overwrites a newer."""
+        if pending is None or self._state is None:
+            return
+        version, records = pending
+        with self._save_lock:
+            if version <= self._saved_version:
+                return
+            try:
+                self._state.save(records)
+                self._saved_version = version
+            except OSError:
+                log.exception("could not save the room list")
 
     # -------------------------------------------------------------- connections
     def attach(self, conn: Connection) -> None:
@@ -107,13 +158,14 @@ class Hub:
         for room_id, info in list(self.registry.rooms.items()):
             out = info.room.tick(now, ms)
             framed: dict[int, bytes] = {}  # one websocket frame per distinct snapshot, shared by its clients
+            avatars = info.room.avatars
             for avatar_id, frame in out.frames:
                 conn = self.connections.get((room_id, avatar_id))
                 if conn is not None:
                     wire = framed.get(id(frame))
                     if wire is None:
                         wire = framed[id(frame)] = binary_frame(frame)
-                    conn.offer_snapshot(out.tick, frame, now, wire)
+                    conn.offer_snapshot(out.tick, frame, now, wire, avatars[avatar_id].acked_tick)
             for rejection in out.rejections:
                 self.metrics.inc("plaza_rejected_total", reason=rejection.code)
                 conn = self.connections.get((room_id, rejection.avatar_id))
@@ -131,6 +183,8 @@ class Hub:
                 for (rid, _), conn in list(self.connections.items()):
                     if rid == room_id:
                         conn.request_close(ROOM_CLOSED, "room closed")
+            if (pending := self.rooms_to_save()) is not None:
+                asyncio.get_running_loop().run_in_executor(None, self.write_rooms, pending)
 
     async def run(self) -> None:
         """Fixed timestep: accumulate real time and step in exact 1/60 s increments, never drifting. When
@@ -169,6 +223,7 @@ class Hub:
             self._task = asyncio.get_running_loop().create_task(self.run())
 
     async def stop(self) -> None:
+        self.write_rooms(self.rooms_to_save())
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

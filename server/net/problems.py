@@ -8,10 +8,17 @@ framework's own HTTP and validation errors) into a problem document:
 
 from __future__ import annotations
 
+import json
+import logging
+import traceback
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -66,7 +73,7 @@ class Problem(Exception):
                 "detail": self.detail, "code": self.code, "errors": self.errors}
 
     def response(self) -> JSONResponse:
-        return JSONResponse(self.body(), status_code=self.status, headers=self.headers, media_type=MEDIA_TYPE)
+        return _response(self)
 
 
 def problem_response(status: int, code: str, detail: str, **kwargs: Any) -> JSONResponse:
@@ -80,3 +87,167 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
                  "content": {MEDIA_TYPE: {}}}
         for status in statuses
     }
+
+
+# ---- installation: handlers, OpenAPI ---------------------------------------------------------------------
+
+log = logging.getLogger(__name__)
+
+MAX_FIELD_ERRORS = 20  # a 10,000-item list of bad values gets 20 explained, not a 10,000-line answer
+MAX_TEXT = 300  # characters of one message or field path (they never contain the input, but bound them anyway)
+
+# Statuses every operation can answer: the guard's 400 (malformed JSON) and 413 (body too large), and 422.
+COMMON_STATUSES = (400, 413, 422)
+AUTH_STATUS, NOT_FOUND_STATUS, RATE_LIMITED_STATUS = 401, 404, 429
+
+FieldMessages = Callable[[Mapping[str, Any]], dict[str, str]]
+
+
+class ProblemJSONResponse(JSONResponse):
+    """JSON with a lone surrogate replaced instead of a UnicodeEncodeError (a 500 while answering a 4xx)."""
+
+    media_type = MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
+            "utf-8", "replace")
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def _response(problem: Problem) -> ProblemJSONResponse:
+    # Errors are never cached: some carry what the shopper sent (a measurement in a sizing sentence).
+    headers = {"Cache-Control": "no-store", **problem.headers}
+    return ProblemJSONResponse(problem.body(), status_code=problem.status, headers=headers)
+
+
+def from_status(status: int, detail: str | None = None, headers: Mapping[str, str] | None = None) -> Problem:
+    code, title = STATUS_CODES.get(status, ("internal_error" if status >= 500 else "bad_request", "Error"))
+    return Problem(status, code, _clip(detail or title), title=title, headers=dict(headers or {}))
+
+
+def _field(loc: Sequence[Any]) -> str:
+    return _clip(".".join(str(part) for part in loc))
+
+
+def default_field_error(err: Mapping[str, Any]) -> dict[str, str]:
+    """One framework validation error without its `input` (never echoed: a 50 MB body made a 52 MB answer)."""
+    return {"field": _field(err.get("loc", ())), "message": _clip(str(err.get("msg", "is not valid"))),
+            "code": str(err.get("type", "invalid"))}
+
+
+def validation_problem(request: Request, exc: RequestValidationError) -> Problem:
+    raw = list(exc.errors())
+    # Sentences written for people (e.g. the sizing API's) take over their path prefix.
+    convert = default_field_error
+    for prefix, fn in getattr(request.app.state, "problem_field_messages", {}).items():
+        if request.url.path.startswith(prefix):
+            convert = fn
+    errors = []
+    for err in raw[:MAX_FIELD_ERRORS]:
+        item = {"code": str(err.get("type", "invalid")), **convert(err)}
+        errors.append({k: _clip(v) for k, v in item.items()})
+    more = f" (and {len(raw) - MAX_FIELD_ERRORS} more)" if len(raw) > MAX_FIELD_ERRORS else ""
+    if convert is default_field_error:
+        detail = "The request is not valid: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors[:3])
+    else:
+        detail = " ".join(e["message"] for e in errors)
+    return Problem(422, "invalid_request", _clip(detail) + more, errors=errors)
+
+
+def field_messages(app: FastAPI, prefix: str, fn: FieldMessages) -> None:
+    """Explain validation errors under `prefix` with `fn(err) -> {"field", "message"}` (still a problem)."""
+    if not hasattr(app.state, "problem_field_messages"):
+        app.state.problem_field_messages = {}
+    app.state.problem_field_messages[prefix] = fn
+
+
+def _where(request: Request) -> str:
+    # The route template, not the URL: paths carry ids, and nothing of the request goes to the log.
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', '?')}"
+
+
+def install(app: FastAPI) -> None:
+    """Answer every error of `app` as problem details, and document them in its OpenAPI schema."""
+
+    async def on_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Problem)
+        return _response(exc)
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return _response(from_status(exc.status_code, detail, exc.headers))
+
+    async def on_invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return _response(validation_problem(request, exc))
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        # Type and stack only: an exception's message may quote the request (a body value, a key).
+        stack = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("unhandled %s in %s\n%s", type(exc).__name__, _where(request), stack)
+        return _response(Problem(500, "internal_error", "Something went wrong on our side; please try again."))
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_invalid)
+    app.add_exception_handler(Exception, on_crash)
+    _document(app)
+
+
+# ---- OpenAPI --------------------------------------------------------------------------------------------
+
+_REF = "#/components/schemas/ProblemDetails"
+_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+def _problem_response(status: int, description: str | None = None) -> dict[str, Any]:
+    title = STATUS_CODES.get(status, ("", "Error"))[1]
+    return {"description": description or title, "content": {MEDIA_TYPE: {"schema": {"$ref": _REF}}}}
+
+
+def problem_statuses(path: str, operation: Mapping[str, Any]) -> set[int]:
+    """The problem statuses an operation can answer (besides any it declares itself)."""
+    statuses = set(COMMON_STATUSES)
+    if "{" in path:
+        statuses.add(NOT_FOUND_STATUS)
+    return statuses
+
+
+def openapi_with_problems(spec: dict[str, Any]) -> dict[str, Any]:
+    """Every operation documents its problem answers as `application/problem+json` with ProblemDetails;
+    FastAPI's default 422 (`HTTPValidationError`) is replaced."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for name, model in (("ProblemDetails", ProblemDetails), ("FieldError", FieldError)):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema.pop("$defs", None)
+        schemas[name] = schema
+    for path, item in spec.get("paths", {}).items():
+        for method in _METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status in problem_statuses(path, operation):
+                responses.setdefault(str(status), {})
+            for key, response in list(responses.items()):
+                if key.isdigit() and int(key) >= 400:
+                    responses[key] = _problem_response(int(key), response.get("description"))
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    return spec
+
+
+def _document(app: FastAPI) -> None:
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = openapi_with_problems(original())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

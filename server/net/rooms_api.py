@@ -1,25 +1,38 @@
-"""HTTP API of the real-time core: rooms, seat reservations, stats, Prometheus metrics."""
+"""HTTP API of the real-time core: rooms, seat reservations, stores' own rooms, stats, Prometheus metrics.
+
+Errors are RFC 9457 problem details (server/net/problems.py). Per-address limits (server/limits.py) do
+not apply to a request that presents the operator token (`Authorization: Bearer ...`), such as a load test.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel, Field
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from server import limits
+from server.names import InvalidName, check_display_name
 from server.net.hub import Hub
+from server.net.problems import Problem, responses
+from server.net.ws import PROTOCOL_VERSION
 from server.realtime.interest import InterestConfig
 from server.realtime.registry import MAX_ROOM_SIZE, RoomError
 
 router = APIRouter(tags=["rooms"])
 
 
+
 class CreateRoom(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # room ids are the server's: an `id` field is refused
+
     name: str = Field(min_length=1, max_length=60, description="Shown in room lists")
-    scene: str | None = Field(default=None, description="Store scene id; the server's default scene if omitted")
+    scene: str | None = Field(default=None, max_length=64,
+                              description="Store scene id; the server's default scene if omitted")
     private: bool = Field(default=False, description="Private rooms are unlisted and need their invite code")
     capacity: int = Field(default=50, ge=1, le=MAX_ROOM_SIZE, description="Maximum avatars in the room")
     interest: Literal["auto", "all", "nearby"] = Field(
@@ -28,65 +41,133 @@ class CreateRoom(BaseModel):
         "a middle ring at 20 Hz, the rest at 5 Hz; 'auto' = 'all' up to 250 avatars, then 'nearby'",
     )
 
+    @field_validator("name")
+    @classmethod
+    def _room_name(cls, value: str) -> str:
+        try:
+            return check_display_name(value, max_chars=60)
+        except InvalidName as exc:
+            raise ValueError(str(exc)) from None
+
 
 class JoinRoom(BaseModel):
-    name: str = Field(min_length=1, max_length=32, pattern=r"^[^\x00-\x1f\x7f]+$",
-                      description="Display name shown over the avatar")
+    name: str = Field(min_length=1, max_length=int(limits.get("max_name_chars")),
+                      description="Display name shown over the avatar: letters, digits, spaces and punctuation; "
+                                  "no control, zero-width or direction-changing characters")
     invite_code: str | None = Field(default=None, max_length=64, description="Required for private rooms")
+
+    @field_validator("name")
+    @classmethod
+    def _display_name(cls, value: str) -> str:
+        try:
+            return check_display_name(value)
+        except InvalidName as exc:
+            raise ValueError(str(exc)) from None
+
+
+class RoomView(BaseModel):
+    id: str = Field(description="Server-generated room id")
+    name: str
+    scene: str
+    private: bool
+    capacity: int
+    occupants: int = Field(description="Avatars visible in the room now")
+    interest: Literal["auto", "all", "nearby"] | None = Field(default=None,
+                                                             description="Echo of the interest mode (create only)")
+    invite_code: str | None = Field(default=None, description="Private rooms only, to the creator")
+
+
+class SeatReservation(BaseModel):
+    room: str
+    avatar: int
+    token: str = Field(description="Join token: send it in the websocket `auth` message within `expires_in` s")
+    expires_in: int
+    ws_url: str = Field(description="Where to open the websocket (no credentials in it)")
+    scene: str
 
 
 def _hub(request: Request) -> Hub:
     return request.app.state.plaza.hub
 
 
-def _error(exc: RoomError) -> JSONResponse:
-    return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "?"
 
 
-@router.get("/api/rooms", summary="List public rooms")
+def _operator(request: Request) -> bool:
+    return request.app.state.plaza.settings.is_operator(request.headers.get("authorization"))
+
+
+def _problem(exc: RoomError) -> Problem:
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    return Problem(exc.status, exc.code, exc.message, headers=headers)
+
+
+@router.get("/api/rooms", summary="List public rooms", response_model=list[RoomView])
 async def list_rooms(request: Request) -> list[dict]:
     return _hub(request).registry.list_public()
 
 
-@router.post("/api/rooms", status_code=201, summary="Create a room")
-async def create_room(body: CreateRoom, request: Request):
+@router.post("/api/rooms", status_code=201, summary="Create a room", response_model=RoomView,
+             response_model_exclude_none=True, responses=responses(404, 429, 503))
+async def create_room(body: CreateRoom, request: Request) -> dict:
     hub = _hub(request)
+    operator, address = _operator(request), _address(request)
+    if not operator and not hub.allow_room_creation(address):
+        raise Problem(429, "rate_limited", "too many rooms created from this address; wait a minute",
+                      headers={"Retry-After": "60"})
     scene = body.scene or hub.settings.scene
     try:
         limit = {"auto": InterestConfig().all_to_all_limit, "all": MAX_ROOM_SIZE, "nearby": 0}[body.interest]
         info = hub.registry.create(body.name, scene, hub.now(), private=body.private, capacity=body.capacity,
-                                   interest=InterestConfig(all_to_all_limit=limit))
+                                   interest=InterestConfig(all_to_all_limit=limit), created_by=address,
+                                   exempt=operator)
     except RoomError as exc:
-        return _error(exc)
+        raise _problem(exc) from None
     except (KeyError, FileNotFoundError, ValueError) as exc:
-        return JSONResponse({"error": "unknown_scene", "message": f"no usable scene {scene!r}: {exc}"}, 404)
-    view = info.public_view()
+        raise Problem(404, "unknown_scene", f"no usable scene {scene[:64]!r}: {str(exc)[:200]}") from None
+    await asyncio.to_thread(hub.write_rooms, hub.rooms_to_save())  # answered 201 = kept across a restart
+    view = info.public_view() | {"interest": body.interest}
     if info.private:
         view["invite_code"] = info.invite_code
     return view
 
 
-@router.get("/api/rooms/{room_id}", summary="One room")
-async def get_room(room_id: str, request: Request):
+@router.get("/api/rooms/{room_id}", summary="One public room", response_model=RoomView,
+            response_model_exclude_none=True, responses=responses(404))
+async def get_room(room_id: str, request: Request) -> dict:
     info = _hub(request).registry.rooms.get(room_id)
     if info is None or info.private:
-        return JSONResponse({"error": "room_not_found", "message": "no such public room"}, 404)
+        raise Problem(404, "room_not_found", "no such public room")
     return info.public_view()
 
 
-@router.post("/api/rooms/{room_id}/join", summary="Reserve a seat and get a websocket token")
-async def join_room(room_id: str, body: JoinRoom, request: Request):
+@router.get("/api/stores/{scene_id}/room", summary="A store's own room (created on first use)",
+            response_model=RoomView, response_model_exclude_none=True, responses=responses(404))
+async def store_room(scene_id: str, request: Request) -> dict:
+    from server.scenes.loader import list_scenes
+
+    if scene_id not in list_scenes():
+        raise Problem(404, "unknown_scene", f"no store {scene_id[:64]!r}; stores: {', '.join(list_scenes())}")
+    return _hub(request).store_room(scene_id).public_view()
+
+
+@router.post("/api/rooms/{room_id}/join", summary="Reserve a seat and get a join token",
+             response_model=SeatReservation, responses=responses(403, 404, 409, 429))
+async def join_room(room_id: str, body: JoinRoom, request: Request) -> dict:
     hub = _hub(request)
-    if not hub.allow_join(request.client.host if request.client else "?"):
-        return JSONResponse({"error": "rate_limited", "message": "too many joins from this address; wait a moment"},
-                            status_code=429, headers={"Retry-After": "1"})
+    operator, address = _operator(request), _address(request)
+    if not operator and not hub.allow_join(address):
+        raise Problem(429, "rate_limited", "too many joins from this address; wait a moment",
+                      headers={"Retry-After": "1"})
     try:
-        info, avatar_id, token = hub.registry.reserve(room_id, body.name, hub.now(), time.time(), body.invite_code)
+        info, avatar_id, token = hub.registry.reserve(room_id, body.name, hub.now(), time.time(), body.invite_code,
+                                                      address=address, exempt=operator)
     except RoomError as exc:
-        return _error(exc)
+        raise _problem(exc) from None
     return {
-        "room": room_id, "avatar": avatar_id, "token": token, "expires_in": 60,
-        "ws_url": f"/ws?room={room_id}&v=1&token={token}", "scene": info.scene,
+        "room": room_id, "avatar": avatar_id, "token": token, "expires_in": int(limits.get("join_token_ttl_s")),
+        "ws_url": f"/ws?v={PROTOCOL_VERSION}&room={room_id}", "scene": info.scene,
     }
 
 

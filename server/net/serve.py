@@ -7,12 +7,16 @@ frames instead of 64 KiB of stale poses queued in the kernel-facing buffer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 from collections.abc import Callable
 
 import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from server import limits
+from server.net.connection_guard import GuardedHttpProtocol
 from server.net.ws import MAX_MESSAGE_BYTES
 
 WRITE_BUFFER_HIGH = 32 * 1024
@@ -32,6 +36,7 @@ class PlazaWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH, low=WRITE_BUFFER_LOW)
+        cap_send_buffer(transport)
         super().connection_made(transport)
 
     def can_write_frame(self) -> bool:
@@ -72,6 +77,15 @@ class PlazaWebSocketProtocol(WebSocketsSansIOProtocol):
             self.transport.pause_reading()
 
 
+def cap_send_buffer(transport: asyncio.BaseTransport) -> None:
+    """A small kernel send buffer (limits: socket_send_buffer_bytes): on loopback it would otherwise grow to
+    megabytes before the transport reports backpressure, hiding seconds of backlog from a slow reader."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, int(limits.get("socket_send_buffer_bytes")))
+
+
 def direct_websocket(app):
     """Route `/ws` straight to the websocket endpoint, ahead of the framework's middleware: each snapshot
     send then costs one coroutine, not four wrappers (the profile showed them at a third of send time)."""
@@ -89,7 +103,7 @@ def direct_websocket(app):
 def uvicorn_config(app, host: str, port: int, log_level: str = "info") -> uvicorn.Config:
     # No access log: websocket URLs carry seat tokens, and shoppers' requests are nobody's log lines.
     return uvicorn.Config(
-        direct_websocket(app), host=host, port=port, access_log=False,
+        direct_websocket(app), host=host, port=port, access_log=False, http=GuardedHttpProtocol,
         ws=PlazaWebSocketProtocol, ws_max_size=MAX_MESSAGE_BYTES,
         # Pose frames barely compress and zlib per message would cost more than everything else per frame.
         ws_per_message_deflate=False,

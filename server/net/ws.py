@@ -1,10 +1,13 @@
-"""The websocket endpoint `/ws?room=ID&v=1&token=TOKEN`: a raw ASGI app (no per-message wrappers).
+"""The websocket endpoint `/ws?v=2&room=ID`: a raw ASGI app (no per-message wrappers).
 
-Handshake checks (Origin, version, token) happen here; everything after is handed to the room core.
+Handshake: Origin and version are checked before anything else; the first message must be
+`{"t": "auth", "token": ...}` within `auth_timeout_s` (tokens never travel in URLs, so no log line or
+proxy sees them). Everything after is handed to the room core.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from typing import Any
@@ -12,26 +15,22 @@ from urllib.parse import parse_qs
 
 import msgpack
 
+from server import limits
 from server.net import close_codes as cc
 from server.net.connection import Connection
 from server.net.hub import Hub
 from server.realtime.pose import KIND_POSE_UPLOAD
+from server.realtime.registry import SeatRefused
 from server.realtime.room import UnknownAvatar
-from server.realtime.tokens import TokenError, verify
 
-PROTOCOL_VERSION = 1
-MAX_MESSAGE_BYTES = 16 * 1024
+PROTOCOL_VERSION = 2
+MAX_MESSAGE_BYTES = int(limits.get("max_message_bytes"))
 MAX_ERRORS = 50  # malformed messages tolerated per ERROR_WINDOW_S before closing with 4002
 ERROR_WINDOW_S = 10.0
 FLOOD_STRIKES = 200  # over-limit messages per FLOOD_WINDOW_S before closing with 4029
 FLOOD_WINDOW_S = 5.0
-LIMITS = {
-    "max_message_bytes": MAX_MESSAGE_BYTES,
-    "pose_uploads_per_s": 120,
-    "control_messages_per_s": 30,
-    "max_pinned": 64,
-    "resume_grace_s": 20,
-}
+LIMITS = limits.welcome_limits()
+_REFUSAL_CODES = {"token_invalid": cc.TOKEN_INVALID, "token_expired": cc.TOKEN_EXPIRED, "room_closed": cc.ROOM_CLOSED}
 
 
 class _Refused(Exception):
@@ -57,34 +56,45 @@ class WebSocketEndpoint:
         await send({"type": "websocket.accept"})
         # From here on a refusal is a close frame with a code and a reason the client can read.
         try:
-            room_id, avatar_id, resumed = self._check_handshake(query)
+            self._check_query(query)
+            room_id, avatar_id, resumed = await self._authenticate(query, receive)
         except _Refused as refusal:
             self.hub.metrics.inc("plaza_handshakes_refused_total", reason=str(refusal.code))
             await send({"type": "websocket.close", "code": refusal.code, "reason": refusal.reason})
             return
+        except _Gone:
+            return
         await self._session(room_id, avatar_id, resumed, receive, send)
 
-    def _check_handshake(self, query: dict[str, str]) -> tuple[str, int, bool]:
-        """(room id, avatar id, is a reconnect) or _Refused with the close code to send."""
-        if "v" not in query or "room" not in query or "token" not in query:
-            raise _Refused(cc.BAD_REQUEST, "connect as /ws?room=ID&v=1&token=TOKEN")
+    def _check_query(self, query: dict[str, str]) -> None:
+        if "v" not in query:
+            raise _Refused(cc.BAD_REQUEST, f"connect as /ws?v={PROTOCOL_VERSION}&room=ID, then send auth")
         if query["v"] != str(PROTOCOL_VERSION):
             raise _Refused(cc.UNSUPPORTED_VERSION, f"protocol version {query['v'][:16]} is not supported; "
                                                    f"this server speaks {PROTOCOL_VERSION}")
-        room_id = query["room"]
-        info = self.hub.registry.rooms.get(room_id)
-        if info is None:
-            raise _Refused(cc.ROOM_CLOSED, "no such room (it may have been closed)")
+
+    async def _authenticate(self, query: dict[str, str], receive) -> tuple[str, int, bool]:
+        """(room id, avatar id, is a reconnect) from the first message, or _Refused with the close code."""
+        timeout = limits.get("auth_timeout_s")
         try:
-            token = verify(self.hub.settings.secret, query["token"], room_id, time.time())
-        except TokenError as exc:
-            raise _Refused(cc.TOKEN_EXPIRED if exc.code == "token_expired" else cc.TOKEN_INVALID, str(exc)) from exc
-        avatar = info.room.avatars.get(token.avatar_id)
-        if avatar is None:
-            raise _Refused(cc.ROOM_CLOSED, "this seat no longer exists (its grace period ended); join again")
-        # Tokens are bearer credentials for one seat: presenting one while the seat is connected
+            message = await asyncio.wait_for(receive(), timeout)
+        except TimeoutError:
+            raise _Refused(cc.AUTH_TIMEOUT, f"send the auth message within {timeout:g} s of connecting") from None
+        if message["type"] == "websocket.disconnect":
+            raise _Gone
+        try:
+            auth = msgpack.unpackb(message.get("bytes") or b"", raw=False)
+        except Exception:
+            auth = None
+        if not isinstance(auth, dict) or auth.get("t") != "auth" or not isinstance(auth.get("token"), str):
+            raise _Refused(cc.BAD_REQUEST, 'the first message must be {"t": "auth", "token": TOKEN} (msgpack)')
+        try:
+            info, avatar = self.hub.registry.open_seat(auth["token"], time.time(), query.get("room"))
+        except SeatRefused as exc:
+            raise _Refused(_REFUSAL_CODES[exc.kind], str(exc)) from None
+        # A token is the bearer credential of one seat: presenting it while the seat is connected
         # replaces the older connection (close code 4005), as a reconnecting client expects.
-        return room_id, avatar.id, avatar.visible
+        return info.room.id, avatar.id, avatar.visible
 
     async def _session(self, room_id: str, avatar_id: int, resumed: bool, receive, send) -> None:
         hub = self.hub
@@ -94,7 +104,7 @@ class WebSocketEndpoint:
         conn = Connection(
             send, room_id, avatar_id,
             on_dropped_frame=lambda tick: hub.frame_dropped(room_id, avatar_id, tick),
-            on_bytes_out=hub.bytes_out, now=now, raw=transport_protocol,
+            on_bytes_out=hub.bytes_out, now=now, raw=transport_protocol, tick_s=1.0 / hub.tick_hz,
         )
         was_visible = room.avatars[avatar_id].visible
         room.connect(avatar_id, now)
@@ -133,7 +143,7 @@ class WebSocketEndpoint:
                 transport_protocol.fast_receive = transport_protocol.on_writable = None
             hub.detach(conn)
             if conn.left_on_purpose and room_id in hub.registry.rooms:
-                room.remove_avatar(avatar_id)
+                hub.registry.release(room_id, avatar_id)
                 hub.broadcast(room_id, {"t": "left", "avatar": avatar_id})
 
     def _on_binary(self, conn: Connection, room, data: bytes) -> None:
@@ -232,6 +242,10 @@ class WebSocketEndpoint:
             conn.last_error_sent["rate_limited"] = now
             conn.send_control({"t": "error", "code": "rate_limited",
                                "msg": f"too many {what} messages; the extra ones were dropped"})
+
+
+class _Gone(Exception):
+    """The client went away during the handshake."""
 
 
 def _int(message: dict, key: str) -> int:

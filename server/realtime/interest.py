@@ -77,7 +77,7 @@ def interest_groups(room: Room, tick: int, slots: np.ndarray, clients: list[Avat
             if near.sum() > cfg.near_max:
                 near = np.zeros(len(slots), dtype=bool)
                 near[np.argpartition(dist, cfg.near_max)[: cfg.near_max]] = True
-            in_near = np.zeros(room.capacity, dtype=bool)
+            in_near = np.zeros(room.allocated, dtype=bool)
             in_near[slots[near]] = True
             group = InterestGroup(views.stable(slots[near]), far_due[~in_near[far_due]])
             entry = by_cell[cell] = (group, in_near)

@@ -7,6 +7,7 @@ fixed-timestep clock; `tick` returns the frames to send. Nothing here touches so
 from __future__ import annotations
 
 import itertools
+import secrets
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -39,6 +40,8 @@ _UPLOAD_SIZES = {p: upload_size(p) for p in range(VALID_PRESENCE_MASK + 1) if p 
 
 HISTORY = 64  # ticks of past states kept for delta baselines (codec.MAX_BASELINE_AGE < HISTORY)
 MAX_AVATAR_ID = 0x7FFF
+INITIAL_SLOTS = 8
+NONCE_BYTES = 8
 DEFAULT_EYE_HEIGHT = 1.6
 
 
@@ -68,6 +71,9 @@ class Avatar:
     joined_tick: int
     connected: bool = False
     visible: bool = False
+    # Drawn when the seat is reserved; seat tokens carry it, so they die with the seat (ids are reused).
+    nonce: bytes = field(default_factory=lambda: secrets.token_bytes(NONCE_BYTES))
+    ever_connected: bool = False  # a join token opens a seat once; reconnects present the resume token
     dropped_at: float | None = None
     # client view (a connected websocket); reset on every (re)connect
     inflight: deque = field(default_factory=deque)  # (tick, near, far) slots of frames handed to the transport
@@ -106,28 +112,45 @@ class Room:
         self.drop_grace_s = drop_grace_s
         self.tick_no = 0
         self.avatars: dict[int, Avatar] = {}
-        self._by_slot: list[Avatar | None] = [None] * capacity
+        # Per-slot arrays are allocated for the seats in use and grow by doubling up to `capacity`, so an
+        # empty room costs kilobytes whatever capacity it was created with.
+        self.allocated = 0
+        self._by_slot: list[Avatar | None] = []
         self._ids = itertools.count(1)
         self._released_ids: deque[tuple[int, int]] = deque()  # (tick released, id), reused once stale
         self._spawn_cycle = itertools.cycle(range(len(self.rules.spawn_points)))
-        # Authoritative state, structure of arrays indexed by slot.
-        self.state = np.zeros((capacity, N_COMPONENTS), dtype=np.int32)
-        self.presence = np.zeros(capacity, dtype=np.uint8)
-        self.head_pos = np.zeros((capacity, 3), dtype=np.float64)
-        self.last_pose_time = np.zeros(capacity, dtype=np.float64)
-        self.slot_ids = np.zeros(capacity, dtype=np.int32)
-        self.slot_joined = np.zeros(capacity, dtype=np.int64)
-        # known[c, x]: the last acknowledged tick at which client slot c received avatar slot x (0 = none):
-        # the delta baseline for x in c's next frame.
-        self.known = np.zeros((capacity, capacity), dtype=np.int32)
-        self._hist_state = np.zeros((HISTORY, capacity, N_COMPONENTS), dtype=np.int32)
-        self._hist_presence = np.zeros((HISTORY, capacity), dtype=np.uint8)
+        self._grow(min(capacity, INITIAL_SLOTS))
         self._pending: dict[int, tuple[int, bytes, float]] = {}  # slot -> latest upload this tick
         self._external: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
         self._teleports: dict[int, np.ndarray] = {}
         self.counters: dict[str, int] = {}
         self._visible_slots: np.ndarray | None = None  # sorted slots of visible avatars, rebuilt on change
         self._views = ViewCache()
+
+    def _grow(self, size: int) -> None:
+        """Reallocate every per-slot array for `size` slots, keeping what is there."""
+        old = self.allocated
+
+        def grown(array: np.ndarray | None, shape: tuple[int, ...], dtype, axes: tuple[int, ...]) -> np.ndarray:
+            new = np.zeros(shape, dtype=dtype)
+            if array is not None and old:
+                new[tuple(slice(0, old) if i in axes else slice(None) for i in range(len(shape)))] = array
+            return new
+
+        n = N_COMPONENTS
+        self.state = grown(getattr(self, "state", None), (size, n), np.int32, (0,))
+        self.presence = grown(getattr(self, "presence", None), (size,), np.uint8, (0,))
+        self.head_pos = grown(getattr(self, "head_pos", None), (size, 3), np.float64, (0,))
+        self.last_pose_time = grown(getattr(self, "last_pose_time", None), (size,), np.float64, (0,))
+        self.slot_ids = grown(getattr(self, "slot_ids", None), (size,), np.int32, (0,))
+        self.slot_joined = grown(getattr(self, "slot_joined", None), (size,), np.int64, (0,))
+        # known[c, x]: the last acknowledged tick at which client slot c received avatar slot x (0 = none):
+        # the delta baseline for x in c's next frame.
+        self.known = grown(getattr(self, "known", None), (size, size), np.int32, (0, 1))
+        self._hist_state = grown(getattr(self, "_hist_state", None), (HISTORY, size, n), np.int32, (1,))
+        self._hist_presence = grown(getattr(self, "_hist_presence", None), (HISTORY, size), np.uint8, (1,))
+        self._by_slot.extend([None] * (size - old))
+        self.allocated = size
 
     def _visible_changed(self) -> None:
         self._visible_slots = None
@@ -147,7 +170,10 @@ class Room:
         with its first pose)."""
         free = next((s for s, a in enumerate(self._by_slot) if a is None), None)
         if free is None:
-            raise RoomFull(f"room {self.id} is full ({self.capacity} seats)")
+            if self.allocated >= self.capacity:
+                raise RoomFull(f"room {self.id} is full ({self.capacity} seats)")
+            free = self.allocated
+            self._grow(min(self.capacity, 2 * self.allocated))
         avatar_id = self._next_avatar_id()
         avatar = Avatar(avatar_id, free, name, external, joined_tick=self.tick_no + 1)
         self.avatars[avatar_id] = avatar
@@ -199,6 +225,7 @@ class Room:
         if not avatar.visible:
             self._becomes_visible(avatar)
         avatar.connected, avatar.dropped_at = True, None
+        avatar.ever_connected = True
         self.known[avatar.slot] = 0  # a new transport shares no baselines yet
         avatar.inflight.clear()
         avatar.delivered[:] = 0
@@ -512,7 +539,7 @@ class Room:
                 for b, part in sections:
                     mask = needed.get(b)
                     if mask is None:
-                        mask = needed[b] = np.zeros(self.capacity, dtype=bool)
+                        mask = needed[b] = np.zeros(self.allocated, dtype=bool)
                     mask[part] = True
             assigned.append((avatar.id, index))
             avatar.inflight.append((t, group.near, group.far))
@@ -541,7 +568,7 @@ class Room:
             else:
                 h = b % HISTORY
                 enc = codec.encode_delta(ids, states, presence, self._hist_state[h, sub], self._hist_presence[h, sub])
-            row_of_slot = np.full(self.capacity, -1, dtype=np.intp)
+            row_of_slot = np.full(self.allocated, -1, dtype=np.intp)
             row_of_slot[sub] = np.arange(len(sub))
             blocks[b] = (enc, row_of_slot, len(sub))
 

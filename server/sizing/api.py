@@ -6,63 +6,81 @@ the event loop. Nothing here logs request bodies; body data only reaches SQLite 
 
 from __future__ import annotations
 
-import functools
 import importlib
+import reprlib
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Header, Request
-from fastapi.exception_handlers import request_validation_exception_handler
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
+from server import limits
+from server.net.problems import Problem, field_messages, responses
 from server.sizing.body_model import VARIABLES
 from server.sizing.charts import FIT_STYLES, ChartError, list_charts, load_chart
 from server.sizing.defaults import default_model
 from server.sizing.feedback import Feedback, regions_for, size_lean
 from server.sizing.furniture import furniture_fit
+from server.sizing.limiter import AddressLimiter, retry_after
 from server.sizing.measurements import DESCRIPTIONS, check_measurements, unit_of
 from server.sizing.profiles import ProfileNotFound, ProfileStore
 from server.sizing.service import answer, belief_for, feedback_message
 
-router = APIRouter(prefix="/api/sizing", tags=["sizing"])
-
 Sex = Literal["male", "female"]
 FitStyle = Literal["fitted", "regular", "loose", "stretch"]
 Verdict = Literal["fits", "too_tight", "too_loose", "too_short", "too_long", "too_small", "too_big"]
-OwnerKey = Annotated[str | None, Header(alias="X-Owner-Key", description="The secret owner key of the profile.")]
+OwnerKey = Annotated[str | None, Header(alias="X-Owner-Key", max_length=128,
+                                         description="The secret owner key of the profile.")]
+ProfileId = Annotated[str, PathParam(max_length=64, description="The profile id you got when it was created.")]
+ChartId = Annotated[str, PathParam(max_length=64, description="Size chart id, e.g. tops-men.")]
+# Bounds on free-text fields: an id is short, and an error message may quote it.
+ID_CHARS, SIZE_CHARS = 64, 16
 
 
-class ShopperError(Exception):
-    """An error whose message is written for the shopper."""
+def shopper_problem(status: int, code: str, message: str, problems: list[dict[str, str]] | None = None,
+                    headers: dict[str, str] | None = None) -> Problem:
+    """An error whose sentences are written for the shopper: `detail`, and per field in `errors[].message`."""
+    errors = [{"code": code, **p} for p in problems or []]
+    return Problem(status, code, message, errors=errors, headers=headers)
 
-    def __init__(self, status: int, message: str, problems: list[dict[str, str]] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.problems = status, message, problems or []
 
-    def response(self) -> JSONResponse:
-        return JSONResponse({"error": self.message, "problems": self.problems}, status_code=self.status)
+class PrivateRoute(APIRoute):
+    """Responses about a body are never stored by a browser or a proxy (`Cache-Control: no-store`)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def private(request: Request) -> Response:
+            response = await handler(request)
+            response.headers["Cache-Control"] = "no-store"
+            return response
+
+        return private
+
+
+router = APIRouter(prefix="/api/sizing", tags=["sizing"], route_class=PrivateRoute)
+public = APIRouter(prefix="/api/sizing", tags=["sizing"])  # size charts: the same for everybody
 
 
 def mount(app: FastAPI) -> None:
-    """Add the router, and answer malformed sizing requests in the same shopper-readable shape as other errors."""
+    """Add the routes; malformed sizing requests are explained in the shopper's words (as problem details)."""
     app.include_router(router)
-    fallback = app.exception_handlers.get(RequestValidationError, request_validation_exception_handler)
-
-    async def on_invalid(request: Request, exc: Exception) -> Any:
-        if request.url.path.startswith(router.prefix) and isinstance(exc, RequestValidationError):
-            problems = [_problem(err) for err in exc.errors()]
-            return ShopperError(422, " ".join(p["message"] for p in problems), problems).response()
-        return await fallback(request, exc)
-
-    app.add_exception_handler(RequestValidationError, on_invalid)
+    app.include_router(public)
+    app.state.plaza.sizing_limiter = AddressLimiter(int(limits.get("profiles_per_address_per_min")), 60.0)
+    field_messages(app, router.prefix, _problem)
 
 
 _FIELD_WORDS = {"sex": "Body type (sex)", "fit": "The fit style", "verdict": "The remark", "region": "The region",
-                "chart_id": "The size chart", "size": "The size", "consent": "Consent", "usual_sizes": "Usual sizes"}
+                "chart_id": "The size chart", "size": "The size", "consent": "Consent", "usual_sizes": "Usual sizes",
+                "product_id": "The product", "profile_id": "The profile id", "X-Owner-Key": "The owner key"}
+_GIVEN = reprlib.Repr()
+_GIVEN.maxstring = _GIVEN.maxother = 30
+_GIVEN.maxlist = _GIVEN.maxdict = 3
 
 
 def _problem(err: Mapping[str, Any]) -> dict[str, str]:
@@ -73,8 +91,8 @@ def _problem(err: Mapping[str, Any]) -> dict[str, str]:
     loc = [x for x in loc if not x.isdigit()] or loc
     field = ".".join(loc)
     name = loc[-1] if loc else ""
-    what = f"Your {DESCRIPTIONS[name]}" if name in DESCRIPTIONS else _FIELD_WORDS.get(name, f"'{field}'")
-    given = repr(err.get("input"))[:40]
+    what = f"Your {DESCRIPTIONS[name]}" if name in DESCRIPTIONS else _FIELD_WORDS.get(name, f"'{field[:40]}'")
+    given = _GIVEN.repr(err.get("input"))[:40]  # a short quote of the shopper's own value, never the whole input
     ctx = err.get("ctx") or {}
     kind = str(err.get("type", ""))
     if kind == "json_invalid":
@@ -85,8 +103,9 @@ def _problem(err: Mapping[str, Any]) -> dict[str, str]:
         message = f"{what} must be a number (you gave {given})."
     elif kind == "literal_error":
         message = f"{what} must be {ctx.get('expected', 'one of the listed values')} (you gave {given})."
-    elif kind == "too_long":
-        message = f"{what} can list at most {ctx.get('max_length')} items."
+    elif kind == "too_long" or (kind == "string_too_long" and "max_length" in ctx):
+        unit = "characters" if kind == "string_too_long" else "items"
+        message = f"{what} can {'have' if unit == 'characters' else 'list'} at most {ctx.get('max_length')} {unit}."
     elif kind in ("bool_parsing", "bool_type"):
         message = f"{what} must be true or false (you gave {given})."
     else:
@@ -132,8 +151,8 @@ class MeasurementEstimate(BaseModel):
 class UsualSize(BaseModel):
     """A size the shopper knows fits them in some chart: evidence about the body like a "fits" remark."""
 
-    chart_id: str = Field(description="The chart it is in, e.g. tops-unisex.")
-    size: str = Field(description="The size that fits you there, e.g. M.")
+    chart_id: str = Field(max_length=ID_CHARS, description="The chart it is in, e.g. tops-unisex.")
+    size: str = Field(max_length=SIZE_CHARS, description="The size that fits you there, e.g. M.")
     fit: FitStyle = Field("regular", description="Fit style of the garments you wear in that size.")
 
 
@@ -150,10 +169,13 @@ class EstimateOut(BaseModel):
 
 class RecommendIn(BaseModel):
     body: Body | None = Field(None, description="Your measurements; or give profile_id (and the X-Owner-Key header).")
-    profile_id: str | None = Field(None, description="A stored profile to use, including its fit feedback.")
-    chart_id: str | None = Field(None, description="Size chart id, e.g. tops-men; or give product_id.")
+    profile_id: str | None = Field(None, max_length=ID_CHARS,
+                                   description="A stored profile to use, including its fit feedback.")
+    chart_id: str | None = Field(None, max_length=ID_CHARS,
+                                 description="Size chart id, e.g. tops-men; or give product_id.")
     fit: FitStyle | None = Field(None, description="Fit style of the garment; default regular (or the product's).")
-    product_id: str | None = Field(None, description="Catalog product; its size chart and fit style are used.")
+    product_id: str | None = Field(None, max_length=128,
+                                   description="Catalog product; its size chart and fit style are used.")
     consent: bool = Field(False, description="True to store your measurements in a profile; otherwise nothing is kept.")
     usual_sizes: list[UsualSize] = Field(
         default_factory=list, max_length=5,
@@ -210,11 +232,12 @@ class ProfileCreated(BaseModel):
 
 
 class FeedbackIn(BaseModel):
-    chart_id: str = Field(description="Chart of the garment you bought, e.g. tops-men.")
-    size: str = Field(description="The size you bought, e.g. M.")
+    chart_id: str = Field(max_length=ID_CHARS, description="Chart of the garment you bought, e.g. tops-men.")
+    size: str = Field(max_length=SIZE_CHARS, description="The size you bought, e.g. M.")
     fit: FitStyle = Field("regular", description="The garment's fit style.")
     verdict: Verdict = Field(description="How it fitted.")
-    region: str | None = Field(None, description="Where: chest, waist, hips, ... or length; empty = overall.")
+    region: str | None = Field(None, max_length=32,
+                               description="Where: chest, waist, hips, ... or length; empty = overall.")
 
 
 class FeedbackOut(BaseModel):
@@ -241,7 +264,7 @@ class FurnitureIn(BaseModel):
     room: Box = Field(description="The free floor area and ceiling height where the item goes.")
     doorway: Doorway = Field(description="The narrowest doorway on the way in.")
     item: Box | None = Field(None, description="The item's size; or give product_id.")
-    product_id: str | None = None
+    product_id: str | None = Field(None, max_length=128)
 
 
 class FurnitureOut(BaseModel):
@@ -268,14 +291,14 @@ def _store(request: Request) -> ProfileStore:
 
 def _checked_body(body: Body | None) -> tuple[str | None, dict[str, float]]:
     if body is None:
-        raise ShopperError(400, "Please tell us at least your height and weight.")
+        raise shopper_problem(400, "missing_body", "Please tell us at least your height and weight.")
     values = body.values()
     problems = [{"field": p.field, "message": p.message} for p in check_measurements(values)]
     for name in ("stature", "weight"):
         if name not in values:
             problems.append({"field": name, "message": f"Please tell us your {DESCRIPTIONS[name]}."})
     if problems:
-        raise ShopperError(422, " ".join(p["message"] for p in problems), problems)
+        raise shopper_problem(422, "impossible_body", " ".join(p["message"] for p in problems), problems)
     return body.sex, values
 
 
@@ -283,7 +306,7 @@ def _chart(chart_id: str, status: int = 400):
     try:
         return load_chart(chart_id)
     except ChartError as exc:
-        raise ShopperError(status, str(exc)) from None
+        raise shopper_problem(status, "chart_not_found" if status == 404 else "unknown_chart", str(exc)) from None
 
 
 def _product(product_id: str) -> Any:
@@ -291,11 +314,13 @@ def _product(product_id: str) -> Any:
         catalog = importlib.import_module("server.commerce.catalog")
         product = catalog.load_catalog().get(product_id)
     except ModuleNotFoundError:
-        raise ShopperError(400, "Products cannot be looked up yet; please give chart_id and fit instead.") from None
+        raise shopper_problem(400, "no_catalog",
+                              "Products cannot be looked up yet; please give chart_id and fit instead.") from None
     except Exception:  # the catalog's own data errors are not the shopper's to read
-        raise ShopperError(503, "The product catalog is unavailable right now; please give chart_id and fit.") from None
+        raise shopper_problem(503, "catalog_unavailable",
+                              "The product catalog is unavailable right now; please give chart_id and fit.") from None
     if product is None:
-        raise ShopperError(404, f"There is no product '{product_id}'.")
+        raise shopper_problem(404, "product_not_found", f"There is no product '{product_id}'.")
     return product
 
 
@@ -319,39 +344,40 @@ def _usual_sizes(items: list[UsualSize]) -> list[Feedback]:
         try:
             chart.index_of(item.size)
         except ChartError as exc:
-            raise ShopperError(400, str(exc)) from None
+            raise shopper_problem(400, "unknown_size", str(exc)) from None
         out.append(Feedback(chart_id=chart.id, size=item.size, fit=item.fit, verdict="fits"))
     return out
 
 
 def _profile(request: Request, profile_id: str, owner_key: str | None):
     if not owner_key:
-        raise ShopperError(401, "This profile is private: send its owner key in the X-Owner-Key header.")
+        raise shopper_problem(401, "owner_key_required",
+                              "This profile is private: send its owner key in the X-Owner-Key header.",
+                              headers={"WWW-Authenticate": 'OwnerKey realm="sizing profile"'})
     try:
         return _store(request).get(profile_id, owner_key)
     except ProfileNotFound:
-        raise ShopperError(404, "No profile with this id and owner key.") from None
+        raise shopper_problem(404, "profile_not_found", "No profile with this id and owner key.") from None
 
 
-def _errors(fn):  # turn ShopperError into its JSON response, keeping FastAPI's signature inspection intact
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ShopperError as exc:
-            return exc.response()
-
-    return wrapper
+def _count_profile_creation(request: Request) -> None:
+    """Profiles per client address (limits table: profiles_per_address_per_min); 429 with Retry-After."""
+    wait = request.app.state.plaza.sizing_limiter.take(request.client.host if request.client else "?")
+    if wait:
+        raise shopper_problem(429, "rate_limited",
+                              "You have created many profiles in a short time; please wait a moment and try again.",
+                              headers={"Retry-After": retry_after(wait)})
 
 
-ERRORS = {400: {"description": "Bad request, explained in `error`"}, 404: {"description": "Not found"},
-          422: {"description": "Impossible measurements, explained per field in `problems`"}}
+# Problem answers beyond the ones every operation documents (400, 413, 422; 404 with a path parameter).
+ERRORS = responses(404)
+PROFILE_ERRORS = responses(401, 404)
+RECOMMEND_ERRORS = responses(401, 404, 429, 503)
 
 
 # ---- endpoints --------------------------------------------------------------------------------------
 
 @router.post("/estimate", response_model=EstimateOut, responses=ERRORS, summary="Estimate every body measurement")
-@_errors
 def estimate(body: EstimateIn) -> Any:
     """From what you know (height and weight at least, usual sizes too), every measurement with its uncertainty."""
     sex, values = _checked_body(body)
@@ -359,8 +385,7 @@ def estimate(body: EstimateIn) -> Any:
     return EstimateOut(sex=sex, estimates=_estimates(belief, values))
 
 
-@router.post("/recommend", response_model=RecommendOut, responses=ERRORS, summary="Recommend a size")
-@_errors
+@router.post("/recommend", response_model=RecommendOut, responses=RECOMMEND_ERRORS, summary="Recommend a size")
 def recommend_size(req: RecommendIn, request: Request, x_owner_key: OwnerKey = None) -> Any:
     """Size for a chart and fit style (or a catalog product), with fit per region and avatar parameters.
 
@@ -369,14 +394,16 @@ def recommend_size(req: RecommendIn, request: Request, x_owner_key: OwnerKey = N
     if req.product_id:
         product = _product(req.product_id)
         if not getattr(product, "size_chart", None):
-            raise ShopperError(400, f"'{getattr(product, 'name', req.product_id)}' is not sold in sizes.")
+            name = getattr(product, "name", req.product_id)
+            raise shopper_problem(400, "not_sized", f"'{name}' is not sold in sizes.")
         chart_id, fit = product.size_chart, fit or getattr(product, "fit", None)
     if not chart_id:
-        raise ShopperError(400, "Tell us which garment: give chart_id (e.g. tops-men) or product_id.")
+        raise shopper_problem(400, "missing_garment",
+                              "Tell us which garment: give chart_id (e.g. tops-men) or product_id.")
     chart = _chart(chart_id)
     fit = fit or "regular"
     if fit not in FIT_STYLES:
-        raise ShopperError(400, f"Unknown fit style '{fit}'.")
+        raise shopper_problem(400, "unknown_fit", f"Unknown fit style '{fit}'.")
     model = default_model()
     stored, profile_id, owner_key = False, None, None
     if req.profile_id:
@@ -388,6 +415,7 @@ def recommend_size(req: RecommendIn, request: Request, x_owner_key: OwnerKey = N
         feedback = []
     usual = _usual_sizes(req.usual_sizes)
     if not req.profile_id and req.consent:
+        _count_profile_creation(request)
         profile_id, owner_key = _store(request).create(sex, values, time.time())
         stored = True
         for item in usual:
@@ -408,32 +436,31 @@ def recommend_size(req: RecommendIn, request: Request, x_owner_key: OwnerKey = N
     )
 
 
-@router.get("/charts", summary="List size charts")
+@public.get("/charts", summary="List size charts")
 def charts() -> list[str]:
     return list_charts()
 
 
-@router.get("/charts/{chart_id}", responses=ERRORS, summary="One size chart (format in docs/SIZING.md)")
-@_errors
-def chart(chart_id: str) -> Any:
+@public.get("/charts/{chart_id}", summary="One size chart (format in docs/SIZING.md)")
+def chart(chart_id: ChartId) -> Any:
     return _chart(chart_id, status=404).to_dict()
 
 
-@router.post("/profiles", response_model=ProfileCreated, status_code=201, responses=ERRORS,
+@router.post("/profiles", response_model=ProfileCreated, status_code=201, responses=responses(429),
              summary="Store your measurements (only with consent)")
-@_errors
 def create_profile(req: ProfileIn, request: Request) -> Any:
     if not req.consent:
-        raise ShopperError(400, "We keep your measurements only if you agree: set consent to true. "
-                                "You can get a size without storing anything via /api/sizing/recommend.")
+        raise shopper_problem(400, "consent_required",
+                              "We keep your measurements only if you agree: set consent to true. "
+                              "You can get a size without storing anything via /api/sizing/recommend.")
     sex, values = _checked_body(req.body)
+    _count_profile_creation(request)
     profile_id, owner_key = _store(request).create(sex, values, time.time())
     return JSONResponse(ProfileCreated(profile_id=profile_id, owner_key=owner_key).model_dump(), status_code=201)
 
 
-@router.get("/profiles/{profile_id}", responses=ERRORS, summary="Export your profile as JSON")
-@_errors
-def export_profile(profile_id: str, request: Request, x_owner_key: OwnerKey = None) -> Any:
+@router.get("/profiles/{profile_id}", responses=PROFILE_ERRORS, summary="Export your profile as JSON")
+def export_profile(profile_id: ProfileId, request: Request, x_owner_key: OwnerKey = None) -> Any:
     """Everything stored about you, plus the current estimate of your body."""
     profile = _profile(request, profile_id, x_owner_key)
     feedback = [f for _, f in profile.feedback]
@@ -443,9 +470,8 @@ def export_profile(profile_id: str, request: Request, x_owner_key: OwnerKey = No
     return doc
 
 
-@router.put("/profiles/{profile_id}", responses=ERRORS, summary="Replace your stored measurements")
-@_errors
-def update_profile(profile_id: str, body: Body, request: Request, x_owner_key: OwnerKey = None) -> Any:
+@router.put("/profiles/{profile_id}", responses=PROFILE_ERRORS, summary="Replace your stored measurements")
+def update_profile(profile_id: ProfileId, body: Body, request: Request, x_owner_key: OwnerKey = None) -> Any:
     """Your feedback is kept; the measurements you send replace the stored ones."""
     _profile(request, profile_id, x_owner_key)
     _, values = _checked_body(body)
@@ -453,18 +479,16 @@ def update_profile(profile_id: str, body: Body, request: Request, x_owner_key: O
     return {"updated": True, "profile_id": profile_id}
 
 
-@router.delete("/profiles/{profile_id}", responses=ERRORS, summary="Erase your profile and its feedback")
-@_errors
-def delete_profile(profile_id: str, request: Request, x_owner_key: OwnerKey = None) -> Any:
+@router.delete("/profiles/{profile_id}", responses=PROFILE_ERRORS, summary="Erase your profile and its feedback")
+def delete_profile(profile_id: ProfileId, request: Request, x_owner_key: OwnerKey = None) -> Any:
     _profile(request, profile_id, x_owner_key)
     _store(request).delete(profile_id, x_owner_key or "")
     return {"deleted": True, "profile_id": profile_id}
 
 
-@router.post("/profiles/{profile_id}/feedback", response_model=FeedbackOut, responses=ERRORS,
+@router.post("/profiles/{profile_id}/feedback", response_model=FeedbackOut, responses=PROFILE_ERRORS,
              summary="Tell us how a size fitted; your next recommendations learn from it")
-@_errors
-def add_feedback(profile_id: str, req: FeedbackIn, request: Request, x_owner_key: OwnerKey = None) -> Any:
+def add_feedback(profile_id: ProfileId, req: FeedbackIn, request: Request, x_owner_key: OwnerKey = None) -> Any:
     profile = _profile(request, profile_id, x_owner_key)
     chart = _chart(req.chart_id)
     item = Feedback(chart_id=chart.id, size=req.size, fit=req.fit, verdict=req.verdict, region=req.region)
@@ -472,7 +496,7 @@ def add_feedback(profile_id: str, req: FeedbackIn, request: Request, x_owner_key
         touched = regions_for(chart, item)
         chart.index_of(req.size)
     except ChartError as exc:
-        raise ShopperError(400, str(exc)) from None
+        raise shopper_problem(400, "unknown_size", str(exc)) from None
     _store(request).add_feedback(profile_id, x_owner_key or "", item, time.time())
     earlier = [f for _, f in profile.feedback]
     before = belief_for(default_model(), profile.sex, profile.measurements, earlier, load_chart)
@@ -485,18 +509,19 @@ def add_feedback(profile_id: str, req: FeedbackIn, request: Request, x_owner_key
                        message=message, lean=lean)
 
 
-@router.post("/furniture-fit", response_model=FurnitureOut, responses=ERRORS,
+@router.post("/furniture-fit", response_model=FurnitureOut, responses=responses(404, 503),
              summary="Does an item fit the room and pass the doorway")
-@_errors
 def furniture(req: FurnitureIn) -> Any:
     item = req.item
     if item is None and req.product_id:
         dims = getattr(_product(req.product_id), "dimensions_cm", None)
         if not dims:
-            raise ShopperError(400, "This product has no dimensions; please give the item's width, depth and height.")
+            raise shopper_problem(400, "no_dimensions",
+                                  "This product has no dimensions; please give the item's width, depth and height.")
         item = Box(width=dims["width"], depth=dims["depth"], height=dims["height"])
     if item is None:
-        raise ShopperError(400, "Tell us the item: give its width, depth and height in cm, or a product_id.")
+        raise shopper_problem(400, "missing_item",
+                              "Tell us the item: give its width, depth and height in cm, or a product_id.")
     problems = []
     for what, box in (("room", req.room), ("doorway", req.doorway), ("item", item)):
         for axis, value in box.model_dump().items():
@@ -504,7 +529,7 @@ def furniture(req: FurnitureIn) -> Any:
                 problems.append({"field": f"{what}.{axis}",
                                  "message": f"The {what} {axis} must be between 0 and 5000 cm (you gave {value:g})."})
     if problems:
-        raise ShopperError(422, " ".join(p["message"] for p in problems), problems)
+        raise shopper_problem(422, "impossible_dimensions", " ".join(p["message"] for p in problems), problems)
     r = req.room
     result = furniture_fit((r.width, r.depth, r.height), (req.doorway.width, req.doorway.height),
                            (item.width, item.depth, item.height))

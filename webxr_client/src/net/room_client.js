@@ -6,6 +6,7 @@ import { dequantizeAvatar, encodePoseUpload } from './codec.js';
 import { ClientSession, PROTOCOL_VERSION } from './session.js';
 
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000];
+const ACK_EVERY_MS = 250; // acknowledge at least this often, well inside the server's max_behind_s
 // Close codes after which reconnecting with the same token cannot help.
 const FINAL_CLOSE_CODES = new Set([1000, 4001, 4005]);
 
@@ -27,6 +28,7 @@ export class RoomClient {
     this.attempt = 0;
     this.sendIntervalMs = 1000 / 60;
     this.lastSent = -Infinity;
+    this.lastAckAt = -Infinity;
     this.pendingRequests = new Map();
     this.requestId = 0;
   }
@@ -41,10 +43,11 @@ export class RoomClient {
       method: 'POST', body: { name: this.options.name || 'Shopper' },
     });
     this.reserved = reply;
-    return this.connect(reply.ws_url); // resolves with the welcome (spawn, name, roster)
+    return this.connect(reply.ws_url, reply.token); // resolves with the welcome (spawn, name, roster)
   }
 
-  connect(wsPath) {
+  /** Opens the websocket (no credentials in the URL) and presents the seat token in the first message. */
+  connect(wsPath, token) {
     const url = new URL(wsPath, window.location.href);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     return new Promise((resolve, reject) => {
@@ -52,6 +55,7 @@ export class RoomClient {
       ws.binaryType = 'arraybuffer';
       this.ws = ws;
       let welcomed = false;
+      ws.onopen = () => ws.send(encode({ t: 'auth', token }));
       ws.onmessage = (event) => {
         if (typeof event.data === 'string') return;
         this.bytesIn += event.data.byteLength;
@@ -83,14 +87,15 @@ export class RoomClient {
     const delay = RECONNECT_DELAYS_MS[Math.min(this.attempt, RECONNECT_DELAYS_MS.length - 1)];
     this.attempt += 1;
     setTimeout(() => {
-      const path = `/ws?room=${encodeURIComponent(this.room)}&v=${PROTOCOL_VERSION}&token=${encodeURIComponent(token)}`;
-      this.connect(path).then(() => this.options.onStatus?.('Reconnected'))
+      const path = `/ws?v=${PROTOCOL_VERSION}&room=${encodeURIComponent(this.room)}`;
+      this.connect(path, token).then(() => this.options.onStatus?.('Reconnected'))
         .catch(() => this.scheduleReconnect(0));
     }, delay);
   }
 
   onSnapshot(snap) {
     this.received += 1;
+    this.ackIfQuiet();
     const local = this.options.now();
     const self = this.session.avatarId;
     for (const [id, state] of snap.avatars) {
@@ -98,6 +103,17 @@ export class RoomClient {
       const pose = dequantizeAvatar(state);
       this.options.onPose?.(id, snap.serverTimeMs, local, pose, this.session.roster.get(id)?.name);
     }
+  }
+
+  /**
+   * The server judges a client's lag by its acknowledgements (PROTOCOL.md section 10): pose uploads carry
+   * them, and while none go out (a background tab stops animation frames) an `ack` message does.
+   */
+  ackIfQuiet() {
+    const now = performance.now();
+    if (now - this.lastAckAt < ACK_EVERY_MS || this.ws?.readyState !== WebSocket.OPEN) return;
+    this.lastAckAt = now;
+    this.ws.send(encode({ t: 'ack', tick: this.session.lastTick }));
   }
 
   onControl(message) {
@@ -131,6 +147,7 @@ export class RoomClient {
     this.lastSent = nowMs;
     this.seq = (this.seq + 1) & 0xffff;
     this.ws.send(encodePoseUpload(this.seq, this.session.lastTick, parts));
+    this.lastAckAt = performance.now();
     this.sent += 1;
     return true;
   }

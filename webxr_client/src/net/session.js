@@ -4,7 +4,7 @@ import { decode } from '@msgpack/msgpack';
 import { decodeFrame, KIND_SNAPSHOT } from './codec.js';
 
 export const HISTORY_TICKS = 64;
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export class ClientSession {
   constructor() {
