@@ -71,3 +71,18 @@ def test_a_page_that_goes_away_leaves_the_room_at_once(new_page, server_url) -> 
     bob.wait_for_function(f"plaza.avatars.heads()[{alice_id}] === undefined", timeout=8000)
     wait_frames(bob, 2)
     assert bob.evaluate(f"plaza.avatars.heads()[{alice_id}]") is None
+
+
+def test_shoppers_of_two_stores_do_not_share_a_room(new_page, server_url) -> None:
+    # The server's own store rooms (GET /api/stores/{scene}/room), no stand-in: each store page joins its own.
+    boutique = _open(new_page, server_url, "scene=boutique&name=Bo")
+    market = _open(new_page, server_url, "scene=space-market&name=Ma")
+    rooms = {page.evaluate("plaza.room.room") for page in (boutique, market)}
+    assert len(rooms) == 2, rooms
+    for page, scene in ((boutique, "boutique"), (market, "space-market")):
+        assert page.evaluate("plaza.room.room") == httpx.get(f"{server_url}/api/stores/{scene}/room").json()["id"]
+    # Neither sees the other's avatar.
+    wait_frames(boutique, 5)
+    wait_frames(market, 5)
+    assert boutique.evaluate("Object.keys(plaza.avatars.heads()).length") == 0
+    assert market.evaluate("Object.keys(plaza.avatars.heads()).length") == 0
