@@ -11,6 +11,7 @@ import { SimplifiedView } from './simplified.js';
 import { avatarHandJoints, avatarPoseArray, ownPoseParts } from './net/own_pose.js';
 import { RoomClient } from './net/room_client.js';
 import { storeRoomId } from './net/store_room.js';
+import { StoreLighting } from './lighting.js';
 import { loadStore } from './store_scene.js';
 import { TryOn } from './tryon/tryon.js';
 import { PanelSystem } from './ui/panel.js';
@@ -57,6 +58,8 @@ async function main() {
   const store = await loadStore(config.sceneId, { gltfLoader, onStatus: setStatus });
   scene.add(store.root);
   rig.position.set(store.spawn[0], 0, store.spawn[2]);
+  const lighting = new StoreLighting(renderer, scene);
+  lighting.light(store);
 
   const panels = new PanelSystem(scene);
   // Try-on talks to the sizing API over HTTP only; nothing of it goes to the room connection.
@@ -64,6 +67,8 @@ async function main() {
   // On a screen the product card is HTML beside the product; in a headset an in-scene panel.
   const card = new ProductCard(document.getElementById('product-card'), () => {});
   const products = new ProductManager({ store, panels, camera, gltfLoader, card,
+    // A product that arrives, moves or changes colour gets its shadow redrawn.
+    onChange: (kind, item) => (item ? lighting.shade(item.object) : lighting.refresh()),
     immersive: () => renderer.xr.isPresenting, onTryOn: (p) => { products.deselect(); tryon?.open(p); } });
   tryon = new TryOn({ scene, panels, camera, products, turnView: (dYaw, dPitch) => controls.hooks.look(dYaw, dPitch) });
   const catalog = await fetchCatalog(config.sceneId).catch(() => []);
@@ -367,7 +372,7 @@ async function main() {
 
   Object.assign(plaza, {
     THREE, renderer, scene, camera, rig, store, panels, products, avatars, sessions, xrInput, controls,
-    simplified, tryon, teleportTo, moveBy, turnBy,
+    simplified, tryon, lighting, teleportTo, moveBy, turnBy,
     cameraWorldPosition: () => camera.getWorldPosition(new THREE.Vector3()).toArray(),
     productWorldPosition: (id) => products.items.get(id)?.object.getWorldPosition(new THREE.Vector3()).toArray() ?? null,
     /** Screen pixel of a panel widget's centre (tests click it like a shopper would). */

@@ -208,6 +208,7 @@ export class ProductManager {
       item.object.add(gltf.scene);
       gltf.scene.traverse((o) => { o.userData.productId = item.product.id; });
       if (item.variant) await this.setVariant(item.product.id, item.variant);
+      this.onChange('model', item);
     } catch (err) {
       console.warn(`Model for ${item.product.name} did not load (${err.message ?? err}); keeping a placeholder.`);
     }
