@@ -37,3 +37,35 @@ def test_image_based_light_shadows_and_a_ceiling(new_page, server_url) -> None:
     wait_frames(page, 2)
     assert page.evaluate("plaza.renderer.shadowMap.needsUpdate") is False
     assert page.errors == []
+
+
+def test_every_priced_product_has_a_price_tag_over_it(new_page, server_url) -> None:
+    page = new_page()
+    page.goto(f"{server_url}/?net=0")
+    page.wait_for_function("window.plaza && (window.plaza.ready || window.plaza.errors.length > 0)", timeout=60000)
+    wait_frames(page, 3)
+    tags = page.evaluate("""(() => {
+        const T = plaza.THREE;
+        const out = {};
+        for (const [id, item] of plaza.products.items) {
+            const tag = plaza.priceTags.tags.get(id);
+            const box = new T.Box3().setFromObject(item.object);
+            const at = tag ? tag.getWorldPosition(new T.Vector3()) : null;
+            const centre = box.getCenter(new T.Vector3());
+            out[id] = {priced: item.product.priceMinor !== null, tag: Boolean(tag),
+                       above: at ? at.y > box.max.y : false,
+                       over: at ? Math.hypot(at.x - centre.x, at.z - centre.z) : null};
+        }
+        return out;
+    })()""")
+    assert len(tags) >= 10
+    for product_id, tag in tags.items():
+        if tag["priced"]:
+            assert tag["tag"] and tag["above"] and tag["over"] < 0.05, (product_id, tag)
+    # Picked up, the product leaves its tag on the shelf (hidden until it is put back).
+    product_id = next(iter(tags))
+    page.evaluate(f"plaza.products.inspect('{product_id}')")
+    assert page.evaluate(f"plaza.priceTags.tags.get('{product_id}').visible") is False
+    page.evaluate("plaza.products.putBack()")
+    assert page.evaluate(f"plaza.priceTags.tags.get('{product_id}').visible") is True
+    assert page.errors == []

@@ -179,3 +179,19 @@ def test_poking_a_panel_button_with_a_fingertip_presses_it(new_page, server_url)
     page.wait_for_function("plaza.panels.get('product') === null", timeout=20000)
     assert page.evaluate("plaza.products.selected") is None
     assert page.errors == []
+
+
+def test_simplified_mode_search_and_category_filter_the_list(new_page, server_url) -> None:
+    page = _open(new_page, server_url, "net=0&simple=1")
+    page.wait_for_selector("#simple-view:not([hidden]) #product-list li")
+    everything = page.locator("#product-list li").count()
+    page.fill("#product-search", "shirt")
+    names = page.locator("#product-list li .name").all_inner_texts()
+    assert names and len(names) < everything and all("shirt" in n.lower() for n in names), names
+    assert page.locator("#product-count").inner_text() == f"{len(names)} of {everything} products"
+    page.fill("#product-search", "")
+    page.select_option("#product-category", "beauty")
+    ids = page.locator("#product-list li").evaluate_all("(lis) => lis.map((li) => li.dataset.productId)")
+    categories = page.evaluate("(ids) => ids.map((id) => plaza.products.items.get(id).product.category)", ids)
+    assert ids and set(categories) == {"beauty"}, categories
+    assert page.errors == []

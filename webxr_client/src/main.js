@@ -12,6 +12,7 @@ import { avatarHandJoints, avatarPoseArray, ownPoseParts } from './net/own_pose.
 import { RoomClient } from './net/room_client.js';
 import { storeRoomId } from './net/store_room.js';
 import { StoreLighting } from './lighting.js';
+import { PriceTags } from './price_tags.js';
 import { loadStore } from './store_scene.js';
 import { TryOn } from './tryon/tryon.js';
 import { PanelSystem } from './ui/panel.js';
@@ -68,11 +69,19 @@ async function main() {
   const card = new ProductCard(document.getElementById('product-card'), () => {});
   const products = new ProductManager({ store, panels, camera, gltfLoader, card,
     // A product that arrives, moves or changes colour gets its shadow redrawn.
-    onChange: (kind, item) => (item ? lighting.shade(item.object) : lighting.refresh()),
+    onChange: (kind, item) => {
+      if (!item) return lighting.refresh();
+      lighting.shade(item.object);
+      if (kind === 'model') priceTags.place(item); // the tag sits over the real model, not the placeholder
+      if (kind === 'grab' || kind === 'release') priceTags.setVisible(item.product.id, kind === 'release');
+      return undefined;
+    },
     immersive: () => renderer.xr.isPresenting, onTryOn: (p) => { products.deselect(); tryon?.open(p); } });
   tryon = new TryOn({ scene, panels, camera, products, turnView: (dYaw, dPitch) => controls.hooks.look(dYaw, dPitch) });
   const catalog = await fetchCatalog(config.sceneId).catch(() => []);
   const inStore = products.place(catalog);
+  const priceTags = new PriceTags(store.root);
+  for (const item of products.items.values()) priceTags.place(item);
   const avatars = new RemoteAvatars(scene);
 
   let room = null;
@@ -372,7 +381,7 @@ async function main() {
 
   Object.assign(plaza, {
     THREE, renderer, scene, camera, rig, store, panels, products, avatars, sessions, xrInput, controls,
-    simplified, tryon, lighting, teleportTo, moveBy, turnBy,
+    simplified, tryon, lighting, priceTags, teleportTo, moveBy, turnBy,
     cameraWorldPosition: () => camera.getWorldPosition(new THREE.Vector3()).toArray(),
     productWorldPosition: (id) => products.items.get(id)?.object.getWorldPosition(new THREE.Vector3()).toArray() ?? null,
     /** Screen pixel of a panel widget's centre (tests click it like a shopper would). */
