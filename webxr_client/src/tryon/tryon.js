@@ -55,6 +55,7 @@ export class TryOn {
   /** Opens the try-on for a product with a size chart (the product panel's "Try on"). */
   async open(product) {
     if (!product?.sizeChart) return false;
+    this.products?.deselect?.(); // the product card gives way to the try-on's panels (and their clicks)
     this.product = product;
     this.result = null;
     this.feedbackNote = null;
