@@ -54,6 +54,8 @@ bench: setup
 	@if [ -f assets/bench_models.py ]; then $(PY) -m assets.bench_models; fi
 	@if [ -f server/sizing/bench.py ]; then $(PY) -m server.sizing.bench; fi
 	@if [ -f server/mocap/bench.py ]; then $(PY) -m server.mocap.bench; fi
+	$(PY) -m server.commerce.bench
+	$(PY) -m server.gestures.bench
 	@if [ -f bench/client.py ]; then $(PY) bench/client.py; fi
 
 clean:

@@ -25,6 +25,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="allowed websocket Origin (repeatable; '*' allows any). Default: the server's own URL.",
     )
     serve.add_argument("--data-dir", default="var", help="where SQLite and other state live (default var/)")
+    serve.add_argument("--redis", default=os.environ.get("PLAZA_REDIS_URL"), metavar="URL",
+                       help="keep bags, stock and orders in Redis at URL (default: SQLite in the data directory; "
+                            "env PLAZA_REDIS_URL)")
+    serve.add_argument("--redis-prefix", default=os.environ.get("PLAZA_REDIS_PREFIX", "plaza:"), metavar="PREFIX",
+                       help="key prefix in Redis (default plaza:), so several stores can share one Redis")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser
 
@@ -67,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
             f"http://{args.host}:{args.port}", f"http://localhost:{args.port}", f"http://127.0.0.1:{args.port}"
         )
         settings = Settings(host=args.host, port=args.port, scene=args.scene, allowed_origins=origins,
-                            data_dir=args.data_dir, persist_state=True, **_kept_secrets(args.data_dir))
+                            data_dir=args.data_dir, persist_state=True, redis_url=args.redis,
+                            storage_prefix=args.redis_prefix,
+                            **_kept_secrets(args.data_dir))
         app = create_app(settings)
         uvicorn.Server(uvicorn_config(app, args.host, args.port, args.log_level)).run()
         return 0

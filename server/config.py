@@ -29,6 +29,9 @@ class Settings:
     tick_hz: int = 60
     # Persist store rooms and mocap sources in the data directory (off for throwaway test apps).
     persist_state: bool = False
+    # Durable commerce state: Redis at this URL (several processes share it), else SQLite in data_dir.
+    redis_url: str | None = None
+    storage_prefix: str = "plaza:"
 
     def origin_allowed(self, origin: str | None) -> bool:
         # Non-browser clients (bots, the reference client) send no Origin header; browsers always do.

@@ -58,6 +58,12 @@ _TABLE: tuple[Limit, ...] = (
     Limit("mocap_sources_total", 64, "sources", "mocap sources on one server"),
     Limit("vmc_messages_per_datagram", 128, "messages", "OSC messages handled from one VMC datagram"),
     Limit("vmc_datagrams_per_source_per_s", 240, "per second", "VMC datagrams handled per source"),
+    # --- buying
+    Limit("shoppers_per_address_per_min", 10, "per minute", "shopper identities created by one address"),
+    Limit("max_bag_lines", 20, "lines", "different items in one bag"),
+    Limit("max_line_quantity", 10, "units", "units of one item in a bag line"),
+    Limit("idempotency_key_ttl_s", 24 * 3600, "seconds", "a state-changing request's key and first answer are kept"),
+    Limit("max_idempotency_key_chars", 200, "characters", "an Idempotency-Key header"),
     # --- names
     Limit("max_name_chars", 32, "characters", "a display name"),
 )

@@ -23,14 +23,19 @@ def redis_reachable() -> bool:
         return False
 
 
+def require_redis() -> None:
+    """Skip (developer machine) or fail (CI) when no Redis answers."""
+    if not redis_reachable():
+        message = f"no Redis at {REDIS_URL} (.ci/run starts one; set REDIS_URL for another)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 @pytest.fixture(params=["sqlite", "redis"])
 async def storage(request, tmp_path):
     if request.param == "redis":
-        if not redis_reachable():
-            message = f"no Redis at {REDIS_URL} (.ci/run starts one; set REDIS_URL for another)"
-            if os.environ.get("CI"):
-                pytest.fail(message)
-            pytest.skip(message)
+        require_redis()
         store = open_storage(tmp_path, REDIS_URL, prefix=f"plaza-test:{uuid.uuid4().hex}:")
     else:
         store = open_storage(tmp_path)

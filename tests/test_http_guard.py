@@ -157,3 +157,14 @@ async def test_the_guard_works_over_httpx_asgi_transport(tmp_path, monkeypatch):
         r = await http.post("/api/sizing/estimate", content=b'{"stature": NaN}',
                             headers={"content-type": "application/json"})
         assert r.status_code == 400 and r.json()["code"] == "malformed_json"
+
+
+def test_an_exception_escaping_the_app_is_a_500_problem_and_logged_without_its_message(caplog):
+    async def crashing(scope, receive, send) -> None:
+        message = await receive()
+        raise RuntimeError(message["body"].decode())  # an exception quoting the request
+
+    status, body, _ = call(HttpGuard(crashing), [], [b'{"token": "abc123"}'])
+    assert status == 500 and b'"internal_error"' in body and b"abc123" not in body
+    logged = "\n".join(rec.getMessage() for rec in caplog.records)
+    assert "RuntimeError" in logged and "abc123" not in logged

@@ -213,6 +213,7 @@ def test_bad_playback_file_names_are_4xx_not_500(mocap_env, file, status):
     ({"room_id": "main", "height_m": 1e308}, 400), ({"room_id": "main", "origin": [1e308, 0, 0]}, 400),
     ({"room_id": "main", "yaw_deg": -1e308}, 200), ({"room_id": "x" * 129}, 422),
     ({"room_id": "main", "origin": [1, 2]}, 422), ({"room_id": "\ud800"}, 400),
+    ({"room_id": "main", "height_m": "1.8"}, 422), ({"room_id": "main", "origin": [0, "1", 0]}, 422),
 ])
 def test_bind_answers_absurd_numbers_and_sizes_with_4xx(mocap_env, body, status):
     with TestClient(create_app(settings(mocap_env, persist=False)), headers=OPERATOR) as client:

@@ -71,7 +71,7 @@ def test_unknown_chart_and_wrong_type_are_client_errors(client):
     r = client.post("/api/sizing/estimate", json={"stature": "tall", "weight": 80})
     assert r.status_code == 422
     assert r.json()["errors"] == [{"field": "stature", "message": "Your height must be a number (you gave 'tall').",
-                                   "code": "float_parsing"}]
+                                   "code": "float_type"}]
 
 
 @pytest.mark.parametrize(("request_body", "field", "words"), [
@@ -88,6 +88,9 @@ def test_malformed_sizing_requests_are_answered_in_words_not_framework_detail(cl
     assert doc["code"] == "invalid_request" and doc["type"] == "/problems/invalid_request"
     assert [p["field"] for p in doc["errors"]] == [field]
     assert words in doc["detail"] and words in doc["errors"][0]["message"]
+    # deprecated extension members for the try-on client's errorFrom (reads `error`/`problems` until it moves)
+    assert doc["error"] == doc["detail"]
+    assert doc["problems"] == [{"field": field, "message": doc["errors"][0]["message"]}]
 
 
 def test_unreadable_json_is_explained_and_other_apis_answer_in_the_same_shape(client):

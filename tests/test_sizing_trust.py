@@ -93,6 +93,11 @@ def post_raw(client, url: str, doc: object, headers: dict | None = None):
                                    "doorway": {"width": 1e308, "height": 1e308},
                                    "item": {"width": 1, "depth": 1, "height": 1}}, 422),
     ("/api/sizing/profiles", {"consent": True, "body": {**BODY, "weight": float("inf")}}, 400),
+    # numbers and booleans are what the schema says, not coerced from strings or 0/1
+    ("/api/sizing/estimate", {"stature": "170", "weight": 60}, 422),
+    ("/api/sizing/estimate", {"stature": True, "weight": 60}, 422),
+    ("/api/sizing/profiles", {"consent": 1, "body": BODY}, 422),
+    ("/api/sizing/recommend", {"body": BODY, "chart_id": "tops-women", "consent": "yes"}, 422),
 ])
 def test_bad_input_is_a_4xx_never_a_500(client, url, doc, status):
     r = post_raw(client, url, doc)

@@ -102,6 +102,7 @@ class Checkout:
     created_at: float
     deadline: float  # confirm before this
     state: State = State.RESERVING
+    bag_version: int = 0  # the bag the total was fixed from; a changed bag cannot be confirmed
     hold_started_at: float | None = None
     paying_since: float | None = None
     reason: str | None = None  # why it ended (declined, failed, ...)

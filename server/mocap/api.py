@@ -27,7 +27,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi import Path as PathParam
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, Strict, StrictBool
 from pydantic_core import PydanticCustomError
 
 from server.mocap.bvh import BvhError, load_bvh
@@ -40,9 +40,7 @@ from server.storage.local_state import JsonState
 
 log = logging.getLogger(__name__)
 TICK_HZ = 60
-
-
-STATE_FILE = "mocap_sources.json"
+STATE_FILE = "mocap_sources.json"  # in the data directory, when settings.persist_state is on
 
 
 def _operator(request: Request) -> None:
@@ -54,6 +52,7 @@ def _operator(request: Request) -> None:
 
 router = APIRouter(prefix="/api/mocap", tags=["mocap"], dependencies=[Depends(_operator)],
                    responses=responses(401, 503))
+Number = Annotated[float, Strict()]  # a JSON number as documented; "1.7" is refused, not coerced
 SourceId = Annotated[str, PathParam(max_length=64, description="The id answered when the source was created")]
 
 
@@ -212,14 +211,14 @@ class BindSource(BaseModel):
     avatar_name: Annotated[str, AfterValidator(_display_name)] = Field(
         "performer", min_length=1, max_length=128, description="The performer's name over the avatar "
         "(display-name rules: no control, invisible or bidi characters, at most max_name_chars)")
-    height_m: float = 1.70
-    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    yaw_deg: float = 0.0
+    height_m: Number = 1.70
+    origin: tuple[Number, Number, Number] = (0.0, 0.0, 0.0)
+    yaw_deg: Number = 0.0
 
 
 class StartPlayback(BaseModel):
     file: str = Field(..., min_length=1, max_length=255, description="BVH file name inside the allowed folder")
-    loop: bool = True
+    loop: StrictBool = True
 
 
 def _checked_file_name(name: str) -> str:

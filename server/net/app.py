@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 # `APIRouter` named `router`. They reach shared services through `app.state.plaza` (see Services).
 FEATURE_MODULES: tuple[str, ...] = (
     "server.commerce.catalog_api",
+    "server.commerce.shop_api",
     "server.sizing.api",
     "server.mocap.api",
     "server.net.client_static",

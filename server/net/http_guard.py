@@ -131,6 +131,8 @@ class HttpGuard:
         try:
             await self._handle(scope, receive, tracking_send)
         except Exception as exc:  # the last line: never a traceback with request data in it
+            if getattr(exc, "plaza_logged", False):  # answered and logged by the app's 500 handler
+                return
             log.error("unhandled %s in %s %s\n%s", type(exc).__name__, scope.get("method"),
                       getattr(scope.get("route"), "path", "?"), "".join(traceback.format_tb(exc.__traceback__)))
             if not started:

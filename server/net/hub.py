@@ -7,6 +7,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from server import limits
@@ -44,6 +45,8 @@ class Hub:
         self.late_ticks = 0
         self.skipped_ticks = 0
         self._task: asyncio.Task | None = None
+        # Called after every step with its time (the gesture recogniser; later: mocap playback, deadlines).
+        self.tick_listeners: list[Callable[[float], None]] = []
         self._join_buckets: dict[str, TokenBucket] = {}
         self._create_buckets: dict[str, TokenBucket] = {}
         self._state = JsonState(settings.data_dir, "rooms.json") if settings.persist_state else None
@@ -141,6 +144,11 @@ class Hub:
             if rid == room_id and avatar_id != exclude:
                 conn.send_control(message)
 
+    def send_to(self, room_id: str, avatar_id: int, message: dict[str, Any]) -> None:
+        conn = self.connections.get((room_id, avatar_id))
+        if conn is not None:
+            conn.send_control(message)
+
     def frame_dropped(self, room_id: str, avatar_id: int, tick: int) -> None:
         room = self.registry.get(room_id)
         if room is not None:
@@ -178,6 +186,8 @@ class Hub:
                 avatar = info.room.avatars[avatar_id]
                 self.broadcast(room_id, {"t": "joined", "avatar": {"id": avatar_id, "name": avatar.name,
                                                                    "external": True}})
+        for listener in self.tick_listeners:
+            listener(now)
         if self.ticks % self.tick_hz == 0:  # once a second
             for room_id in self.registry.housekeeping(now):
                 for (rid, _), conn in list(self.connections.items()):

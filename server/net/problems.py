@@ -8,6 +8,7 @@ framework's own HTTP and validation errors) into a problem document:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import traceback
@@ -19,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -117,10 +119,23 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
-def _response(problem: Problem) -> ProblemJSONResponse:
+def _response(problem: Problem, request: Request | None = None) -> ProblemJSONResponse:
     # Errors are never cached: some carry what the shopper sent (a measurement in a sizing sentence).
     headers = {"Cache-Control": "no-store", **problem.headers}
-    return ProblemJSONResponse(problem.body(), status_code=problem.status, headers=headers)
+    body = problem.body()
+    if request is not None:
+        for prefix, members in getattr(request.app.state, "problem_extra_members", {}).items():
+            if request.url.path.startswith(prefix):
+                body = {**members(body), **body}
+    return ProblemJSONResponse(body, status_code=problem.status, headers=headers)
+
+
+def extra_members(app: FastAPI, prefix: str, members: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """Add RFC 9457 extension members to the problems answered under `prefix` (`members(body) -> dict`); the
+    standard members always win. For a client that still reads an older error shape while it moves over."""
+    if not hasattr(app.state, "problem_extra_members"):
+        app.state.problem_extra_members = {}
+    app.state.problem_extra_members[prefix] = members
 
 
 def from_status(status: int, detail: str | None = None, headers: Mapping[str, str] | None = None) -> Problem:
@@ -164,6 +179,17 @@ def field_messages(app: FastAPI, prefix: str, fn: FieldMessages) -> None:
     app.state.problem_field_messages[prefix] = fn
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method the path answers: Starlette's 405 names only the first route that matched (FastAPI makes one
+    route per method), so each method is tried against the app's routes."""
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 def _where(request: Request) -> str:
     # The route template, not the URL: paths carry ids, and nothing of the request goes to the log.
     route = request.scope.get("route")
@@ -175,21 +201,26 @@ def install(app: FastAPI) -> None:
 
     async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)
-        return _response(exc)
+        return _response(exc, request)
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return _response(from_status(exc.status_code, detail, exc.headers))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+        return _response(from_status(exc.status_code, detail, headers), request)
 
     async def on_invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return _response(validation_problem(request, exc))
+        return _response(validation_problem(request, exc), request)
 
     async def on_crash(request: Request, exc: Exception) -> Response:
         # Type and stack only: an exception's message may quote the request (a body value, a key).
         stack = "".join(traceback.format_tb(exc.__traceback__))
         log.error("unhandled %s in %s\n%s", type(exc).__name__, _where(request), stack)
+        with contextlib.suppress(AttributeError):
+            exc.plaza_logged = True  # type: ignore[attr-defined]  # Starlette re-raises it; the guard stays quiet
         return _response(Problem(500, "internal_error", "Something went wrong on our side; please try again."))
 
     app.add_exception_handler(Problem, on_problem)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -28,7 +28,7 @@ router = APIRouter(tags=["rooms"])
 
 
 class CreateRoom(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # room ids are the server's: an `id` field is refused
+    model_config = ConfigDict(extra="forbid", strict=True)  # room ids are the server's: an `id` field is refused
 
     name: str = Field(min_length=1, max_length=60, description="Shown in room lists")
     scene: str | None = Field(default=None, max_length=64,
@@ -51,6 +51,8 @@ class CreateRoom(BaseModel):
 
 
 class JoinRoom(BaseModel):
+    model_config = ConfigDict(strict=True)  # no coercion: "true" is not a bool, "5" not a number
+
     name: str = Field(min_length=1, max_length=int(limits.get("max_name_chars")),
                       description="Display name shown over the avatar: letters, digits, spaces and punctuation; "
                                   "no control, zero-width or direction-changing characters")
@@ -153,16 +155,26 @@ async def store_room(scene_id: str, request: Request) -> dict:
 
 
 @router.post("/api/rooms/{room_id}/join", summary="Reserve a seat and get a join token",
-             response_model=SeatReservation, responses=responses(403, 404, 409, 429))
-async def join_room(room_id: str, body: JoinRoom, request: Request) -> dict:
+             response_model=SeatReservation, responses=responses(401, 403, 404, 409, 429))
+async def join_room(room_id: str, body: JoinRoom, request: Request,
+                    x_shopper_key: Annotated[str | None, Header(alias="X-Shopper-Key", description=(
+                        "Optional: links the seat to a shopper, so that the shopper's checkout can be confirmed "
+                        "by a hand gesture in this room"))] = None) -> dict:
     hub = _hub(request)
     operator, address = _operator(request), _address(request)
     if not operator and not hub.allow_join(address):
         raise Problem(429, "rate_limited", "too many joins from this address; wait a moment",
                       headers={"Retry-After": "1"})
+    shopper_id = None
+    shop = getattr(request.app.state.plaza, "shop", None)
+    if x_shopper_key is not None and shop is not None:
+        try:
+            shopper_id = await shop.authenticate(x_shopper_key)
+        except Exception as exc:
+            raise Problem(401, getattr(exc, "code", "shopper_unknown"), getattr(exc, "message", str(exc))) from None
     try:
         info, avatar_id, token = hub.registry.reserve(room_id, body.name, hub.now(), time.time(), body.invite_code,
-                                                      address=address, exempt=operator)
+                                                      address=address, exempt=operator, shopper_id=shopper_id)
     except RoomError as exc:
         raise _problem(exc) from None
     return {

@@ -211,6 +211,11 @@ class WebSocketEndpoint:
                 self._error(conn, rejection.code, rejection.message, request_id)
         elif kind == "leave":
             return "leave"
+        elif kind in ("confirm", "confirmed", "gesture"):
+            # Payment confirmation comes from the hands the server sees (or the timed hold over HTTP), never
+            # from a client's word.
+            self._error(conn, "confirm_forbidden", "a checkout is confirmed by your hand gesture as the server sees "
+                        "it, or by the hold-to-pay control; a message cannot confirm it", request_id)
         else:
             self._error(conn, "unknown_type", f"unknown message type {kind!r}", request_id)
         return None

@@ -45,6 +45,7 @@ class RoomInfo:
     interest_limit: int = 250
     reservations: dict[int, float] = field(default_factory=dict)  # avatar id -> reserved-until (monotonic)
     seat_address: dict[int, str] = field(default_factory=dict)  # avatar id -> address that reserved it
+    seat_shopper: dict[int, str] = field(default_factory=dict)  # avatar id -> shopper id (X-Shopper-Key at join)
 
     def public_view(self) -> dict:
         room = self.room
@@ -110,7 +111,7 @@ class RoomRegistry:
                    if info.seat_address.get(avatar_id) == address)
 
     def reserve(self, room_id: str, name: str, now: float, wall: float, invite_code: str | None = None,
-                address: str = "?", exempt: bool = False) -> tuple[RoomInfo, int, str]:
+                address: str = "?", exempt: bool = False, shopper_id: str | None = None) -> tuple[RoomInfo, int, str]:
         """Reserve a seat; returns the room, the avatar id and a join token for the websocket."""
         info = self.rooms.get(room_id)
         if info is None or (info.private and invite_code is None):
@@ -133,6 +134,8 @@ class RoomRegistry:
             raise RoomError(409, "room_full", str(exc)) from exc
         info.reservations[avatar.id] = now + JOIN_TOKEN_TTL_S
         info.seat_address[avatar.id] = address
+        if shopper_id is not None:
+            info.seat_shopper[avatar.id] = shopper_id
         token = sign(self.secret, SeatToken(JOIN, room_id, avatar.id, avatar.nonce, wall + JOIN_TOKEN_TTL_S))
         return info, avatar.id, token
 
@@ -163,6 +166,7 @@ class RoomRegistry:
             info.room.remove_avatar(avatar_id)
             info.reservations.pop(avatar_id, None)
             info.seat_address.pop(avatar_id, None)
+            info.seat_shopper.pop(avatar_id, None)
 
     def housekeeping(self, now: float) -> list[str]:
         """Free unused reservations, forget released seats, dispose of rooms empty past the grace period."""
@@ -177,6 +181,7 @@ class RoomRegistry:
                     del info.reservations[avatar_id]
             for avatar_id in [a for a in info.seat_address if a not in info.room.avatars]:
                 del info.seat_address[avatar_id]
+                info.seat_shopper.pop(avatar_id, None)
             if info.room.avatars:
                 info.empty_since = None
             elif info.empty_since is None:
@@ -186,6 +191,11 @@ class RoomRegistry:
                 disposed.append(room_id)
                 self.version += 1
         return disposed
+
+    def seats_of(self, shopper_id: str) -> list[tuple[RoomInfo, int]]:
+        """Every seat (room, avatar id) that this shopper joined with."""
+        return [(info, avatar_id) for info in self.rooms.values()
+                for avatar_id, owner in info.seat_shopper.items() if owner == shopper_id]
 
     def kept(self) -> list[dict]:
         """Rooms created over the API that a restart must bring back (store rooms are made at startup)."""

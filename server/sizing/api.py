@@ -17,10 +17,10 @@ from fastapi import APIRouter, FastAPI, Header, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, Strict, StrictBool
 
 from server import limits
-from server.net.problems import Problem, field_messages, responses
+from server.net.problems import Problem, extra_members, field_messages, responses
 from server.sizing.body_model import VARIABLES
 from server.sizing.charts import FIT_STYLES, ChartError, list_charts, load_chart
 from server.sizing.defaults import default_model
@@ -38,6 +38,8 @@ OwnerKey = Annotated[str | None, Header(alias="X-Owner-Key", max_length=128,
                                          description="The secret owner key of the profile.")]
 ProfileId = Annotated[str, PathParam(max_length=64, description="The profile id you got when it was created.")]
 ChartId = Annotated[str, PathParam(max_length=64, description="Size chart id, e.g. tops-men.")]
+# Numbers are JSON numbers, booleans JSON booleans, as documented: "170" or 0 for true are refused, not coerced.
+Number = Annotated[float, Strict()]
 # Bounds on free-text fields: an id is short, and an error message may quote it.
 ID_CHARS, SIZE_CHARS = 64, 16
 
@@ -73,6 +75,14 @@ def mount(app: FastAPI) -> None:
     app.include_router(public)
     app.state.plaza.sizing_limiter = AddressLimiter(int(limits.get("profiles_per_address_per_min")), 60.0)
     field_messages(app, router.prefix, _problem)
+    extra_members(app, router.prefix, _legacy_members)
+
+
+def _legacy_members(body: dict[str, Any]) -> dict[str, Any]:
+    """Deprecated: the try-on client (webxr_client/src/tryon/sizing_api.js, errorFrom) still reads the old
+    `{error, problems}` shape; these two members repeat `detail` and `errors` until it reads those."""
+    return {"error": body["detail"], "problems": [{"field": e["field"], "message": e["message"]}
+                                                  for e in body["errors"]]}
 
 
 _FIELD_WORDS = {"sex": "Body type (sex)", "fit": "The fit style", "verdict": "The remark", "region": "The region",
@@ -123,19 +133,19 @@ class Body(BaseModel):
     """What the shopper knows of their body. Height and weight at least; everything else sharpens the estimate."""
 
     sex: Sex | None = Field(None, description="Body type of the size model; leave empty to mix both.")
-    age: float | None = _m("age")
-    stature: float | None = Field(None, description="Your height in cm (required).")
-    weight: float | None = Field(None, description="Your weight in kg (required).")
-    chest: float | None = _m("chest")
-    waist: float | None = _m("waist")
-    hips: float | None = _m("hips")
-    shoulder: float | None = _m("shoulder")
-    neck: float | None = _m("neck")
-    inseam: float | None = _m("inseam")
-    sleeve: float | None = _m("sleeve")
-    thigh: float | None = _m("thigh")
-    foot_length: float | None = _m("foot_length")
-    foot_breadth: float | None = _m("foot_breadth")
+    age: Number | None = _m("age")
+    stature: Number | None = Field(None, description="Your height in cm (required).")
+    weight: Number | None = Field(None, description="Your weight in kg (required).")
+    chest: Number | None = _m("chest")
+    waist: Number | None = _m("waist")
+    hips: Number | None = _m("hips")
+    shoulder: Number | None = _m("shoulder")
+    neck: Number | None = _m("neck")
+    inseam: Number | None = _m("inseam")
+    sleeve: Number | None = _m("sleeve")
+    thigh: Number | None = _m("thigh")
+    foot_length: Number | None = _m("foot_length")
+    foot_breadth: Number | None = _m("foot_breadth")
 
     def values(self) -> dict[str, float]:
         return {name: float(v) for name in VARIABLES if (v := getattr(self, name)) is not None}
@@ -176,7 +186,8 @@ class RecommendIn(BaseModel):
     fit: FitStyle | None = Field(None, description="Fit style of the garment; default regular (or the product's).")
     product_id: str | None = Field(None, max_length=128,
                                    description="Catalog product; its size chart and fit style are used.")
-    consent: bool = Field(False, description="True to store your measurements in a profile; otherwise nothing is kept.")
+    consent: StrictBool = Field(False,
+                                description="True to store your measurements in a profile; otherwise nothing is kept.")
     usual_sizes: list[UsualSize] = Field(
         default_factory=list, max_length=5,
         description="Sizes that fit you in other charts (\"I wear M in tops\"); they sharpen the body estimate. "
@@ -222,7 +233,7 @@ class RecommendOut(BaseModel):
 
 
 class ProfileIn(BaseModel):
-    consent: bool = Field(description="Must be true: we keep your measurements only with your consent.")
+    consent: StrictBool = Field(description="Must be true: we keep your measurements only with your consent.")
     body: Body
 
 
@@ -250,14 +261,14 @@ class FeedbackOut(BaseModel):
 
 
 class Box(BaseModel):
-    width: float = Field(description="cm")
-    depth: float = Field(description="cm")
-    height: float = Field(description="cm")
+    width: Number = Field(description="cm")
+    depth: Number = Field(description="cm")
+    height: Number = Field(description="cm")
 
 
 class Doorway(BaseModel):
-    width: float = Field(description="cm")
-    height: float = Field(description="cm")
+    width: Number = Field(description="cm")
+    height: Number = Field(description="cm")
 
 
 class FurnitureIn(BaseModel):
@@ -370,14 +381,13 @@ def _count_profile_creation(request: Request) -> None:
 
 
 # Problem answers beyond the ones every operation documents (400, 413, 422; 404 with a path parameter).
-ERRORS = responses(404)
 PROFILE_ERRORS = responses(401, 404)
 RECOMMEND_ERRORS = responses(401, 404, 429, 503)
 
 
 # ---- endpoints --------------------------------------------------------------------------------------
 
-@router.post("/estimate", response_model=EstimateOut, responses=ERRORS, summary="Estimate every body measurement")
+@router.post("/estimate", response_model=EstimateOut, summary="Estimate every body measurement")
 def estimate(body: EstimateIn) -> Any:
     """From what you know (height and weight at least, usual sizes too), every measurement with its uncertainty."""
     sex, values = _checked_body(body)

@@ -60,8 +60,8 @@ def _tiny_bvh(frames: int = 30) -> str:
     return "\n".join(lines) + "\n"
 
 
-OPERATOR_TOKEN = "browser-bodies-operator"
-AS_OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+OPERATOR_TOKEN = "browser-test-operator"
+OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def mocap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (data_dir / "mocap").mkdir()
     (data_dir / "mocap" / "swing.bvh").write_text(_tiny_bvh())
     env = {**os.environ, "PLAZA_MOCAP_UDP_PORT": "0", "PLAZA_MOCAP_BVH_DIR": str(data_dir / "mocap")}
-    env["PLAZA_OPERATOR_TOKEN"] = OPERATOR_TOKEN  # the mocap API answers the store's operator only
+    env["PLAZA_OPERATOR_TOKEN"] = OPERATOR_TOKEN  # the mocap API denies everyone without it
     with running_server(data_dir, env) as url:
         yield url
 
@@ -93,8 +93,8 @@ def test_a_mocap_avatar_is_drawn_as_a_moving_body(new_page, mocap_server, output
     origin = [eye[0] + 2.5 * fx, 0.0, eye[2] + 2.5 * fz]
     yaw = math.degrees(math.atan2(-fx, -fz))
 
-    src = httpx.post(f"{mocap_server}/api/mocap/sources", json={"name": "host"}, headers=AS_OPERATOR).json()
-    bound = httpx.post(f"{mocap_server}/api/mocap/sources/{src['source_id']}/bind", headers=AS_OPERATOR,
+    src = httpx.post(f"{mocap_server}/api/mocap/sources", json={"name": "host"}, headers=OPERATOR).json()
+    bound = httpx.post(f"{mocap_server}/api/mocap/sources/{src['source_id']}/bind", headers=OPERATOR,
                        json={"room_id": "main", "avatar_name": "Host", "origin": origin, "yaw_deg": yaw})
     assert bound.status_code == 200, bound.text
     avatar_id = bound.json()["avatar_id"]
@@ -103,10 +103,10 @@ def test_a_mocap_avatar_is_drawn_as_a_moving_body(new_page, mocap_server, output
         clip = tmp_path / "swing.bvh"
         clip.write_text(_tiny_bvh())
         sender = subprocess.Popen([sys.executable, "-m", "sim", "mocap", "--bvh", str(clip), "--to",
-                                   f"127.0.0.1:{src['udp_port']}", "--key", src["key"], "--loop", "--seconds", "60"],
+                                   f"127.0.0.1:{src['udp_port']}", f"--key={src['key']}", "--loop", "--seconds", "60"],
                                   cwd=REPO)
     else:
-        played = httpx.post(f"{mocap_server}/api/mocap/sources/{src['source_id']}/playback", headers=AS_OPERATOR,
+        played = httpx.post(f"{mocap_server}/api/mocap/sources/{src['source_id']}/playback", headers=OPERATOR,
                             json={"file": "swing.bvh", "loop": True})
         assert played.status_code == 200, played.text
     try:

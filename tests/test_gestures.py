@@ -1,0 +1,118 @@
+"""Pinch-and-hold recognition: the state machine on feature streams, and the recogniser on synthetic hands."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from server.gestures.pinch import PinchConfig, PinchHold, hand_features
+from server.gestures.sequences import NON_CONFIRM_KINDS, PINCH, RELAXED
+from server.realtime import hand_model as hm
+
+CFG = PinchConfig()
+OPEN_TIP, PINCH_TIP = 0.05, 0.008
+
+
+def feed(hold: PinchHold, frames: list[tuple[bool, float]], start: float = 0.0, clench: float = 0.5,
+         wrist=None) -> list:
+    events = []
+    for k, (present, tip) in enumerate(frames):
+        w = wrist(k) if wrist else (0.0, 1.0, 0.0)
+        events.append(hold.update(start + k / 60, present, tip, clench, np.array(w)))
+    return events
+
+
+def frames(seconds: float, tip: float, present: bool = True) -> list[tuple[bool, float]]:
+    return [(present, tip)] * round(seconds * 60)
+
+
+def kinds_of(events) -> list[str]:
+    return [e.kind for e in events if e is not None]
+
+
+def test_a_held_pinch_confirms_once_with_rising_progress():
+    hold = PinchHold()
+    hold.arm()
+    events = feed(hold, frames(0.3, OPEN_TIP) + frames(CFG.hold_s + 0.6, PINCH_TIP))
+    kinds = kinds_of(events)
+    assert kinds.count("confirmed") == 1 and "reset" not in kinds
+    progress = [e.progress for e in events if e is not None and e.kind == "progress"]
+    assert progress == sorted(progress) and progress[-1] > 0.9
+
+
+def test_letting_go_early_confirms_nothing_and_a_new_pinch_starts_again():
+    hold = PinchHold()
+    hold.arm()
+    events = feed(hold, frames(0.3, OPEN_TIP) + frames(CFG.hold_s * 0.6, PINCH_TIP) + frames(0.3, OPEN_TIP))
+    assert "confirmed" not in kinds_of(events) and "reset" in kinds_of(events)
+    events = feed(hold, frames(CFG.hold_s + 0.3, PINCH_TIP), start=10.0)
+    assert kinds_of(events).count("confirmed") == 1
+
+
+def test_between_the_thresholds_a_pinch_neither_starts_nor_ends():
+    middle = (CFG.on_m + CFG.off_m) / 2
+    hold = PinchHold()
+    hold.arm()
+    assert kinds_of(feed(hold, frames(3.0, middle))) == []
+    hold = PinchHold()
+    hold.arm()
+    events = feed(hold, frames(0.3, PINCH_TIP) + frames(CFG.hold_s + 0.3, middle))
+    assert kinds_of(events).count("confirmed") == 1  # hysteresis: a pinch that loosens a little still holds
+
+
+def test_a_hand_pinching_when_checkout_opens_must_open_first():
+    hold = PinchHold()
+    feed(hold, frames(0.5, PINCH_TIP))
+    hold.arm()
+    assert "confirmed" not in kinds_of(feed(hold, frames(3.0, PINCH_TIP), start=1.0))
+    assert kinds_of(feed(hold, frames(0.3, OPEN_TIP) + frames(CFG.hold_s + 0.3, PINCH_TIP), start=5.0)).count(
+        "confirmed") == 1
+
+
+def test_tracking_loss_pauses_briefly_and_cancels_when_long():
+    hold = PinchHold()
+    hold.arm()
+    short_gap = frames(0.5, OPEN_TIP) + frames(0.8, PINCH_TIP) + frames(0.1, 0, present=False) + frames(1.0, PINCH_TIP)
+    assert kinds_of(feed(hold, short_gap)).count("confirmed") == 1
+    hold = PinchHold()
+    hold.arm()
+    long_gap = frames(0.5, OPEN_TIP) + frames(0.8, PINCH_TIP) + frames(0.4, 0, present=False) + frames(2.0, PINCH_TIP)
+    events = kinds_of(feed(hold, long_gap))
+    assert "confirmed" not in events and "reset" in events  # and the hand has to open before trying again
+
+
+def test_a_pinch_that_travels_or_clenches_is_a_grip_not_a_confirmation():
+    hold = PinchHold()
+    hold.arm()
+    carried = feed(hold, frames(0.3, OPEN_TIP) + frames(3.0, PINCH_TIP), wrist=lambda k: (min(k, 60) * 0.004, 1, 0))
+    assert "confirmed" not in kinds_of(carried)
+    hold = PinchHold()
+    hold.arm()
+    assert "confirmed" not in kinds_of(feed(hold, frames(0.3, OPEN_TIP) + frames(3.0, PINCH_TIP), clench=3.0))
+
+
+def test_an_unarmed_hand_never_confirms():
+    hold = PinchHold()
+    assert kinds_of(feed(hold, frames(0.3, OPEN_TIP) + frames(3.0, PINCH_TIP))) == []
+
+
+def test_the_pinch_feature_is_the_same_for_small_and_large_hands():
+    angles = np.stack([PINCH, RELAXED])
+    for scale in (0.8, 1.0, 1.2):
+        params = hm.HandParams(np.zeros((2, 3)), np.tile((0, 0, 0, 1.0), (2, 1)), angles, np.full(2, scale))
+        pos, rot = hm.joints_from_hand_params(params, np.ones(2))
+        fitted = hm.hand_params_from_joints(pos, rot, np.ones(2))
+        f = hand_features(hm.quantize_angles(fitted.angles), hm.quantize_scale(fitted.scale))
+        assert f.tip_m[0] < CFG.on_m and f.tip_m[1] > CFG.off_m
+
+
+def test_on_synthetic_hands_nothing_but_a_deliberate_pinch_confirms():
+    """A small, seeded run of the benchmark's sequences (the full figures: make bench, bench/gestures.md)."""
+    from server.gestures.bench import confirmations
+
+    # carry_pinch is left out here: a pinch grip on a product, held still after carrying it, looks exactly like a
+    # confirmation to a hand-pose recogniser (bench/gestures.md counts it; the fix needs the held-product state).
+    kinds = ["confirm"] * 60 + [k for k in NON_CONFIRM_KINDS if k != "carry_pinch" for _ in range(40)]
+    results, _ = confirmations(kinds, seed=3, noise="tracking", cfg=CFG)
+    false = [k for k, r in zip(kinds, results, strict=True) if k != "confirm" and r is not None]
+    hits = sum(1 for k, r in zip(kinds, results, strict=True) if k == "confirm" and r is not None)
+    assert false == [] and hits >= 50
