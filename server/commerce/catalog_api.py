@@ -28,6 +28,7 @@ from server.commerce.catalog import CATEGORIES, KINDS, Catalog, CatalogError, Pr
 from server.commerce.catalog_assets import KINDS as ASSET_KINDS
 from server.commerce.catalog_assets import AssetStore, respond
 from server.net.client_static import accepts_gzip
+from server.net.problems import responses
 from server.scenes import SceneError, list_scenes, load_scene
 
 
@@ -94,7 +95,8 @@ def scene_product_ids(scene_id: str) -> set[str] | None:
 
 
 _LIST_DOC = {"summary": "List and search products", "response_class": Response,
-             "responses": {200: {"content": {"application/json": {}}}, 304: {"description": "not modified"}}}
+             "responses": {200: {"content": {"application/json": {}}}, 304: {"description": "not modified"},
+                           **responses(404)}}  # 404: an unknown ?scene=
 
 
 @router.get("/api/products", **_LIST_DOC)
