@@ -182,12 +182,13 @@ def trousers(ctx: ModelContext) -> Node:
     cloth = ctx.role("fabric", roughness=0.8, texture="weave", double_sided=True)
     h = 1.02
     hip = 0.19 if not slim else 0.17
-    parts = [mesh.lathe([(hip, h - 0.28), (hip * 1.02, h - 0.12), (hip * 0.95, h)], ctx.seg(28), cloth,
-                        scale_xz=(1.0, 0.62))]
+    # The seat closes at the crotch and each leg at the hem, so no view looks into hollow tubes.
+    parts = [mesh.lathe([(0.0, h - 0.31), (hip * 0.75, h - 0.29), (hip, h - 0.26), (hip * 1.02, h - 0.12),
+                         (hip * 0.95, h)], ctx.seg(28), cloth, scale_xz=(1.0, 0.62))]
     for side in (-1, 1):
         path = [(side * 0.09, h - 0.22, 0), (side * 0.1, h * 0.45, 0.01), (side * 0.1, 0.0, 0)]
         radii = [0.1, 0.07 if slim else 0.085, 0.045 if slim else 0.075]
-        parts.append(mesh.tube(path, radii, ctx.seg(16), cloth, caps=False))
+        parts.append(mesh.tube(path, radii, ctx.seg(16), cloth, caps=True))
     band = ctx.role("band", roughness=0.7, shade=0.8)
     ring = [(hip * 0.96 * np.cos(t), h - 0.02, -hip * 0.6 * np.sin(t)) for t in np.linspace(0, 2 * np.pi, 29)]
     parts.append(mesh.tube(ring, 0.02, 8, band, caps=False))

@@ -54,6 +54,13 @@ def _floor(poly: np.ndarray, material: str) -> Part:
     return mesh._finish(pos, nrm, uv, np.array(_triangulate(poly)), material)
 
 
+def _ceiling(poly: np.ndarray, height: float, material: str) -> Part:
+    """The floor polygon turned over at ceiling height: a store has a ceiling, not the sky."""
+    floor = _floor(poly, material)
+    return mesh._finish(floor.positions + np.array([0.0, height, 0.0], dtype=np.float32), -floor.normals, floor.uvs,
+                        floor.indices[:, ::-1].copy(), material)
+
+
 def _wall_segment(a: np.ndarray, b: np.ndarray, height: float, thickness: float, material: str,
                   y0: float = 0.0) -> Part:
     length = float(np.linalg.norm(b - a))
@@ -149,6 +156,8 @@ def build_scene_glb(scene: Scene) -> bytes:
         "metal": mat("metal", theme.get("metal", "#c2a878"), metallic=1.0, roughness=0.3),
         "wood": mat("wood", "#9b7048", roughness=0.5),
         "white": mat("white", "#f7f7f5", roughness=0.4),
+        # Faintly self-lit: in a real shop light bounces up onto the ceiling; no light here points up.
+        "ceiling": mat("ceiling", theme.get("ceiling", "#f4f1ea"), roughness=0.95, emissive=0.45),
         "glass": mat("glass", "#dfeff4", roughness=0.05, alpha=0.25),
         "glow": mat("glow", theme.get("trim", "#ffffff"), emissive=1.0),
         "leaf": mat("leaf", "#4f8a3c", roughness=0.7),
@@ -156,7 +165,7 @@ def build_scene_glb(scene: Scene) -> bytes:
     }
     poly = scene.floor
     h = scene.ceiling_height
-    arch: list[Part] = [_floor(poly, m["floor"])]
+    arch: list[Part] = [_floor(poly, m["floor"]), _ceiling(poly, h, m["ceiling"])]
     for i in range(len(poly)):
         a, c = poly[i], poly[(i + 1) % len(poly)]
         edge = c - a

@@ -6,10 +6,16 @@ Routes (all documented in the OpenAPI schema):
   GET /api/products/{id}/stock       live stock per variant
   GET /api/scenes, /api/scenes/{id}  store scenes (floor, fixtures with product placements, zones, lights)
   GET|HEAD /assets/{models|scenes}/{name}.{sha12}.glb   content-hashed glTF binaries
+
+The catalog list and the scenes are revalidated, not re-sent: each answer carries an ETag of its body
+(stock is live, so `no-cache` rather than a max-age), a repeat with that tag gets 304, and bodies go
+gzipped to clients that accept it. `?scene=` limits the list to the products a store shows.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 from collections.abc import Awaitable
 from typing import Any, Protocol
@@ -21,6 +27,8 @@ from starlette.routing import Route
 from server.commerce.catalog import CATEGORIES, KINDS, Catalog, CatalogError, Product, load_catalog
 from server.commerce.catalog_assets import KINDS as ASSET_KINDS
 from server.commerce.catalog_assets import AssetStore, respond
+from server.net.client_static import accepts_gzip
+from server.net.problems import responses
 from server.scenes import SceneError, list_scenes, load_scene
 
 
@@ -58,9 +66,43 @@ async def _levels(request: Request, product: Product) -> dict[str, int]:
 router = APIRouter(tags=["catalog"])
 
 
-@router.get("/api/products", summary="List and search products")
+def cacheable_json(request: Request, data: Any) -> Response:
+    """JSON with an ETag of its bytes: 304 when the client already has them, gzipped when it can take it."""
+    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+    sent = [t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")]
+    if etag in sent:
+        return Response(status_code=304, headers=headers)
+    if len(body) >= 1024 and accepts_gzip(request.headers):
+        return Response(gzip.compress(body, compresslevel=6, mtime=0), media_type="application/json",
+                        headers={**headers, "Content-Encoding": "gzip"})
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def scene_product_ids(scene_id: str) -> set[str] | None:
+    """Products a store shows (its fixtures' lists and placements); None for a scene that lists none,
+    which the client stocks from the whole catalog."""
+    if scene_id not in list_scenes():
+        raise HTTPException(404, f"No scene {scene_id!r}. Available: {', '.join(list_scenes())}.")
+    try:
+        scene = load_scene(scene_id)
+    except SceneError as exc:
+        raise HTTPException(503, f"The scene data is invalid: {exc}") from exc
+    ids = {p for f in scene.fixtures for p in f.products}
+    ids |= {pl.product_id for f in scene.fixtures for pl in f.placements}
+    return ids or None
+
+
+_LIST_DOC = {"summary": "List and search products", "response_class": Response,
+             "responses": {200: {"content": {"application/json": {}}}, 304: {"description": "not modified"},
+                           **responses(404)}}  # 404: an unknown ?scene=
+
+
+@router.get("/api/products", **_LIST_DOC)
 async def list_products(
     request: Request,
+    scene: str | None = Query(None, max_length=64, description="only the products this store scene shows"),
     q: str | None = Query(None, max_length=200, description="words that must all appear (name, tags, colours...)"),
     category: str | None = Query(None, description=f"one of: {', '.join(CATEGORIES)}"),
     kind: str | None = Query(None, description=f"one of: {', '.join(KINDS)}"),
@@ -69,7 +111,7 @@ async def list_products(
     in_stock: bool | None = Query(None, description="only products with (true) or without (false) stock"),
     limit: int = Query(100, ge=1, le=500),
     offset: int = Query(0, ge=0),
-) -> dict[str, Any]:
+) -> Response:
     if category is not None and category not in CATEGORIES:
         raise HTTPException(400, f"Unknown category {category!r}. Use one of: {', '.join(CATEGORIES)}.")
     if kind is not None and kind not in KINDS:
@@ -82,8 +124,12 @@ async def list_products(
         for p in catalog.products.values():
             levels[p.id] = sum((await _levels(request, p)).values())
     found = catalog.search(q, category, kind, min_price, max_price, in_stock, stock_of=lambda p: levels[p.id])
-    return {"total": len(found), "offset": offset, "limit": limit,
-            "items": [p.detail() for p in found[offset : offset + limit]], "categories": catalog.categories}
+    shown = scene_product_ids(scene) if scene is not None else None
+    if shown is not None:
+        found = [p for p in found if p.id in shown]
+    return cacheable_json(request, {"total": len(found), "offset": offset, "limit": limit,
+                                    "items": [p.detail() for p in found[offset : offset + limit]],
+                                    "categories": catalog.categories})
 
 
 def _product_or_404(product_id: str) -> Product:
@@ -126,12 +172,14 @@ async def scenes() -> dict[str, Any]:
     return {"scenes": out}
 
 
-@router.get("/api/scenes/{scene_id}", summary="Scene detail: floor, fixtures with product placements, zones")
-async def scene_detail(scene_id: str) -> dict[str, Any]:
+@router.get("/api/scenes/{scene_id}", summary="Scene detail: floor, fixtures with product placements, zones",
+            response_class=Response, responses={200: {"content": {"application/json": {}}},
+                                                304: {"description": "not modified"}})
+async def scene_detail(scene_id: str, request: Request) -> Response:
     if scene_id not in list_scenes():
         raise HTTPException(404, f"No scene {scene_id!r}. Available: {', '.join(list_scenes())}.")
     try:
-        return load_scene(scene_id).to_dict()
+        return cacheable_json(request, load_scene(scene_id).to_dict())
     except SceneError as exc:
         raise HTTPException(503, f"The scene data is invalid: {exc}") from exc
 

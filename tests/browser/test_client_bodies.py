@@ -81,7 +81,7 @@ def mocap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_a_mocap_avatar_is_drawn_as_a_moving_body(new_page, mocap_server, output_dir, tmp_path, drive) -> None:
     """Driven either by `python -m sim mocap` streaming VMC over UDP, or by the server playing the file."""
     page = new_page()
-    page.goto(f"{mocap_server}/?name=Viewer")
+    page.goto(f"{mocap_server}/?name=Viewer&room=main")  # the room the mocap source is bound to
     page.wait_for_function("window.plaza && (window.plaza.ready || window.plaza.errors.length > 0)", timeout=60000)
     assert page.evaluate("window.plaza.errors") == []
     page.wait_for_function("window.plaza.room && window.plaza.room.connected", timeout=30000)

@@ -24,17 +24,16 @@ def test_product_panel_shows_catalog_facts_and_its_buttons_work_by_click(new_pag
     detail = page.evaluate(f"fetch('/api/products/{product_id}').then((r) => r.json())")
     page.evaluate(f"plaza.products.select('{product_id}')")
     wait_frames(page, 2)
-    labels = page.evaluate("plaza.panels.get('product').widgets.map((w) => w.label)")
-    assert detail["name"] in labels
-    assert any(("€" in str(label) or detail["currency"] in str(label)) for label in labels), labels
-    assert any("stock" in str(label) or "left" in str(label) for label in labels), labels
+    card = page.locator("#product-card")
+    assert card.locator(".title").inner_text() == detail["name"]
+    assert "€" in card.locator(".price").inner_text() or detail["currency"] in card.locator(".price").inner_text()
+    assert "stock" in card.locator(".stock").inner_text() or "left" in card.locator(".stock").inner_text()
     if detail.get("transparency", {}).get("origin"):
-        assert any(str(label).startswith("Made in") for label in labels), labels
+        assert any(line.startswith("Made in") for line in card.locator(".facts li").all_inner_texts())
 
     # Click "Pick up" on the panel with the mouse: the product leaves its shelf for the shopper's hands.
     home = page.evaluate(f"plaza.productWorldPosition('{product_id}')")
-    x, y = page.evaluate("plaza.panelWidgetScreen('product', 'inspect')")
-    page.mouse.click(x, y)
+    page.click("#product-card button[data-id='inspect']")
     page.wait_for_function("plaza.products.inspecting !== null", timeout=20000)
     wait_frames(page, 2)
     held = page.evaluate(f"plaza.productWorldPosition('{product_id}')")
@@ -44,8 +43,7 @@ def test_product_panel_shows_catalog_facts_and_its_buttons_work_by_click(new_pag
     page.evaluate("plaza.products.rotateInspected(0.5, 0.2)")
     assert page.evaluate(f"plaza.products.items.get('{product_id}').object.scale.x") == 2
     page.screenshot(path=str(output_dir / "product-in-hand.png"))
-    x, y = page.evaluate("plaza.panelWidgetScreen('product', 'inspect')")
-    page.mouse.click(x, y)
+    page.click("#product-card button[data-id='inspect']")
     page.wait_for_function("plaza.products.inspecting === null", timeout=20000)
     back = page.evaluate(f"plaza.productWorldPosition('{product_id}')")
     assert math.dist(home, back) < 1e-6
@@ -180,4 +178,20 @@ def test_poking_a_panel_button_with_a_fingertip_presses_it(new_page, server_url)
     put_tip(-0.01)  # through the surface: "Close" is pressed, the panel goes away
     page.wait_for_function("plaza.panels.get('product') === null", timeout=20000)
     assert page.evaluate("plaza.products.selected") is None
+    assert page.errors == []
+
+
+def test_simplified_mode_search_and_category_filter_the_list(new_page, server_url) -> None:
+    page = _open(new_page, server_url, "net=0&simple=1")
+    page.wait_for_selector("#simple-view:not([hidden]) #product-list li")
+    everything = page.locator("#product-list li").count()
+    page.fill("#product-search", "shirt")
+    names = page.locator("#product-list li .name").all_inner_texts()
+    assert names and len(names) < everything and all("shirt" in n.lower() for n in names), names
+    assert page.locator("#product-count").inner_text() == f"{len(names)} of {everything} products"
+    page.fill("#product-search", "")
+    page.select_option("#product-category", "beauty")
+    ids = page.locator("#product-list li").evaluate_all("(lis) => lis.map((li) => li.dataset.productId)")
+    categories = page.evaluate("(ids) => ids.map((id) => plaza.products.items.get(id).product.category)", ids)
+    assert ids and set(categories) == {"beauty"}, categories
     assert page.errors == []

@@ -1,8 +1,8 @@
 // Desktop and touch controls for shoppers without a headset.
 // Mouse: drag to look, click to pick a product or press a panel button, double-click the floor to
 // teleport, wheel to zoom a product in hand. Keys: WASD/arrows walk, Q/E turn.
-// Touch: left half of the screen is a walk stick, right half drags the view, tap = click, two-finger
-// pinch zooms a product in hand.
+// Touch: dragging on the left half of the screen is a walk stick, on the right half it turns the view; a tap
+// anywhere = click; two-finger pinch zooms a product in hand.
 import { keyboardVector, TURN_SPEED } from './locomotion_core.js';
 
 const DRAG_THRESHOLD = 6; // px before a press counts as a drag, not a click
@@ -12,7 +12,7 @@ export class DesktopControls {
   /**
    * @param {HTMLElement} element the canvas
    * @param {object} hooks {look(dYaw, dPitch), click(x, y, event), doubleClick(x, y), zoom(factor),
-   *   dragObject(dx, dy) -> bool (true when a product in hand took the drag)}
+   *   dragObject(dx, dy) -> bool (true when a product in hand took the drag), hover(x, y) (mouse moved, no button)}
    */
   constructor(element, hooks) {
     this.element = element;
@@ -61,7 +61,10 @@ export class DesktopControls {
 
   move(e) {
     const p = this.pointers.get(e.pointerId);
-    if (!p) return;
+    if (!p) {
+      if (this.enabled && e.pointerType === 'mouse') this.hooks.hover?.(e.clientX, e.clientY);
+      return;
+    }
     const dx = e.clientX - p.x;
     const dy = e.clientY - p.y;
     p.x = e.clientX;
@@ -74,6 +77,7 @@ export class DesktopControls {
       return;
     }
     if (p.stick) {
+      if (!p.dragged) return; // still a tap until it moves: taps on the left half select like anywhere else
       const r = 60; // px of travel for full speed
       this.stick = [clamp((p.x - p.startX) / r), clamp(-(p.y - p.startY) / r)];
       this.hooks.stickMoved?.(p.startX, p.startY, this.stick);
@@ -89,11 +93,11 @@ export class DesktopControls {
     this.pointers.delete(e.pointerId);
     if (this.pointers.size < 2) this.pinchDistance = null;
     if (!p) return;
-    if (p.stick) {
+    if (p.stick && p.dragged) {
       this.stick = [0, 0];
       this.hooks.stickMoved?.(null);
     }
-    if (cancelled || p.dragged || !this.enabled || p.stick) return;
+    if (cancelled || p.dragged || !this.enabled) return;
     this.hooks.click?.(e.clientX, e.clientY, e);
     // Touch has no reliable dblclick: a second tap within 350 ms and 30 px is a double tap.
     if (e.pointerType === 'touch') {

@@ -10,12 +10,17 @@ import { fetchCatalog, ProductManager } from './products.js';
 import { SimplifiedView } from './simplified.js';
 import { avatarHandJoints, avatarPoseArray, ownPoseParts } from './net/own_pose.js';
 import { RoomClient } from './net/room_client.js';
+import { storeRoomId } from './net/store_room.js';
+import { StoreLighting } from './lighting.js';
+import { PriceTags } from './price_tags.js';
 import { loadStore } from './store_scene.js';
 import { TryOn } from './tryon/tryon.js';
 import { PanelSystem } from './ui/panel.js';
+import { ProductCard } from './ui/product_card.js';
 import { installEmulator, XRInput, XRSessions } from './xr/session.js';
 
 const EYE_HEIGHT = 1.6;
+const TOUCH_HELP = 'Drag left side to walk · right side to look · tap a product · double-tap the floor to go there';
 const statusEl = document.getElementById('status');
 const setStatus = (text) => { statusEl.textContent = text; };
 
@@ -54,14 +59,29 @@ async function main() {
   const store = await loadStore(config.sceneId, { gltfLoader, onStatus: setStatus });
   scene.add(store.root);
   rig.position.set(store.spawn[0], 0, store.spawn[2]);
+  const lighting = new StoreLighting(renderer, scene);
+  lighting.light(store);
 
   const panels = new PanelSystem(scene);
   // Try-on talks to the sizing API over HTTP only; nothing of it goes to the room connection.
   let tryon = null;
-  const products = new ProductManager({ store, panels, camera, gltfLoader, onTryOn: (p) => { products.deselect(); tryon?.open(p); } });
+  // On a screen the product card is HTML beside the product; in a headset an in-scene panel.
+  const card = new ProductCard(document.getElementById('product-card'), () => {});
+  const products = new ProductManager({ store, panels, camera, gltfLoader, card,
+    // A product that arrives, moves or changes colour gets its shadow redrawn.
+    onChange: (kind, item) => {
+      if (!item) return lighting.refresh();
+      lighting.shade(item.object);
+      if (kind === 'model') priceTags.place(item); // the tag sits over the real model, not the placeholder
+      if (kind === 'grab' || kind === 'release') priceTags.setVisible(item.product.id, kind === 'release');
+      return undefined;
+    },
+    immersive: () => renderer.xr.isPresenting, onTryOn: (p) => { products.deselect(); tryon?.open(p); } });
   tryon = new TryOn({ scene, panels, camera, products, turnView: (dYaw, dPitch) => controls.hooks.look(dYaw, dPitch) });
   const catalog = await fetchCatalog(config.sceneId).catch(() => []);
   const inStore = products.place(catalog);
+  const priceTags = new PriceTags(store.root);
+  for (const item of products.items.values()) priceTags.place(item);
   const avatars = new RemoteAvatars(scene);
 
   let room = null;
@@ -129,6 +149,10 @@ async function main() {
     return [raycaster.ray.origin.clone(), raycaster.ray.direction.clone()];
   };
   const stickEl = document.getElementById('touch-stick');
+  // A touch screen gets touch words in the help line (also when a laptop's screen is first touched).
+  const showTouchHelp = () => { document.getElementById('help').textContent = TOUCH_HELP; };
+  if (navigator.maxTouchPoints > 0 || window.matchMedia?.('(pointer: coarse)').matches) showTouchHelp();
+  window.addEventListener('pointerdown', (e) => { if (e.pointerType === 'touch') showTouchHelp(); });
   const controls = new DesktopControls(renderer.domElement, {
     look(dYaw, dPitch) {
       turnBy(dYaw);
@@ -147,6 +171,13 @@ async function main() {
       if (hit) teleportTo(hit.point.x, hit.point.z);
     },
     zoom: (f) => products.zoomInspected(f),
+    hover(x, y) {
+      const [o, d] = screenRay(x, y);
+      raycaster.set(o, d);
+      const hit = products.pick(raycaster);
+      products.hover(hit?.item.product.id ?? null);
+      renderer.domElement.style.cursor = hit ? 'pointer' : '';
+    },
     dragObject(dx, dy) {
       if (!products.inspecting?.desktop) return false;
       products.rotateInspected(dx, dy);
@@ -183,6 +214,7 @@ async function main() {
     arButton: document.getElementById('enter-ar'),
     onStart(mode) {
       camera.rotation.x = 0;
+      products.refresh();
       if (mode === 'immersive-ar') scene.background = null;
       setStatus(mode === 'immersive-ar' ? 'In AR' : 'In VR');
     },
@@ -191,6 +223,7 @@ async function main() {
       camera.position.set(0, EYE_HEIGHT, 0);
       camera.quaternion.identity();
       pitch = 0;
+      products.refresh();
       setStatus(`${store.info.name ?? config.sceneId}`);
     },
     onError: setStatus,
@@ -215,6 +248,41 @@ async function main() {
       }
     }
     panels.pokeWith(xrInput.fingertips());
+    xrHover();
+  }
+
+  /** Highlights what the pointing rays are on: a panel button, else a product. */
+  function xrHover() {
+    let panelHit = null;
+    let productId = null;
+    for (const source of xrInput.active()) {
+      if (!source.ray) continue;
+      const origin = source.ray.getWorldPosition(new THREE.Vector3());
+      const direction = new THREE.Vector3(0, 0, -1).applyQuaternion(source.ray.getWorldQuaternion(new THREE.Quaternion()));
+      const hit = panels.pick(origin, direction, { hover: false });
+      if (hit) {
+        if (hit.widget || !panelHit) panelHit = hit;
+        continue;
+      }
+      if (productId || products.inspecting) continue;
+      raycaster.set(origin, direction);
+      productId = products.pick(raycaster)?.item.product.id ?? null;
+    }
+    panels.setHover(panelHit);
+    products.hover(productId);
+  }
+
+  /** The part of the screen the card may use: below the top bar, above the help line. */
+  const hudEl = document.getElementById('hud');
+  const helpEl = document.getElementById('help');
+  const backEl = document.getElementById('back-to-list');
+  function screenView() {
+    // Bands at the bottom: the help line and, in simplified mode, "Back to the list" (0 when not shown).
+    const bottom = Math.max(0, ...[helpEl, backEl].map((el) => {
+      const r = el.getBoundingClientRect();
+      return r.height > 0 ? window.innerHeight - r.top : 0;
+    }));
+    return { w: window.innerWidth, h: window.innerHeight, top: hudEl.getBoundingClientRect().bottom, bottom };
   }
 
   // --- simplified mode -------------------------------------------------------------------------
@@ -222,9 +290,11 @@ async function main() {
     section: document.getElementById('simple-view'),
     list: document.getElementById('product-list'),
     toggle: document.getElementById('toggle-simple'),
+    back: document.getElementById('back-to-list'),
     onShow(id) {
       const item = products.items.get(id);
       if (!item) return;
+      simplified.peek(); // the list steps aside so the shopper sees where they went
       const target = item.object.getWorldPosition(new THREE.Vector3());
       const stand = store.walkable.standPointNear(target.x, target.z, headXZ());
       if (!stand) {
@@ -238,7 +308,10 @@ async function main() {
     onVariant: (id, variant) => products.setVariant(id, variant),
     onTryOn(id) {
       const item = products.items.get(id);
-      if (item) tryon.open(item.product);
+      if (!item) return;
+      simplified.peek();
+      products.deselect();
+      tryon.open(item.product);
     },
     onToggle: (on) => panels.setScale(on ? 1.5 : 1),
   });
@@ -263,6 +336,7 @@ async function main() {
       if (turnRate) turnBy(turnRate * dt);
       const [dx, dz] = walkStep(strafe, forward, facing(), dt);
       if (dx || dz) moveBy(dx, dz);
+      products.updateCard(screenView());
     }
     tryon.update(dt, Boolean(frame)); // desktop: turns the view to a mirror at the side; headset: a hint
     if (room) room.sendPose(ownPoseParts(camera, xrInput, Boolean(frame)), performance.now());
@@ -273,9 +347,13 @@ async function main() {
   });
 
   // --- the room: other shoppers ----------------------------------------------------------------
-  if (config.networking) {
+  if (config.networking) joinRoom().catch((err) => {
+    room = null;
+    setStatus(`Shopping alone: could not join the room (${err.message}).`);
+  });
+  async function joinRoom() {
     room = new RoomClient({
-      room: config.roomId ?? 'main',
+      room: config.roomId ?? await storeRoomId(config.sceneId),
       name: config.name ?? 'Shopper',
       now: () => performance.now(),
       onPose: (id, serverMs, localMs, pose, name) => avatars.push(id, serverMs, localMs, avatarPoseArray(pose),
@@ -285,21 +363,25 @@ async function main() {
       onWelcome: () => avatars.resetClocks(),
     });
     plaza.room = room;
-    room.join().then((welcome) => {
-      const [x, , z] = welcome.spawn ?? [];
-      if (!welcome.resumed && Number.isFinite(x) && Number.isFinite(z) && store.walkable.isWalkable(x, z)) {
-        rig.position.set(x, 0, z);
-      }
-      setStatus(`${store.info.name ?? config.sceneId} · room ${room.room} · you are ${welcome.name ?? config.name ?? 'a shopper'}`);
-    }).catch((err) => {
-      room = null;
-      setStatus(`Shopping alone: could not join the room (${err.message}).`);
-    });
+    // A page that goes away says so: others see the avatar leave at once, not after the drop grace period.
+    window.addEventListener('pagehide', () => room?.close());
+    // Back from the back-forward cache: that seat is gone, so start afresh.
+    window.addEventListener('pageshow', (event) => { if (event.persisted) window.location.reload(); });
+    // The spawn comes from the welcome: the server spreads shoppers over the store's spawn points.
+    const welcome = await room.join();
+    const [x, , z] = welcome.spawn ?? [];
+    if (!welcome.resumed && Number.isFinite(x) && Number.isFinite(z) && store.walkable.isWalkable(x, z)) {
+      const [hx, hz] = headXZ();
+      rig.position.x += x - hx;
+      rig.position.z += z - hz;
+    }
+    plaza.spawn = [x, z];
+    setStatus(`${store.info.name ?? config.sceneId} · room ${room.room} · you are ${welcome.name ?? config.name ?? 'a shopper'}`);
   }
 
   Object.assign(plaza, {
     THREE, renderer, scene, camera, rig, store, panels, products, avatars, sessions, xrInput, controls,
-    simplified, tryon, teleportTo, moveBy, turnBy,
+    simplified, tryon, lighting, priceTags, teleportTo, moveBy, turnBy,
     cameraWorldPosition: () => camera.getWorldPosition(new THREE.Vector3()).toArray(),
     productWorldPosition: (id) => products.items.get(id)?.object.getWorldPosition(new THREE.Vector3()).toArray() ?? null,
     /** Screen pixel of a panel widget's centre (tests click it like a shopper would). */

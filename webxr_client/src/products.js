@@ -43,6 +43,7 @@ export function normalizeProduct(raw) {
     // Apparel and shoes sold in sizes: the try-on needs the chart id; the fit style comes from the API.
     sizeChart: typeof raw.size_chart === 'string' && raw.size_chart ? raw.size_chart : null,
     fit: typeof raw.fit === 'string' ? raw.fit : null,
+    description: typeof raw.description === 'string' ? raw.description : '',
     raw,
   };
 }
@@ -77,12 +78,62 @@ export function provenanceLines(provenance, max = 4) {
   return lines.slice(0, max);
 }
 
+/**
+ * What a product card says and offers, the same on a screen (HTML) and in a headset (panel):
+ * {title, price, stock, description, facts: [line], choices: [{id, label, selected}], actions: [{id, label}]}.
+ */
+export function cardContent(product, { variant = null, inspecting = false, canTryOn = false, variantNames = [] } = {}) {
+  const options = product.choices.length ? product.choices : variantNames.map((n) => ({ id: n, name: n }));
+  const stock = variant ? product.choices.find((v) => v.id === variant)?.stock ?? product.stock : product.stock;
+  return {
+    title: product.name,
+    price: product.priceMinor === null ? 'price unavailable' : formatPrice(product.priceMinor, product.currency),
+    stock: formatStock(stock),
+    description: product.description ?? '',
+    facts: provenanceLines(product.provenance),
+    choices: options.slice(0, 6).map((v) => ({ id: `variant:${v.id}`, label: v.name, selected: variant === v.id })),
+    actions: [
+      ...(canTryOn && product.sizeChart ? [{ id: 'tryon', label: 'Try on' }] : []),
+      { id: 'inspect', label: inspecting ? 'Put back' : 'Pick up' },
+      { id: 'close', label: 'Close' },
+    ],
+  };
+}
+
+/** The in-headset panel's items for a card's content. Long words wrap on the panel (ui/panel.js). */
+export function panelItems(content) {
+  return [
+    { id: 'title', kind: 'title', label: content.title },
+    { id: 'price', kind: 'text', label: `${content.price} · ${content.stock}` },
+    ...(content.description ? [{ id: 'description', kind: 'text', label: content.description, muted: true }] : []),
+    ...content.facts.map((line, i) => ({ id: `prov${i}`, kind: 'text', label: line, muted: true })),
+    ...content.choices.map((c) => ({ id: c.id, kind: 'button', label: c.label, row: 'variants', selected: c.selected })),
+    ...content.actions.map((a) => ({ id: a.id, kind: 'button', label: a.label, row: 'actions' })),
+  ];
+}
+
+// In a headset the card stands between the shopper and the product, to its side, at most this far away
+// and at least this close, so it stays large in view (a 0.5 m panel at 1.2 m spans 23 degrees).
+const PANEL_NEAR = 0.7;
+const PANEL_FAR = 1.2;
+const PANEL_BEFORE_PRODUCT = 0.35;
+
 const _v = new THREE.Vector3();
 const _q = new THREE.Quaternion();
+const _box = new THREE.Box3();
+const _corner = new THREE.Vector3();
 
 export class ProductManager {
-  constructor({ store, panels, camera, gltfLoader, onChange = () => {}, onTryOn = null }) {
+  constructor({ store, panels, camera, gltfLoader, onChange = () => {}, onTryOn = null, card = null,
+    immersive = () => false }) {
     this.store = store;
+    this.card = card; // ui/product_card.js on screens; null: panels everywhere
+    this.immersive = immersive;
+    this.hovered = null;
+    this.hoverBox = new THREE.Box3Helper(new THREE.Box3(), 0xf0b429);
+    this.hoverBox.visible = false;
+    this.hoverBox.name = 'product-hover';
+    this.hoverBox.raycast = () => {}; // a highlight, not something to click
     this.onTryOn = onTryOn; // (product) => void; the panel offers "Try on" for sized products when set
     this.panels = panels;
     this.camera = camera;
@@ -157,6 +208,7 @@ export class ProductManager {
       item.object.add(gltf.scene);
       gltf.scene.traverse((o) => { o.userData.productId = item.product.id; });
       if (item.variant) await this.setVariant(item.product.id, item.variant);
+      this.onChange('model', item);
     } catch (err) {
       console.warn(`Model for ${item.product.name} did not load (${err.message ?? err}); keeping a placeholder.`);
     }
@@ -180,44 +232,107 @@ export class ProductManager {
     if (!item) return;
     this.selected = id;
     this.showPanel(item);
+    this.hover(this.hovered);
     this.onChange('select', item);
   }
 
   deselect() {
     this.selected = null;
     this.panels.remove('product');
+    this.card?.hide();
+    this.hover(this.hovered);
     this.onChange('deselect', null);
   }
 
+  /** Highlights the product under a pointer or ray (null: none; the selected product stays marked). */
+  hover(id) {
+    this.hovered = id && this.items.has(id) ? id : null;
+    const shown = this.hovered ?? (this.inspecting ? null : this.selected);
+    const item = shown ? this.items.get(shown) : null;
+    if (!item) {
+      this.hoverBox.visible = false;
+      return;
+    }
+    if (!this.hoverBox.parent) this.store.root.add(this.hoverBox);
+    this.hoverBox.box.setFromObject(item.object).expandByScalar(0.02);
+    this.hoverBox.visible = true;
+  }
+
+  /** The product's rectangle on screen in px ({x, y, w, h}), or null when it is behind the camera. */
+  screenRect(id, width, height) {
+    const item = this.items.get(id);
+    if (!item) return null;
+    _box.setFromObject(item.object);
+    if (_box.isEmpty()) return null;
+    let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
+    for (let i = 0; i < 8; i += 1) {
+      _corner.set(i & 1 ? _box.max.x : _box.min.x, i & 2 ? _box.max.y : _box.min.y, i & 4 ? _box.max.z : _box.min.z);
+      _corner.project(this.camera);
+      if (_corner.z > 1) return null; // behind the eye
+      x0 = Math.min(x0, _corner.x); x1 = Math.max(x1, _corner.x);
+      y0 = Math.min(y0, _corner.y); y1 = Math.max(y1, _corner.y);
+    }
+    if (x1 < -1 || x0 > 1 || y1 < -1 || y0 > 1) return null; // off screen
+    const px = (v) => ((v + 1) / 2) * width;
+    const py = (v) => ((1 - v) / 2) * height;
+    return { x: px(x0), y: py(y1), w: px(x1) - px(x0), h: py(y0) - py(y1) };
+  }
+
+  /** Keeps the screen card beside its product as the view moves (every frame on a screen). */
+  updateCard(view) {
+    this.lastView = view;
+    if (!this.card?.visible || !this.selected) return;
+    this.card.place(this.screenRect(this.selected, view.w, view.h), view);
+  }
+
+  /** After entering or leaving a headset the open card moves to the panel or the screen. */
+  refresh() {
+    const item = this.selected && this.items.get(this.selected);
+    if (item) this.showPanel(item);
+  }
+
   showPanel(item) {
-    const p = item.product;
-    const names = item.gltf ? variantNames(item.gltf) : [];
-    const variantButtons = (p.choices.length ? p.choices : names.map((n) => ({ id: n, name: n }))).slice(0, 4)
-      .map((v) => ({ id: `variant:${v.id}`, kind: 'button', label: v.name, row: 'variants', selected: item.variant === v.id }));
-    const stock = item.variant ? p.choices.find((v) => v.id === item.variant)?.stock ?? p.stock : p.stock;
-    const items = [
-      { id: 'title', kind: 'title', label: p.name },
-      { id: 'price', kind: 'text', label: p.priceMinor === null ? 'price unavailable' : formatPrice(p.priceMinor, p.currency) },
-      { id: 'stock', kind: 'text', label: formatStock(stock), muted: true },
-      ...provenanceLines(p.provenance).map((line, i) => ({ id: `prov${i}`, kind: 'text', label: line, muted: true, height: 40 })),
-      ...variantButtons,
-      ...(p.sizeChart && this.onTryOn ? [{ id: 'tryon', kind: 'button', label: 'Try on', row: 'actions' }] : []),
-      { id: 'inspect', kind: 'button', label: this.inspecting ? 'Put back' : 'Pick up', row: 'actions' },
-      { id: 'close', kind: 'button', label: 'Close', row: 'actions' },
-    ];
+    const content = cardContent(item.product, { variant: item.variant, inspecting: Boolean(this.inspecting),
+      canTryOn: Boolean(this.onTryOn), variantNames: item.gltf ? variantNames(item.gltf) : [] });
+    if (this.card && !this.immersive()) {
+      this.panels.remove('product');
+      this.card.onPress = (id) => this.onPanelPress(id);
+      this.card.show(content);
+      if (this.lastView) this.updateCard(this.lastView); // in place at once, not a frame later
+      return;
+    }
+    this.card?.hide();
+    const items = panelItems(content);
     let panel = this.panels.get('product');
     if (!panel) {
-      panel = this.panels.add(new Panel({ id: 'product', width: 0.5, items, onPress: (w) => this.onPanelPress(w) }));
+      panel = this.panels.add(new Panel({ id: 'product', width: 0.5, items, onPress: (w) => this.onPanelPress(w),
+        onTop: true }));
     } else {
       panel.setItems(items);
     }
-    // Beside the product, turned towards the shopper.
+    this.placePanel(item, panel);
+  }
+
+  /**
+   * In a headset: between the eye and the product, beside the line of sight so the product stays in view,
+   * 0.7-1.2 m away (large enough to read), turned to face the eye. It draws over everything (onTop), so a
+   * shelf or a product in hand can never hide it.
+   */
+  placePanel(item, panel) {
     item.object.getWorldPosition(_v);
-    const toViewer = this.camera.getWorldPosition(new THREE.Vector3()).sub(_v).setY(0).normalize();
-    const side = new THREE.Vector3(toViewer.z, 0, -toViewer.x);
-    panel.mesh.position.copy(_v).addScaledVector(side, 0.45).addScaledVector(toViewer, 0.15);
-    panel.mesh.position.y = Math.max(1.1, Math.min(1.7, _v.y + 0.3));
-    panel.mesh.lookAt(panel.mesh.position.clone().add(toViewer));
+    const eye = this.camera.getWorldPosition(new THREE.Vector3());
+    const flat = _v.clone().sub(eye).setY(0);
+    const reach = flat.length();
+    const toProduct = reach > 1e-3 ? flat.divideScalar(reach) : new THREE.Vector3(0, 0, -1);
+    const distance = Math.max(PANEL_NEAR, Math.min(PANEL_FAR, reach - PANEL_BEFORE_PRODUCT));
+    // Beside the line of sight to the product, on the side towards where the shopper looks.
+    const right = new THREE.Vector3(-toProduct.z, 0, toProduct.x);
+    const forward = this.camera.getWorldDirection(new THREE.Vector3()).setY(0);
+    const side = forward.dot(right) < 0 ? -1 : 1;
+    const width = panel.mesh.scale.x;
+    panel.mesh.position.copy(eye).addScaledVector(toProduct, distance).addScaledVector(right, side * (width / 2 + 0.08));
+    panel.mesh.position.y = eye.y - 0.1;
+    panel.mesh.lookAt(eye.x, panel.mesh.position.y, eye.z);
   }
 
   async onPanelPress(widgetId) {

@@ -4,9 +4,20 @@
 import { formatPrice, formatStock } from './format.js';
 import { provenanceLines } from './products.js';
 
+/** Pure: the products matching every word of `query` (name, category, description) and the category. */
+export function filterProducts(products, query = '', category = '') {
+  const words = String(query).toLowerCase().split(/\s+/).filter(Boolean);
+  return products.filter((p) => {
+    if (category && p.category !== category) return false;
+    const text = `${p.name} ${p.category} ${p.description ?? ''}`.toLowerCase();
+    return words.every((w) => text.includes(w));
+  });
+}
+
 export class SimplifiedView {
-  constructor({ section, list, toggle, onShow, onVariant, onToggle, onTryOn }) {
+  constructor({ section, list, toggle, back = null, onShow, onVariant, onToggle, onTryOn }) {
     this.section = section;
+    this.back = back; // "Back to the list": shown while the list has stepped aside for the 3D view
     this.list = list;
     this.toggle = toggle;
     this.onShow = onShow;
@@ -15,12 +26,32 @@ export class SimplifiedView {
     this.onTryOn = onTryOn;
     this.enabled = false;
     this.products = [];
+    // Search and category filter (optional elements: the page has them, tests may not).
+    this.search = document.getElementById('product-search');
+    this.category = document.getElementById('product-category');
+    this.count = document.getElementById('product-count');
+    this.search?.addEventListener('input', () => this.render());
+    this.category?.addEventListener('change', () => this.render());
     toggle.addEventListener('click', () => this.set(!this.enabled));
+    back?.addEventListener('click', () => this.unpeek());
+  }
+
+  /** The list steps aside so "Show me" and "Try on" happen in view; "Back to the list" brings it back. */
+  peek() {
+    if (!this.enabled) return;
+    this.section.hidden = true;
+    if (this.back) this.back.hidden = false;
+  }
+
+  unpeek() {
+    if (this.back) this.back.hidden = true;
+    if (this.enabled) this.section.hidden = false;
   }
 
   set(enabled) {
     this.enabled = enabled;
     this.section.hidden = !enabled;
+    if (this.back) this.back.hidden = true;
     this.toggle.setAttribute('aria-pressed', String(enabled));
     this.toggle.textContent = enabled ? 'Full 3D mode' : 'Simplified mode';
     document.body.classList.toggle('simplified', enabled);
@@ -30,6 +61,11 @@ export class SimplifiedView {
 
   setProducts(products) {
     this.products = products;
+    if (this.category) {
+      const categories = [...new Set(products.map((p) => p.category).filter(Boolean))].sort();
+      this.category.replaceChildren(new Option('All categories', ''),
+        ...categories.map((c) => new Option(c[0].toUpperCase() + c.slice(1), c)));
+    }
     if (this.enabled) this.render();
   }
 
@@ -41,7 +77,12 @@ export class SimplifiedView {
       this.list.append(li);
       return;
     }
-    for (const p of this.products) {
+    const shown = filterProducts(this.products, this.search?.value ?? '', this.category?.value ?? '');
+    if (this.count) {
+      this.count.textContent = shown.length === this.products.length ? `${shown.length} products`
+        : `${shown.length} of ${this.products.length} products`;
+    }
+    for (const p of shown) {
       const li = document.createElement('li');
       li.dataset.productId = p.id;
       li.append(

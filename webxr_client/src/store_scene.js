@@ -51,6 +51,8 @@ export class Store {
     const spawn = pick(info, 'spawn_points', 'spawns');
     this.spawn = Array.isArray(spawn) && spawn.length ? vec3(spawn[0], [0, 0, 0]) : [0, 0, 0];
     this.usedModel = false;
+    const top = vec3(pick(info, 'bounds_max'), [0, 0, 0])[1];
+    this.ceilingHeight = Number(pick(info, 'ceiling_height')) || (top > 1 ? top : 3.2);
   }
 }
 
@@ -88,10 +90,9 @@ export async function loadStore(sceneId, { gltfLoader, onStatus = () => {} }) {
 }
 
 function addLights(store) {
-  const hemi = new THREE.HemisphereLight(0xfff6e8, 0x3b3f47, 1.6);
-  const sun = new THREE.DirectionalLight(0xffffff, 1.8);
-  sun.position.set(3, 6, 4);
-  store.root.add(hemi, sun);
+  // Sky and floor bounce; the image-based light and the shadow-casting sun come from lighting.js.
+  const hemi = new THREE.HemisphereLight(0xfff6e8, 0x3b3f47, 0.9);
+  store.root.add(hemi);
 }
 
 function addWalkableFloor(store, invisible) {
@@ -129,6 +130,11 @@ function buildRoom(store) {
     trim.rotation.y = yaw;
     store.root.add(wall, trim);
   }
+  const ceiling = new THREE.Mesh(new THREE.PlaneGeometry(w, d), new THREE.MeshStandardMaterial({ color: 0xf4f1ea, roughness: 0.95 }));
+  ceiling.name = 'ceiling';
+  ceiling.rotation.x = Math.PI / 2; // facing down
+  ceiling.position.set(cx, height, cz);
+  store.root.add(ceiling);
   // Warm ceiling lamps: visible objects so the room reads as lit, one cheap light to back them.
   const lampMat = new THREE.MeshBasicMaterial({ color: 0xfff2cc });
   for (let x = minX + 2; x < maxX - 1; x += 3) {

@@ -44,3 +44,17 @@ test('prices in minor units and stock in words', () => {
   assert.equal(formatStock(3), 'only 3 left');
   assert.equal(formatStock(undefined), 'stock unknown');
 });
+
+test('the simplified list filters by every search word and by category', async () => {
+  const { filterProducts } = await import('../src/simplified.js');
+  const items = [
+    { name: 'Crew Tee', category: 'apparel', description: 'Organic cotton' },
+    { name: 'Eau Fleurie', category: 'beauty', description: 'Floral eau de parfum' },
+    { name: 'Linen Shirt', category: 'apparel', description: 'Breathable linen' },
+  ];
+  assert.deepEqual(filterProducts(items, 'shirt').map((p) => p.name), ['Linen Shirt']);
+  assert.deepEqual(filterProducts(items, 'ORGANIC tee').map((p) => p.name), ['Crew Tee']);
+  assert.deepEqual(filterProducts(items, '', 'apparel').map((p) => p.name), ['Crew Tee', 'Linen Shirt']);
+  assert.deepEqual(filterProducts(items, 'floral', 'apparel'), []);
+  assert.equal(filterProducts(items).length, 3);
+});

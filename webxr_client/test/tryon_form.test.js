@@ -28,7 +28,8 @@ test('steppers start from a typical value, move, and stay inside human limits', 
   assert.equal(stepValue(v, 'weight', NaN), v);
   assert.equal(clearValue(stepValue(v, 'chest', 1), 'chest').chest, null);
   assert.equal(fieldLabel('stature', 180), 'Height 180 cm');
-  assert.equal(fieldLabel('chest', null), 'Chest: –');
+  assert.equal(fieldLabel('chest', null), 'Chest: ? cm');
+  assert.equal(fieldLabel('stature', null), 'Height: ? cm'); // a placeholder, not "Height: set"
 });
 
 test('a valid form becomes the API body; out-of-range and non-numbers are refused in words', () => {
@@ -73,7 +74,7 @@ test('the optional measurements include age, shoulders, neck and foot length, ea
     assert.ok(f.start >= f.min && f.start <= f.max, `${f.name}: the first press must land inside the limits`);
   }
   assert.equal(fieldLabel('age', 41), 'Age 41 years');
-  assert.equal(fieldLabel('shoulder', null), 'Shoulders: –');
+  assert.equal(fieldLabel('shoulder', null), 'Shoulders: ? cm');
   assert.equal(fieldLabel('foot_length', 26.5), 'Foot 26.5 cm');
 });
 

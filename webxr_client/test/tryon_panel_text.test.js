@@ -31,3 +31,15 @@ test('button rows hold as many as fit the widest label, spread evenly', () => {
   assert.deepEqual(buttonRows(['Too tight', 'Fits', 'Too loose'], () => 50, measure), [0, 1, 2]); // one each
   assert.deepEqual(buttonRows([], widthFor, measure), []);
 });
+
+test('the result panel keeps only what the API sentence adds to its own lines', async () => {
+  const { conciseSentence } = await import('../src/tryon/panel_text.js');
+  // Size and confidence are on the runner-up line, the fit list on the region lines: nothing left to say.
+  assert.equal(conciseSentence('M (79% sure). Fit: chest +7 cm regular, waist +6 cm regular, neck -1 cm tight.'), '');
+  assert.equal(conciseSentence('L; between M and L: M if you like it fitted, L if you like it relaxed. Fit: chest +3 cm snug.'),
+    'L; between M and L: M if you like it fitted, L if you like it relaxed.');
+  assert.equal(conciseSentence('S (40% sure). Fit: waist +2 cm snug. Measuring your chest would make this surer.'),
+    'Measuring your chest would make this surer.');
+  assert.equal(conciseSentence('3XL (61% sure). Even 3XL, our largest size, is likely to be small for you.'),
+    'Even 3XL, our largest size, is likely to be small for you.');
+});

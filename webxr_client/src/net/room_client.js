@@ -37,13 +37,13 @@ export class RoomClient {
     return this.ws?.readyState === WebSocket.OPEN && this.session.welcome !== null;
   }
 
+  /** Reserves a seat and connects; resolves with the server's welcome message. */
   async join() {
     const reply = await fetchJson(`/api/rooms/${encodeURIComponent(this.room)}/join`, {
       method: 'POST', body: { name: this.options.name || 'Shopper' },
     });
     this.reserved = reply;
-    await this.connect(reply.ws_url, reply.token);
-    return reply;
+    return this.connect(reply.ws_url, reply.token); // resolves with the welcome (spawn, name, roster)
   }
 
   /** Opens the websocket (no credentials in the URL) and presents the seat token in the first message. */

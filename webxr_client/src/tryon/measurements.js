@@ -95,7 +95,8 @@ export function clearValue(values, name) {
 export function fieldLabel(name, value) {
   const field = fieldOf(name);
   if (!field) return String(name);
-  if (value === null || value === undefined) return `${field.label}: ${field.required ? 'set' : '–'}`;
+  // Empty: a placeholder in the field's unit, like an empty input's ("Height: ? cm"), never a bare verb.
+  if (value === null || value === undefined) return `${field.label}: ? ${field.unit}`;
   return `${field.label} ${value} ${field.unit}`;
 }
 

@@ -43,3 +43,16 @@ export function buttonRows(labels, widthFor, measure, pad = 10) {
   const even = Math.ceil(labels.length / rows);
   return labels.map((_, i) => Math.floor(i / even));
 }
+
+/**
+ * The API's sentence without what the panel already shows line by line: its "M (79% sure)." opening (the
+ * runner-up line says it) and its "Fit: chest +7 cm regular, ..." list (the region lines say it with the body
+ * figures), so the panel is not a wall of the same numbers. What remains (between two sizes, a lean from fit
+ * remarks, beyond the largest size, what to measure) is kept word for word.
+ */
+export function conciseSentence(sentence) {
+  return String(sentence ?? '')
+    .replace(/^\S+ \(\d+% sure\)\.\s*/, '')
+    .replace(/\s*Fit: [^.]*\./, '')
+    .trim();
+}

@@ -13,10 +13,11 @@ import { clearValue, emptyForm, FIELDS, fieldLabel, fieldOf, formFromProfile, MO
 import { feedbackNote, feedbackRegions, feedbackRequest, verdictsFor } from './feedback.js';
 import { chooseMirrorSpot, PANEL_OFFSETS, yawFacing } from './mirror_spot.js';
 import { profileStore, SizingApi } from './sizing_api.js';
-import { buttonRows, wrapToWidth } from './panel_text.js';
+import { buttonRows, conciseSentence, wrapToWidth } from './panel_text.js';
 import { mirrorHint, pitchToTarget, ViewTurn, yawToTarget } from './view_turn.js';
 
 const toLinear = (hex) => new THREE.Color(hex).toArray(); // three converts sRGB hex to linear working space
+const NARROW_ASPECT = 0.8; // a screen narrower than this (a portrait phone) turns to one panel at a time
 const PANEL_TOP = 0.2; // m above the eye: panels hang from here and grow downwards, so buttons stay put
 const HINT_DISTANCE = 1.2; // m ahead of the eye for the headset's "Mirror on your left"
 const LOOK_AT = 1.3; // m: the desktop turn centres the mannequin's chest, with its panels either side
@@ -54,6 +55,7 @@ export class TryOn {
   /** Opens the try-on for a product with a size chart (the product panel's "Try on"). */
   async open(product) {
     if (!product?.sizeChart) return false;
+    this.products?.deselect?.(); // the product card gives way to the try-on's panels (and their clicks)
     this.product = product;
     this.result = null;
     this.feedbackNote = null;
@@ -106,18 +108,33 @@ export class TryOn {
   }
 
   // --- bringing the mirror into view ------------------------------------------------------------------
-  /** The yaw from the view to the mannequin (radians, positive = to the left). */
-  mirrorYaw() {
-    const eye = this.camera.getWorldPosition(new THREE.Vector3());
-    const forward = this.camera.getWorldDirection(new THREE.Vector3());
-    return yawToTarget([eye.x, eye.z], [forward.x, forward.z], [this.spot.x, this.spot.z]);
+  /**
+   * What a screen's view turns to: the mannequin's chest, or on a narrow (portrait phone) screen, where the
+   * mirror and both panels cannot be in view at once, the panel the shopper works with (the form, then the
+   * result); a drag to the side shows the mannequin.
+   */
+  viewTarget(immersive = false) {
+    const panel = !immersive && this.camera.aspect < NARROW_ASPECT
+      ? this.panels.get(this.result ? 'tryon-result' : 'tryon') ?? undefined : null;
+    if (panel) return panel.mesh.getWorldPosition(new THREE.Vector3());
+    if (panel === undefined) return null; // narrow, but the panel is not drawn yet: decide next frame
+    return new THREE.Vector3(this.spot.x, LOOK_AT, this.spot.z);
   }
 
-  /** The pitch from the view to the mannequin's chest (radians, positive = up). */
-  mirrorPitch() {
+  /** The yaw from the view to the mannequin (or viewTarget) (radians, positive = to the left). */
+  mirrorYaw(target = null) {
     const eye = this.camera.getWorldPosition(new THREE.Vector3());
     const forward = this.camera.getWorldDirection(new THREE.Vector3());
-    return pitchToTarget(forward.y, LOOK_AT - eye.y, Math.hypot(this.spot.x - eye.x, this.spot.z - eye.z));
+    const t = target ?? new THREE.Vector3(this.spot.x, LOOK_AT, this.spot.z);
+    return yawToTarget([eye.x, eye.z], [forward.x, forward.z], [t.x, t.z]);
+  }
+
+  /** The pitch from the view to the mannequin's chest (or viewTarget) (radians, positive = up). */
+  mirrorPitch(target = null) {
+    const eye = this.camera.getWorldPosition(new THREE.Vector3());
+    const forward = this.camera.getWorldDirection(new THREE.Vector3());
+    const t = target ?? new THREE.Vector3(this.spot.x, LOOK_AT, this.spot.z);
+    return pitchToTarget(forward.y, t.y - eye.y, Math.hypot(t.x - eye.x, t.z - eye.z));
   }
 
   /**
@@ -127,11 +144,14 @@ export class TryOn {
    * @param {boolean} immersive true in an XR session
    */
   update(dt, immersive) {
+    this.immersive = immersive;
     const facing = this.facing;
     if (!facing || !this.product || !this.spot) return;
     if (facing.pending) {
-      const yaw = this.mirrorYaw();
-      const pitch = this.mirrorPitch();
+      const target = this.viewTarget(immersive);
+      if (!target) return;
+      const yaw = this.mirrorYaw(target);
+      const pitch = this.mirrorPitch(target);
       if (immersive) this.facing = { hint: null };
       else if (this.turnView && Math.hypot(yaw, pitch) > 0.02) this.facing = { turn: new ViewTurn(yaw, pitch) };
       else this.facing = null;
@@ -264,11 +284,12 @@ export class TryOn {
     const fits = regionFits(r.chart, size, r.rec.fit, r.body);
     const { text, buttons } = this.fitter(RESULT_WIDTH);
     return [
-      { id: 'size', kind: 'title', label: `Size ${r.rec.size}` },
+      // The title names the size on the mannequin; the pick stays said below when another one is shown.
+      { id: 'size', kind: 'title', label: `Size ${size}` },
       ...text('runner', `Runner-up: ${r.rec.runner_up ?? 'none'}. ${Math.round(r.rec.confidence * 100)}% sure of `
         + `${r.rec.size}.`),
-      ...(size !== r.rec.size ? text('showing', `The mannequin wears ${size}.`) : []),
-      ...text('sentence', r.rec.sentence),
+      ...(size !== r.rec.size ? text('showing', `We recommend ${r.rec.size}; the mannequin wears ${size}.`) : []),
+      ...(conciseSentence(r.rec.sentence) ? text('sentence', conciseSentence(r.rec.sentence)) : []),
       // Per region: the body figure the size rests on (it moves with a usual size or a remark), then the ease.
       ...fits.flatMap((x) => text(`fit:${x.region}:`, `${x.region.replace('_', ' ')}: you ${Math.round(r.body[x.region]
         * 10) / 10} cm, ${x.ease_cm >= 0 ? '+' : ''}${x.ease_cm.toFixed(1)} cm ${x.label}`, { height: 34, muted: true })),
@@ -320,6 +341,31 @@ export class TryOn {
     panel.mesh.position.copy(this.root.localToWorld(local));
     panel.mesh.quaternion.copy(this.root.quaternion).multiply(
       new THREE.Quaternion().setFromAxisAngle(new THREE.Vector3(0, 1, 0), -Math.sign(side) * 0.35));
+    this.fitNarrow(panel);
+  }
+
+  /**
+   * A portrait phone cannot show the mirror and both panels: the panel in use (the form, then the result) comes
+   * towards the shopper, in the same direction, to the distance where all of it fits the view at eye height,
+   * drawn over the store; the other one waits hidden. A drag to the side shows the mannequin.
+   */
+  fitNarrow(panel) {
+    const material = panel.mesh.material;
+    const narrow = this.camera.aspect < NARROW_ASPECT && !this.immersive;
+    const active = panel.id === (this.result ? 'tryon-result' : 'tryon');
+    panel.mesh.visible = !narrow || active;
+    material.depthTest = !narrow;
+    panel.mesh.renderOrder = narrow ? 10 : 0;
+    if (!narrow || !active) return;
+    const eye = this.camera.getWorldPosition(new THREE.Vector3());
+    const dir = panel.mesh.position.clone().sub(eye).setY(0).normalize();
+    const halfV = THREE.MathUtils.degToRad(this.camera.fov / 2);
+    const halfH = Math.atan(Math.tan(halfV) * this.camera.aspect);
+    // The middle 75% of the height: the page's bars (status, buttons, "Back to the list") cover the rest.
+    const d = Math.max(1.1 * panel.mesh.scale.x / 2 / Math.tan(halfH), panel.mesh.scale.y / 2 / (0.75 * Math.tan(halfV)),
+      0.6);
+    panel.mesh.position.copy(eye).addScaledVector(dir, d);
+    panel.mesh.lookAt(eye.x, panel.mesh.position.y, eye.z);
   }
 
   /** Panel presses (ray, poke, click all arrive here). */
@@ -414,6 +460,8 @@ export class TryOn {
     } finally {
       this.busy = false;
       this.render();
+      // A portrait phone shows one panel at a time: the view moves on to the answer.
+      if (this.result && this.camera.aspect < NARROW_ASPECT && !this.facing) this.facing = { pending: true };
     }
   }
 

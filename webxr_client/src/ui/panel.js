@@ -2,15 +2,19 @@
 // gaze-and-pinch), poke them with an index fingertip, or click them on desktop. Later features (try-on,
 // cart, invites, chat, checkout) add their own panels through PanelSystem.add().
 import * as THREE from 'three';
+import { buttonRows, wrapToWidth } from '../tryon/panel_text.js';
 import { stackLayout, uvToPixels, widgetAt, PokeDetector } from './layout.js';
 
 const PX_PER_M = 800;
+const LINE_PX = 34; // one wrapped line of text (26 px font), before the simplified mode's scale
+const PAD_PX = 16;
 const COLORS = { bg: '#1d2330ee', text: '#f4f1ea', muted: '#b9c0cc', button: '#3a6ea5', hover: '#5b93cf',
   disabled: '#555b66', accent: '#f0b429' };
 
 export class Panel {
   /**
-   * @param {object} spec {id, width (m), items: [{id, kind, label, row?, disabled?}], onPress(widgetId, panel)}
+   * @param {object} spec {id, width (m), items: [{id, kind, label, row?, disabled?}], onPress(widgetId, panel),
+   *   onTop (drawn over everything: a card that products and shelves must never hide)}
    */
   constructor(spec) {
     this.id = spec.id;
@@ -22,7 +26,9 @@ export class Panel {
     this.texture = new THREE.CanvasTexture(this.canvas);
     this.texture.colorSpace = THREE.SRGBColorSpace;
     this.mesh = new THREE.Mesh(new THREE.PlaneGeometry(1, 1),
-      new THREE.MeshBasicMaterial({ map: this.texture, transparent: true, side: THREE.DoubleSide }));
+      new THREE.MeshBasicMaterial({ map: this.texture, transparent: true, side: THREE.DoubleSide,
+        depthTest: !spec.onTop, depthWrite: !spec.onTop }));
+    if (spec.onTop) this.mesh.renderOrder = 10;
     this.mesh.userData.panel = this;
     this.mesh.name = `panel:${this.id}`;
     this.poke = new Map(); // hand -> PokeDetector
@@ -41,7 +47,8 @@ export class Panel {
 
   layout() {
     const widthPx = this.widthM * PX_PER_M;
-    const { widgets, height } = stackLayout(this.items, { width: widthPx, scale: this.scale });
+    const fitted = fitItems(this.items, widthPx, this.scale);
+    const { widgets, height } = stackLayout(fitted, { width: widthPx, scale: this.scale });
     this.widgets = widgets;
     this.widthPx = widthPx;
     this.heightPx = Math.max(height, 40);
@@ -73,11 +80,21 @@ export class Panel {
         ctx.fill();
       }
       ctx.fillStyle = w.kind === 'text' && w.muted ? COLORS.muted : COLORS.text;
-      ctx.font = panelFont(w.kind, this.scale);
       ctx.textBaseline = 'middle';
       ctx.textAlign = w.kind === 'button' ? 'center' : 'left';
       const tx = w.kind === 'button' ? x + ww / 2 : x;
-      ctx.fillText(fit(ctx, String(w.label ?? ''), ww), tx, y + wh / 2, ww);
+      const lines = w.lines ?? [String(w.label ?? '')];
+      // A label that still does not fit (one long word) is drawn smaller, never cut.
+      let size = 1;
+      ctx.font = panelFont(w.kind, this.scale);
+      const widest = Math.max(...lines.map((l) => ctx.measureText(l).width));
+      if (widest > ww - 8) {
+        size = Math.max(0.5, (ww - 8) / widest);
+        ctx.font = panelFont(w.kind, this.scale * size);
+      }
+      const step = LINE_PX * (w.kind === 'title' ? 1.4 : 1) * this.scale * size;
+      lines.forEach((line, k) => ctx.fillText(line, tx, y + wh / 2 + (k - (lines.length - 1) / 2) * step));
+      w.drawn = { lines, fontScale: size };
     }
     this.texture.needsUpdate = true;
   }
@@ -122,11 +139,32 @@ export function rowItemWidth(widthM, n = 1, scale = 1) {
   return stackLayout(items, { width: widthM * PX_PER_M, scale }).widgets[0].rect[2];
 }
 
-function fit(ctx, text, width) {
-  if (ctx.measureText(text).width <= width) return text;
-  let t = text;
-  while (t.length > 1 && ctx.measureText(`${t}…`).width > width) t = t.slice(0, -1);
-  return `${t}…`;
+/**
+ * Makes every label fit its widget: text and titles wrap into lines (the item grows), a row of buttons whose
+ * widest label does not fit is split into even rows. Items that already fit come back unchanged.
+ */
+function fitItems(items, widthPx, scale) {
+  const inner = widthPx - 2 * PAD_PX * scale;
+  const out = [];
+  for (let i = 0; i < items.length; i += 1) {
+    const item = items[i];
+    if (item.kind === 'button' && item.row !== undefined) {
+      let n = 1;
+      while (i + n < items.length && items[i + n].kind === 'button' && items[i + n].row === item.row) n += 1;
+      const group = items.slice(i, i + n);
+      const rows = buttonRows(group.map((b) => String(b.label ?? '')), (k) => rowItemWidth(widthPx / PX_PER_M, k, scale),
+        (t) => textWidth(t, 'button', scale));
+      group.forEach((b, k) => out.push(rows[rows.length - 1] ? { ...b, row: `${b.row}#${rows[k]}` } : b));
+      i += n - 1;
+    } else if (item.kind === 'text' || item.kind === 'title') {
+      const lines = wrapToWidth(item.label, inner, (t) => textWidth(t, item.kind, scale));
+      if (lines.length <= 1) out.push(item);
+      else out.push({ ...item, lines, height: Math.max(item.height ?? 0, lines.length * LINE_PX * (item.kind === 'title' ? 1.4 : 1) + 12) });
+    } else {
+      out.push(item);
+    }
+  }
+  return out;
 }
 
 function roundRect(ctx, x, y, w, h, r) {
@@ -179,10 +217,14 @@ export class PanelSystem {
     const hit = this.raycaster.intersectObjects(this.meshes(), false)[0];
     const panel = hit?.object.userData.panel ?? null;
     const widget = panel ? panel.widgetAtHit(hit) : null;
-    if (hover) {
-      for (const p of this.panels.values()) p.setHover(p === panel ? widget?.id ?? null : null);
-    }
-    return panel ? { panel, widget, distance: hit.distance, point: hit.point } : null;
+    const found = panel ? { panel, widget, distance: hit.distance, point: hit.point } : null;
+    if (hover) this.setHover(found);
+    return found;
+  }
+
+  /** Highlights the button of a pick() result on its panel, and no button elsewhere. */
+  setHover(found) {
+    for (const p of this.panels.values()) p.setHover(p === found?.panel ? found.widget?.id ?? null : null);
   }
 
   /** Select (trigger, pinch, click) along a ray: presses the widget under it. True if a panel took it. */
