@@ -20,7 +20,7 @@ export class ShopPanel {
     // Pickup defaults to the store the shopper is in, when it is a pickup point.
     const pickup = PICKUP_STORES.some(([id]) => id === store) ? store : PICKUP_STORES[0][0];
     this.state = { view: 'bag', bag: null, delivery: { type: 'pickup', store: pickup, address: {} }, method: 'test_approve',
-      checkout: null, order: null, message: '', busy: false, progress: 0, paying: false, names };
+      checkout: null, order: null, message: '', busy: false, progress: 0, paying: false, names, options: {} };
     this.open = false;
     this.hold = null; // {startedAt (ms), chain: Promise, key: {start, end}}
     this.timer = null;
@@ -70,6 +70,8 @@ export class ShopPanel {
   }
 
   updateToggle() {
+    // The checkout and the receipt name lines by SKU only: the bag's option words ("Ink/M") label them.
+    for (const li of this.state.bag?.lines ?? []) this.state.options[`${li.product_id}/${li.variant_id}`] = li.option;
     const n = (this.state.bag?.lines ?? []).reduce((a, li) => a + li.quantity, 0);
     this.toggle.textContent = n ? `Bag (${n})` : 'Bag';
   }

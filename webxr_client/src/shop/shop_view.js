@@ -46,8 +46,9 @@ const needsDelivery = (lines) => lines.some((li) => li.kind === 'physical' || li
 const text = (id, label, extra = {}) => ({ id, kind: 'text', label, ...extra });
 const button = (id, label, row, extra = {}) => ({ id, kind: 'button', label, row, ...extra });
 
-function lineText(li, currency) {
-  const option = li.option ? ` (${li.option})` : '';
+function lineText(li, currency, options = {}) {
+  const opt = li.option ?? options[`${li.product_id}/${li.variant_id}`];
+  const option = opt ? ` (${opt})` : '';
   return `${li.quantity} × ${li.name}${option}: ${money(li.total_minor, currency)}`;
 }
 
@@ -85,7 +86,7 @@ export function shopItems(state, nowMs = Date.now()) {
         ? `Pick up at ${PICKUP_STORES.find(([id]) => id === c.delivery.store)?.[1] ?? c.delivery.store}`
         : (c.delivery?.type === 'address' ? `Deliver to ${c.delivery.address?.name}, ${c.delivery.address?.city}` : 'Digital delivery');
       return [{ id: 'title', kind: 'title', label: 'Confirm and pay' },
-        ...c.lines.map((li, i) => text(`line${i}`, lineText(li, c.currency))),
+        ...c.lines.map((li, i) => text(`line${i}`, lineText(li, c.currency, state.options))),
         ...(c.shipping_minor ? [text('shipping', `Delivery: ${money(c.shipping_minor, c.currency)}`)] : []),
         text('total', `Total: ${money(c.total_minor, c.currency)}`, { strong: true }),
         text('delivery', delivery, { muted: true }),
@@ -100,7 +101,7 @@ export function shopItems(state, nowMs = Date.now()) {
       const o = state.order;
       const items = [{ id: 'title', kind: 'title', label: 'Thank you! Order placed' },
         text('order-id', `Order ${o.id}`),
-        ...o.lines.map((li, i) => text(`line${i}`, lineText(li, o.currency))),
+        ...o.lines.map((li, i) => text(`line${i}`, lineText(li, o.currency, state.options))),
         ...(o.shipping_minor ? [text('shipping', `Delivery: ${money(o.shipping_minor, o.currency)}`)] : []),
         text('total', `Paid: ${money(o.total_minor, o.currency)}`, { strong: true })];
       if (o.delivery?.type === 'pickup') items.push(text('delivery', `Pick up at ${PICKUP_STORES.find(([id]) => id === o.delivery.store)?.[1] ?? o.delivery.store}`, { muted: true }));
