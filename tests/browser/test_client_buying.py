@@ -218,3 +218,114 @@ def test_the_last_unit_bought_on_one_page_is_sold_out_on_the_other(new_page, sho
     assert _card_button(watcher, "addtobag").is_disabled()
     assert _card_button(watcher, "addtobag").inner_text() == "Sold out"
     assert watcher.errors == [] and buyer.errors == []
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_phone_shopper_buys_with_touch(browser, shop_url, output_dir) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, device_scale_factor=1)
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda err: errors.append(str(err)))
+        page.goto(f"{shop_url}/?net=0")
+        page.wait_for_function("window.plaza && window.plaza.ready && window.plaza.shopApi.key", timeout=60000)
+        page.evaluate(f"plaza.products.select('{SHIRT}')")
+        page.wait_for_selector("#product-card:not([hidden])")
+        page.tap('#product-card button[data-id="size:L"]')
+        page.wait_for_selector('#product-card button[data-id="size:L"].selected')
+        wait_frames(page, 1)
+        page.screenshot(path=str(output_dir / "buy-card-phone.png"))
+        page.tap('#product-card button[data-id="addtobag"]')
+        page.wait_for_selector('#product-card button[data-id="openbag"]')
+        page.tap('#product-card button[data-id="openbag"]')
+        page.wait_for_selector('#shop-panel[data-view="bag"] button[data-id="checkout"]:not([disabled])')
+        assert page.evaluate("document.getElementById('product-card').hidden") is True
+        assert page.evaluate(PANEL_PROBLEMS, "#shop-panel") == []
+        page.screenshot(path=str(output_dir / "buy-bag-phone.png"))
+        page.tap('#shop-panel button[data-id="checkout"]')
+        page.tap('#shop-panel button[data-id="delivery:address"]')
+        for name, value in {"name": "Ana Lima", "line1": "Rua Nova 5", "city": "Porto", "postal_code": "4000",
+                            "country": "PT"}.items():
+            page.fill(f'#shop-panel input[data-field="{name}"]', value)
+        assert page.evaluate(PANEL_PROBLEMS, "#shop-panel") == []
+        page.screenshot(path=str(output_dir / "buy-setup-phone.png"))
+        page.tap('#shop-panel button[data-id="open-checkout"]')
+        page.wait_for_selector('#shop-panel[data-view="checkout"] button.hold:not([disabled])')
+        text = page.locator("#shop-panel").inner_text()
+        assert "Delivery: €4.90" in text and "Total: €33.90" in text, text  # 4.90 below 50.00 of goods
+        page.dispatch_event("#shop-panel button.hold", "pointerdown", {"pointerType": "touch", "button": 0,
+                                                                        "isPrimary": True})
+        page.wait_for_timeout(700)
+        page.screenshot(path=str(output_dir / "buy-checkout-phone.png"))  # the ring part-filled
+        page.wait_for_timeout(600)
+        page.dispatch_event("#shop-panel button.hold", "pointerup", {"pointerType": "touch", "button": 0})
+        page.wait_for_selector('#shop-panel[data-view="receipt"]', timeout=30000)
+        assert page.evaluate(PANEL_PROBLEMS, "#shop-panel") == []
+        page.screenshot(path=str(output_dir / "buy-receipt-phone.png"))
+        key = page.evaluate("plaza.shopApi.key")
+        orders = httpx.get(f"{shop_url}/api/orders", headers={"X-Shopper-Key": key}).json()
+        assert orders[0]["delivery"]["type"] == "address" and orders[0]["total_minor"] == 3390
+        assert errors == []
+    finally:
+        context.close()
+
+
+def _aim_controller_at(page, panel_id: str, widget_id: str) -> None:  # type: ignore[no-untyped-def]
+    aim = page.evaluate("""([panelId, widgetId]) => {
+        const T = plaza.THREE;
+        const panel = plaza.panels.get(panelId);
+        const w = panel.widgets.find((x) => x.id === widgetId);
+        const [x, y, ww, wh] = w.rect;
+        const target = plaza.rig.worldToLocal(panel.mesh.localToWorld(new T.Vector3((x + ww / 2) / panel.widthPx - 0.5,
+            0.5 - (y + wh / 2) / panel.heightPx, 0)));
+        const eye = new T.Vector3(0.15, 1.3, -0.1);
+        const q = new T.Quaternion().setFromRotationMatrix(new T.Matrix4().lookAt(eye, target, new T.Vector3(0, 1, 0)));
+        return {position: {x: eye.x, y: eye.y, z: eye.z}, orientation: {x: q.x, y: q.y, z: q.z, w: q.w}};
+    }""", [panel_id, widget_id])
+    page.evaluate("(a) => plaza.device.remote.dispatch('set_transform', {device: 'controller-right', ...a})", aim)
+    page.wait_for_function(f"plaza.panels.get('{panel_id}').hoverId === '{widget_id}'", timeout=30000)
+
+
+def test_headset_shopper_buys_holding_the_trigger(new_page, shop_url, output_dir) -> None:
+    page = _open(new_page, shop_url, "emulate=quest3&net=0", SMALL)
+    assert page.evaluate("plaza.enterVR()") is True
+    wait_frames(page, 3, "xrFrames")
+    page.evaluate(f"plaza.products.select('{SHIRT}')")
+    wait_frames(page, 1, "xrFrames")
+    card = "plaza.panels.get('product')"
+    page.evaluate(f"{card}.press('size:L')")
+    page.wait_for_function(f"{card}.widgets.find((w) => w.id === 'size:L')?.selected === true")
+    page.evaluate(f"{card}.press('addtobag')")
+    page.wait_for_function(f"{card}?.widgets.some((w) => w.id === 'openbag')", timeout=20000)
+    wait_frames(page, 2, "xrFrames")
+    page.screenshot(path=str(output_dir / "buy-card-vr.png"))
+    page.evaluate(f"{card}.press('openbag')")
+    page.wait_for_function("plaza.panels.get('shop')?.widgets.some((w) => w.id === 'checkout' && !w.disabled)",
+                           timeout=20000)
+    assert page.evaluate("document.getElementById('shop-panel').hidden") is True
+    wait_frames(page, 2, "xrFrames")
+    page.screenshot(path=str(output_dir / "buy-bag-vr.png"))
+    page.evaluate("plaza.panels.get('shop').press('checkout')")
+    page.evaluate("plaza.panels.get('shop').press('open-checkout')")
+    page.wait_for_function("plaza.shop.state.view === 'checkout'", timeout=20000)
+    # Point the controller at "Hold to pay", pull the trigger and keep it pulled past the server's 1 s.
+    _aim_controller_at(page, "shop", "hold")
+    page.evaluate("plaza.device.remote.dispatch('set_select_value', {device: 'controller-right', value: 1})")
+    page.wait_for_function("plaza.shop.hold !== null", timeout=30000)
+    page.wait_for_timeout(600)
+    wait_frames(page, 1, "xrFrames")
+    page.screenshot(path=str(output_dir / "buy-checkout-vr.png"))
+    page.wait_for_timeout(700)
+    page.evaluate("plaza.device.remote.dispatch('set_select_value', {device: 'controller-right', value: 0})")
+    page.wait_for_function("plaza.shop.state.view === 'receipt'", timeout=30000)
+    wait_frames(page, 2, "xrFrames")
+    page.screenshot(path=str(output_dir / "buy-receipt-vr.png"))
+    cut = page.evaluate("""plaza.panels.get('shop').widgets.filter((w) => !w.drawn
+        || w.drawn.lines.join(' ') !== String(w.label) || w.drawn.fontScale < 0.8).map((w) => w.label)""")
+    assert cut == []
+    key = page.evaluate("plaza.shopApi.key")
+    orders = httpx.get(f"{shop_url}/api/orders", headers={"X-Shopper-Key": key}).json()
+    assert [(li["variant_id"]) for li in orders[0]["lines"]] == ["ink-l"]
+    assert page.errors == []

@@ -82,9 +82,11 @@ async function main() {
   bagButton.addEventListener('click', () => products.deselect()); // the bag takes the card's place
   const shop = new ShopPanel({ api: shopApi, root: shopRoot, toggle: bagButton, store: config.sceneId, panels, camera,
     immersive: () => renderer.xr.isPresenting });
+  window.addEventListener('resize', () => { if (!shopRoot.hidden) shop.fitToScreen(); });
   const recommended = new Map(); // product id -> the try-on's recommended size, preselected on the card
   const products = new ProductManager({ store, panels, camera, gltfLoader, card,
-    shop: { add: (product, variantId) => shop.add(product, variantId), recommendedSize: (id) => recommended.get(id) ?? null },
+    shop: { add: (product, variantId) => shop.add(product, variantId), openBag: () => shop.show('bag'),
+      recommendedSize: (id) => recommended.get(id) ?? null },
     // A product that arrives, moves or changes colour gets its shadow redrawn.
     onChange: (kind, item) => {
       if (!item) return lighting.refresh();

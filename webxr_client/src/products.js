@@ -87,7 +87,7 @@ export function provenanceLines(provenance, max = 4) {
  * `levels` are the room's live stock levels by SKU (`<product>/<variant>`).
  */
 export function cardContent(product, { variant = null, size = null, inspecting = false, canTryOn = false,
-  variantNames = [], canBuy = false, levels = {}, note = '' } = {}) {
+  variantNames = [], canBuy = false, levels = {}, note = '', added = false } = {}) {
   const options = product.choices.length ? product.choices : variantNames.map((n) => ({ id: n, name: n }));
   const raw = product.raw ?? {};
   const { sizes } = optionAxes(raw);
@@ -124,6 +124,7 @@ export function cardContent(product, { variant = null, size = null, inspecting =
     variantId: chosen?.id ?? null,
     actions: [
       ...buy,
+      ...(added ? [{ id: 'openbag', label: 'View bag' }] : []),
       ...(canTryOn && product.sizeChart ? [{ id: 'tryon', label: 'Try on' }] : []),
       { id: 'inspect', label: inspecting ? 'Put back' : 'Pick up' },
       { id: 'close', label: 'Close' },
@@ -345,7 +346,8 @@ export class ProductManager {
     }
     const content = cardContent(item.product, { variant: item.variant, inspecting: Boolean(this.inspecting),
       canTryOn: Boolean(this.onTryOn), variantNames: item.gltf ? variantNames(item.gltf) : [],
-      canBuy: Boolean(this.shop), size: item.size ?? null, levels: this.levels, note: item.note ?? '' });
+      canBuy: Boolean(this.shop), size: item.size ?? null, levels: this.levels, note: item.note ?? '',
+      added: Boolean(item.added) });
     item.content = content;
     if (this.card && !this.immersive()) {
       this.panels.remove('product');
@@ -412,7 +414,12 @@ export class ProductManager {
       item.note = 'Adding…';
       this.showPanel(item);
       item.note = await this.shop.add(item.product, item.content.variantId);
+      item.added = item.note === 'Added to your bag.';
       if (this.selected === item.product.id) this.showPanel(item);
+    } else if (widgetId === 'openbag' && this.shop) {
+      if (this.inspecting) this.putBack();
+      this.deselect();
+      this.shop.openBag();
     }
   }
 

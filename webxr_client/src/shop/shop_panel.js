@@ -7,7 +7,7 @@ import { Panel } from '../ui/panel.js';
 import { ShopError, newActionKey } from './shop_api.js';
 import { countdownText, PICKUP_STORES, secondsLeft, shopItems } from './shop_view.js';
 
-const PANEL_WIDTH = 0.55;
+const PANEL_WIDTH = 0.62;
 const POLL_MS = 700;
 
 export class ShopPanel {
@@ -339,7 +339,17 @@ export class ShopPanel {
     this.root.replaceChildren(...out);
     this.root.dataset.view = this.state.view;
     this.root.hidden = false;
+    this.fitToScreen();
     this.drawRing();
+  }
+
+  /** Below the top bar (two lines on a phone) and above the help line, scrolling inside when long. */
+  fitToScreen() {
+    const hud = document.getElementById('buttons')?.getBoundingClientRect();
+    const help = document.getElementById('help')?.getBoundingClientRect();
+    const top = Math.round((hud?.bottom ?? 50) + 8);
+    const bottom = help && help.height ? window.innerHeight - help.top + 8 : 10;
+    Object.assign(this.root.style, { top: `${top}px`, maxHeight: `${Math.max(160, window.innerHeight - top - bottom)}px` });
   }
 
   /** In a headset: the same items on a panel in front of the shopper (address fields need a screen). */
@@ -372,7 +382,7 @@ export class ShopPanel {
     const eye = this.camera.getWorldPosition(new THREE.Vector3());
     const forward = this.camera.getWorldDirection(new THREE.Vector3()).setY(0).normalize();
     const left = new THREE.Vector3(forward.z, 0, -forward.x);
-    panel.mesh.position.copy(eye).addScaledVector(forward, 0.9).addScaledVector(left, 0.1);
+    panel.mesh.position.copy(eye).addScaledVector(forward, 0.8).addScaledVector(left, 0.1);
     panel.mesh.position.y = eye.y - 0.1;
     panel.mesh.lookAt(eye.x, panel.mesh.position.y, eye.z);
   }

@@ -93,8 +93,8 @@ export function shopItems(state, nowMs = Date.now()) {
         text('method', PAYMENT_METHODS.find(([id]) => id === c.payment_method)?.[1] ?? c.payment_method, { muted: true }),
         text('timer', countdownText(left)),
         ...msg,
-        { id: 'hold', kind: 'hold', label: state.paying ? 'Paying…' : 'Hold to pay', row: 'hold',
-          disabled: left <= 0 || Boolean(state.paying), progress: state.progress ?? 0 },
+        { id: 'hold', kind: 'hold', label: state.paying ? 'Paying…' : 'Hold to pay',
+          disabled: left <= 0 || Boolean(state.paying), progress: state.progress ?? 0, row: 'actions' },
         button('cancel-checkout', 'Cancel', 'actions', { disabled: Boolean(state.paying) })];
     }
     case 'receipt': {
