@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyStockLevels, choiceStock, optionAxes, pickVariant, preselectSize, variantStock } from '../src/shop/choice.js';
 import { ShopApi, newActionKey } from '../src/shop/shop_api.js';
-import { countdownText, reasonText, secondsLeft, shopItems } from '../src/shop/shop_view.js';
+import { countdownText, deliveryText, reasonText, secondsLeft, shopItems } from '../src/shop/shop_view.js';
 import { cardContent, normalizeProduct } from '../src/products.js';
 
 const TEE = {
@@ -133,4 +133,7 @@ test('panels: the bag total in the currency, delivery only for physical goods, c
   assert.equal(countdownText(0), 'Time is up: this checkout has expired.');
   assert.equal(reasonText('card_declined'), 'Your card was declined.');
   assert.equal(reasonText('out_of_stock:tee/ink-m'), 'Something in your bag sold out before checkout.');
+  assert.equal(deliveryText({ type: 'pickup', store: 'space-market' }), 'Pick up at Space Market');
+  assert.equal(deliveryText({ type: 'address', address: { name: 'Ana', line1: 'Rua 5', line2: '', city: 'Porto',
+    postal_code: '4000', country: 'PT' } }), 'Deliver to Ana, Rua 5, 4000 Porto, PT');
 });

@@ -41,6 +41,14 @@ export function countdownText(seconds) {
   return seconds > 0 ? `Time to confirm: ${m}:${s}` : 'Time is up: this checkout has expired.';
 }
 
+/** Where the goods go, in words. */
+export function deliveryText(d) {
+  if (d?.type === 'pickup') return `Pick up at ${PICKUP_STORES.find(([id]) => id === d.store)?.[1] ?? d.store}`;
+  const a = d?.address ?? {};
+  return `Deliver to ${[a.name, a.line1, a.line2, `${a.postal_code ?? ''} ${a.city ?? ''}`.trim(), a.country]
+    .filter(Boolean).join(', ')}`;
+}
+
 const needsDelivery = (lines) => lines.some((li) => li.kind === 'physical' || li.kind === 'bundle');
 
 const text = (id, label, extra = {}) => ({ id, kind: 'text', label, ...extra });
@@ -82,9 +90,7 @@ export function shopItems(state, nowMs = Date.now()) {
     case 'checkout': {
       const c = state.checkout;
       const left = secondsLeft(c.deadline, nowMs);
-      const delivery = c.delivery?.type === 'pickup'
-        ? `Pick up at ${PICKUP_STORES.find(([id]) => id === c.delivery.store)?.[1] ?? c.delivery.store}`
-        : (c.delivery?.type === 'address' ? `Deliver to ${c.delivery.address?.name}, ${c.delivery.address?.city}` : 'Digital delivery');
+      const delivery = c.delivery ? deliveryText(c.delivery) : 'Digital delivery';
       return [{ id: 'title', kind: 'title', label: 'Confirm and pay' },
         ...c.lines.map((li, i) => text(`line${i}`, lineText(li, c.currency, state.options))),
         ...(c.shipping_minor ? [text('shipping', `Delivery: ${money(c.shipping_minor, c.currency)}`)] : []),
@@ -104,7 +110,7 @@ export function shopItems(state, nowMs = Date.now()) {
         ...o.lines.map((li, i) => text(`line${i}`, lineText(li, o.currency, state.options))),
         ...(o.shipping_minor ? [text('shipping', `Delivery: ${money(o.shipping_minor, o.currency)}`)] : []),
         text('total', `Paid: ${money(o.total_minor, o.currency)}`, { strong: true })];
-      if (o.delivery?.type === 'pickup') items.push(text('delivery', `Pick up at ${PICKUP_STORES.find(([id]) => id === o.delivery.store)?.[1] ?? o.delivery.store}`, { muted: true }));
+      if (o.delivery) items.push(text('delivery', deliveryText(o.delivery), { muted: true }));
       if (o.lines.some((li) => li.kind !== 'physical')) items.push(text('wardrobe-note', 'Digital items are in your wardrobe now.', { muted: true }));
       items.push(button('orders', 'My orders', 'actions'), button('back', 'Back to the bag', 'actions'),
         button('close', 'Close', 'actions'));
