@@ -8,7 +8,7 @@ export class ApiError extends Error {
   }
 }
 
-export async function fetchJson(url, { timeoutMs = 8000, method = 'GET', body } = {}) {
+export async function fetchJson(url, { timeoutMs = 8000, method = 'GET', body, headers = {} } = {}) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   let response;
@@ -16,7 +16,7 @@ export async function fetchJson(url, { timeoutMs = 8000, method = 'GET', body } 
     response = await fetch(url, {
       method,
       signal: controller.signal,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {

@@ -13,6 +13,8 @@ import { RoomClient } from './net/room_client.js';
 import { storeRoomId } from './net/store_room.js';
 import { StoreLighting } from './lighting.js';
 import { PriceTags } from './price_tags.js';
+import { ShopApi } from './shop/shop_api.js';
+import { ShopPanel } from './shop/shop_panel.js';
 import { loadStore } from './store_scene.js';
 import { TryOn } from './tryon/tryon.js';
 import { PanelSystem } from './ui/panel.js';
@@ -67,7 +69,24 @@ async function main() {
   let tryon = null;
   // On a screen the product card is HTML beside the product; in a headset an in-scene panel.
   const card = new ProductCard(document.getElementById('product-card'), () => {});
+  // Buying (shop/): a shopper identity kept in localStorage, the bag and checkout panels (HTML on a screen,
+  // an in-scene panel in a headset); the product card adds to the bag through it.
+  const shopApi = new ShopApi();
+  shopApi.name = config.name ?? 'Shopper';
+  const shopRoot = Object.assign(document.createElement('aside'), { id: 'shop-panel', hidden: true });
+  shopRoot.setAttribute('role', 'dialog');
+  shopRoot.setAttribute('aria-label', 'Your bag');
+  document.body.append(shopRoot);
+  const bagButton = Object.assign(document.createElement('button'), { id: 'open-bag', textContent: 'Bag', type: 'button' });
+  document.getElementById('buttons').prepend(bagButton);
+  bagButton.addEventListener('click', () => products.deselect()); // the bag takes the card's place
+  const shop = new ShopPanel({ api: shopApi, root: shopRoot, toggle: bagButton, store: config.sceneId, panels, camera,
+    immersive: () => renderer.xr.isPresenting });
+  window.addEventListener('resize', () => { if (!shopRoot.hidden) shop.fitToScreen(); });
+  const recommended = new Map(); // product id -> the try-on's recommended size, preselected on the card
   const products = new ProductManager({ store, panels, camera, gltfLoader, card,
+    shop: { add: (product, variantId) => shop.add(product, variantId), openBag: () => shop.show('bag'),
+      recommendedSize: (id) => recommended.get(id) ?? null },
     // A product that arrives, moves or changes colour gets its shadow redrawn.
     onChange: (kind, item) => {
       if (!item) return lighting.refresh();
@@ -80,6 +99,7 @@ async function main() {
   tryon = new TryOn({ scene, panels, camera, products, turnView: (dYaw, dPitch) => controls.hooks.look(dYaw, dPitch) });
   const catalog = await fetchCatalog(config.sceneId).catch(() => []);
   const inStore = products.place(catalog);
+  for (const p of catalog) shop.names[p.id] = p.name;
   const priceTags = new PriceTags(store.root);
   for (const item of products.items.values()) priceTags.place(item);
   const avatars = new RemoteAvatars(scene);
@@ -202,6 +222,7 @@ async function main() {
       plaza.lastSelect = result;
     },
     selectEnd(source) {
+      shop.selectEnded(); // releases "Hold to pay" pressed with this select
       if (grabs.has(source.index)) {
         grabs.delete(source.index);
         products.putBack();
@@ -215,6 +236,7 @@ async function main() {
     onStart(mode) {
       camera.rotation.x = 0;
       products.refresh();
+      shop.render(); // the open bag moves to an in-scene panel
       if (mode === 'immersive-ar') scene.background = null;
       setStatus(mode === 'immersive-ar' ? 'In AR' : 'In VR');
     },
@@ -224,6 +246,7 @@ async function main() {
       camera.quaternion.identity();
       pitch = 0;
       products.refresh();
+      shop.render();
       setStatus(`${store.info.name ?? config.sceneId}`);
     },
     onError: setStatus,
@@ -338,6 +361,7 @@ async function main() {
       if (dx || dz) moveBy(dx, dz);
       products.updateCard(screenView());
     }
+    if (tryon.result && tryon.product) recommended.set(tryon.product.id, tryon.result.rec.size);
     tryon.update(dt, Boolean(frame)); // desktop: turns the view to a mirror at the side; headset: a hint
     if (room) room.sendPose(ownPoseParts(camera, xrInput, Boolean(frame)), performance.now());
     avatars.render(performance.now(), camera);
@@ -347,6 +371,9 @@ async function main() {
   });
 
   // --- the room: other shoppers ----------------------------------------------------------------
+  // The shopper identity first (created on the first visit), so the room seat is linked to it.
+  const shopperReady = shopApi.ensureShopper(config.name ?? 'Shopper')
+    .then(() => shop.refreshBag()).catch((err) => console.warn(`No shopper yet (${err.message}); buying will retry.`));
   if (config.networking) joinRoom().catch((err) => {
     room = null;
     setStatus(`Shopping alone: could not join the room (${err.message}).`);
@@ -361,7 +388,11 @@ async function main() {
       onLeave: (id) => avatars.remove(id),
       onStatus: setStatus,
       onWelcome: () => avatars.resetClocks(),
+      shopperKey: () => shopApi.key,
+      onStock: (levels) => products.applyStock(levels),
+      onShop: (message) => shop.onRoomMessage(message),
     });
+    await shopperReady;
     plaza.room = room;
     // A page that goes away says so: others see the avatar leave at once, not after the drop grace period.
     window.addEventListener('pagehide', () => room?.close());
@@ -381,7 +412,7 @@ async function main() {
 
   Object.assign(plaza, {
     THREE, renderer, scene, camera, rig, store, panels, products, avatars, sessions, xrInput, controls,
-    simplified, tryon, lighting, priceTags, teleportTo, moveBy, turnBy,
+    simplified, tryon, lighting, priceTags, teleportTo, moveBy, turnBy, shop, shopApi, shopperReady,
     cameraWorldPosition: () => camera.getWorldPosition(new THREE.Vector3()).toArray(),
     productWorldPosition: (id) => products.items.get(id)?.object.getWorldPosition(new THREE.Vector3()).toArray() ?? null,
     /** Screen pixel of a panel widget's centre (tests click it like a shopper would). */

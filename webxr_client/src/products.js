@@ -6,6 +6,7 @@ import { formatPrice, formatStock } from './format.js';
 import { pick } from './store_scene.js';
 import { Panel } from './ui/panel.js';
 import { applyVariant, variantNames } from './variants.js';
+import { applyStockLevels, choiceStock, optionAxes, pickVariant, preselectSize, variantStock } from './shop/choice.js';
 
 /** One product record in the shape the client uses, whatever spelling the catalog API has. */
 export function normalizeProduct(raw) {
@@ -80,19 +81,50 @@ export function provenanceLines(provenance, max = 4) {
 
 /**
  * What a product card says and offers, the same on a screen (HTML) and in a headset (panel):
- * {title, price, stock, description, facts: [line], choices: [{id, label, selected}], actions: [{id, label}]}.
+ * {title, price, stock, description, facts: [line], choices: [{id, label, selected, disabled}],
+ *  sizes: [{id, label, selected, disabled}], note, actions: [{id, label, disabled}]}.
+ * With `canBuy`, the card offers sizes (sold-out ones disabled) and "Add to bag" for the chosen option;
+ * `levels` are the room's live stock levels by SKU (`<product>/<variant>`).
  */
-export function cardContent(product, { variant = null, inspecting = false, canTryOn = false, variantNames = [] } = {}) {
+export function cardContent(product, { variant = null, size = null, inspecting = false, canTryOn = false,
+  variantNames = [], canBuy = false, levels = {}, note = '', added = false } = {}) {
   const options = product.choices.length ? product.choices : variantNames.map((n) => ({ id: n, name: n }));
-  const stock = variant ? product.choices.find((v) => v.id === variant)?.stock ?? product.stock : product.stock;
+  const raw = product.raw ?? {};
+  const { sizes } = optionAxes(raw);
+  // The colour being bought: the one shown, else the first (the model shows it by default).
+  const colour = variant ?? (canBuy && product.choices.length ? product.choices[0].id : null);
+  const chosen = canBuy ? pickVariant(raw, { colour, size }) : null;
+  const live = (c, s) => choiceStock(raw, product.id, { colour: c, size: s }, levels);
+  let stock = variant ? product.choices.find((v) => v.id === variant)?.stock ?? product.stock : product.stock;
+  if (canBuy) stock = chosen ? variantStock(product.id, chosen, levels) : (live(colour, null) ?? stock);
+  const soldOut = (n) => Number.isFinite(n) && n <= 0;
+  let buy = [];
+  if (canBuy && (raw.variants ?? []).length) {
+    let label = 'Add to bag';
+    if (!chosen) label = sizes.length && !size ? 'Choose a size' : 'Choose an option';
+    else if (soldOut(stock)) label = 'Sold out';
+    buy = [{ id: 'addtobag', label, disabled: !chosen || soldOut(stock) }];
+  }
   return {
     title: product.name,
     price: product.priceMinor === null ? 'price unavailable' : formatPrice(product.priceMinor, product.currency),
     stock: formatStock(stock),
     description: product.description ?? '',
     facts: provenanceLines(product.provenance),
-    choices: options.slice(0, 6).map((v) => ({ id: `variant:${v.id}`, label: v.name, selected: variant === v.id })),
+    choices: options.slice(0, 6).map((v) => {
+      const out = canBuy && soldOut(live(v.id, null));
+      return { id: `variant:${v.id}`, label: out ? `${v.name} (sold out)` : v.name,
+        selected: (canBuy ? colour : variant) === v.id };
+    }),
+    sizes: canBuy ? sizes.map((s) => {
+      const out = soldOut(variantStock(product.id, pickVariant(raw, { colour, size: s }), levels));
+      return { id: `size:${s}`, label: out ? `${s} sold out` : s, selected: size === s, disabled: out };
+    }) : [],
+    note,
+    variantId: chosen?.id ?? null,
     actions: [
+      ...buy,
+      ...(added ? [{ id: 'openbag', label: 'View bag' }] : []),
       ...(canTryOn && product.sizeChart ? [{ id: 'tryon', label: 'Try on' }] : []),
       { id: 'inspect', label: inspecting ? 'Put back' : 'Pick up' },
       { id: 'close', label: 'Close' },
@@ -108,7 +140,10 @@ export function panelItems(content) {
     ...(content.description ? [{ id: 'description', kind: 'text', label: content.description, muted: true }] : []),
     ...content.facts.map((line, i) => ({ id: `prov${i}`, kind: 'text', label: line, muted: true })),
     ...content.choices.map((c) => ({ id: c.id, kind: 'button', label: c.label, row: 'variants', selected: c.selected })),
-    ...content.actions.map((a) => ({ id: a.id, kind: 'button', label: a.label, row: 'actions' })),
+    ...(content.sizes ?? []).map((c) => ({ id: c.id, kind: 'button', label: c.label, row: 'sizes', selected: c.selected,
+      disabled: c.disabled })),
+    ...(content.note ? [{ id: 'note', kind: 'text', label: content.note }] : []),
+    ...content.actions.map((a) => ({ id: a.id, kind: 'button', label: a.label, row: 'actions', disabled: a.disabled })),
   ];
 }
 
@@ -125,7 +160,10 @@ const _corner = new THREE.Vector3();
 
 export class ProductManager {
   constructor({ store, panels, camera, gltfLoader, onChange = () => {}, onTryOn = null, card = null,
-    immersive = () => false }) {
+    immersive = () => false, shop = null }) {
+    // Buying (shop/): {add(product, variantId) -> Promise<note>, recommendedSize(productId)}; null: no buying.
+    this.shop = shop;
+    this.levels = {}; // live stock by SKU, from the room's `stock` messages
     this.store = store;
     this.card = card; // ui/product_card.js on screens; null: panels everywhere
     this.immersive = immersive;
@@ -234,6 +272,17 @@ export class ProductManager {
     this.showPanel(item);
     this.hover(this.hovered);
     this.onChange('select', item);
+    if (this.shop) this.refreshStock(id);
+  }
+
+  /**
+   * Live stock of one product (GET /api/products/{id}/stock): the catalog list carries the seeded levels, so
+   * an opened card asks once; the room's `stock` messages keep it current from then on.
+   */
+  async refreshStock(id) {
+    const data = await fetchOptional(`/api/products/${encodeURIComponent(id)}/stock`).catch(() => null);
+    if (!Array.isArray(data?.variants)) return;
+    this.applyStock(Object.fromEntries(data.variants.filter((v) => v?.id).map((v) => [`${id}/${v.id}`, v.stock])));
   }
 
   deselect() {
@@ -292,8 +341,14 @@ export class ProductManager {
   }
 
   showPanel(item) {
+    if (this.shop && item.size === undefined) {
+      item.size = preselectSize(optionAxes(item.product.raw).sizes, this.shop.recommendedSize?.(item.product.id));
+    }
     const content = cardContent(item.product, { variant: item.variant, inspecting: Boolean(this.inspecting),
-      canTryOn: Boolean(this.onTryOn), variantNames: item.gltf ? variantNames(item.gltf) : [] });
+      canTryOn: Boolean(this.onTryOn), variantNames: item.gltf ? variantNames(item.gltf) : [],
+      canBuy: Boolean(this.shop), size: item.size ?? null, levels: this.levels, note: item.note ?? '',
+      added: Boolean(item.added) });
+    item.content = content;
     if (this.card && !this.immersive()) {
       this.panels.remove('product');
       this.card.onPress = (id) => this.onPanelPress(id);
@@ -348,9 +403,31 @@ export class ProductManager {
       if (this.inspecting) this.putBack();
       this.onTryOn?.(item.product);
     } else if (widgetId.startsWith('variant:')) {
+      item.note = '';
       await this.setVariant(item.product.id, widgetId.slice('variant:'.length));
       this.showPanel(item);
+    } else if (widgetId.startsWith('size:')) {
+      item.size = widgetId.slice('size:'.length);
+      item.note = '';
+      this.showPanel(item);
+    } else if (widgetId === 'addtobag' && this.shop && item.content?.variantId) {
+      item.note = 'Adding…';
+      this.showPanel(item);
+      item.note = await this.shop.add(item.product, item.content.variantId);
+      item.added = item.note === 'Added to your bag.';
+      if (this.selected === item.product.id) this.showPanel(item);
+    } else if (widgetId === 'openbag' && this.shop) {
+      if (this.inspecting) this.putBack();
+      this.deselect();
+      this.shop.openBag();
     }
+  }
+
+  /** The room's `stock` message: live levels by SKU; an open card of a changed product is redrawn. */
+  applyStock(levels) {
+    const changed = applyStockLevels(this.levels, levels);
+    if (this.selected && changed.has(this.selected)) this.showPanel(this.items.get(this.selected));
+    return changed;
   }
 
   /** Switches the colour/material variant on the model (KHR_materials_variants) or placeholder colour. */

@@ -13,7 +13,8 @@ const FINAL_CLOSE_CODES = new Set([1000, 4001, 4005]);
 export class RoomClient {
   /**
    * @param {object} options {room, name, onPose(id, serverMs, localMs, pose, name), onLeave(id),
-   *   onStatus(text), onWelcome(welcome), now: () => ms}
+   *   onStatus(text), onWelcome(welcome), now: () => ms, shopperKey: () => key or null (sent on join),
+ *   onStock(levels by SKU), onShop(confirm_progress / checkout message)}
    */
   constructor(options) {
     this.options = options;
@@ -39,8 +40,10 @@ export class RoomClient {
 
   /** Reserves a seat and connects; resolves with the server's welcome message. */
   async join() {
+    // X-Shopper-Key links the seat to the shopper (pinch-to-pay: docs/PROTOCOL.md, confirm_progress).
+    const key = this.options.shopperKey?.();
     const reply = await fetchJson(`/api/rooms/${encodeURIComponent(this.room)}/join`, {
-      method: 'POST', body: { name: this.options.name || 'Shopper' },
+      method: 'POST', body: { name: this.options.name || 'Shopper' }, headers: key ? { 'X-Shopper-Key': key } : {},
     });
     this.reserved = reply;
     return this.connect(reply.ws_url, reply.token); // resolves with the welcome (spawn, name, roster)
@@ -118,6 +121,8 @@ export class RoomClient {
 
   onControl(message) {
     if (message.t === 'left') this.options.onLeave?.(message.avatar);
+    if (message.t === 'stock') this.options.onStock?.(message.levels ?? {});
+    if (message.t === 'confirm_progress' || message.t === 'checkout') this.options.onShop?.(message);
     if (message.id !== undefined && this.pendingRequests.has(message.id)) {
       this.pendingRequests.get(message.id)(message);
       this.pendingRequests.delete(message.id);

@@ -36,6 +36,7 @@ export class ProductCard {
         button.dataset.id = b.id;
         button.type = 'button';
         if (b.selected) button.setAttribute('aria-pressed', 'true');
+        if (b.disabled) button.disabled = true;
         row.append(button);
       }
       return row;
@@ -50,6 +51,8 @@ export class ProductCard {
       ...(content.description ? [node('p', 'description', content.description)] : []),
       ...(content.facts.length ? [facts] : []),
       ...(content.choices.length ? [buttons('choices', content.choices)] : []),
+      ...(content.sizes?.length ? [buttons('choices sizes', content.sizes)] : []),
+      ...(content.note ? [node('div', 'note', content.note)] : []),
       buttons('actions', content.actions),
     );
     this.root.setAttribute('aria-label', content.title);
