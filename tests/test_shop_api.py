@@ -135,3 +135,17 @@ async def test_the_room_hears_stock_changes(live_server):
     message = await asyncio.wait_for(stock_message(), 5)
     assert message["levels"] == {f"fridge-retro/{variant}": 2}
     await watcher.close()
+
+
+def test_the_catalog_list_shows_live_stock(api):
+    shopper = api.post("/api/shoppers", json={"name": "Lu"}).json()
+    variant = api.get("/api/products/fridge-retro").json()["variants"][0]
+    api.post("/api/bag/lines", json={"product_id": "fridge-retro", "variant_id": variant["id"], "quantity": 2},
+             headers=keyed("l1", shopper))
+    first = api.get("/api/products", params={"q": "fridge"})
+    api.post("/api/checkouts", json={"payment_method": "test_approve", "delivery": PICKUP},
+             headers=keyed("l2", shopper))
+    listed = api.get("/api/products", params={"q": "fridge"}, headers={"If-None-Match": first.headers["etag"]})
+    assert listed.status_code == 200  # the levels changed, so the old ETag no longer matches
+    item = next(p for p in listed.json()["items"] if p["id"] == "fridge-retro")
+    assert next(v for v in item["variants"] if v["id"] == variant["id"])["stock"] == variant["stock"] - 2

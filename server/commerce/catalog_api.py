@@ -127,9 +127,19 @@ async def list_products(
     shown = scene_product_ids(scene) if scene is not None else None
     if shown is not None:
         found = [p for p in found if p.id in shown]
-    return cacheable_json(request, {"total": len(found), "offset": offset, "limit": limit,
-                                    "items": [p.detail() for p in found[offset : offset + limit]],
+    items = [await _live_detail(request, p) for p in found[offset : offset + limit]]
+    return cacheable_json(request, {"total": len(found), "offset": offset, "limit": limit, "items": items,
                                     "categories": catalog.categories})
+
+
+async def _live_detail(request: Request, product: Product) -> dict[str, Any]:
+    """A product's detail with the live stock of each variant (storage's, once the shop runs)."""
+    detail = product.detail()
+    live = await _levels(request, product)
+    for v in detail["variants"]:
+        v["stock"] = live.get(v["id"], 0)
+    detail["in_stock"] = sum(live.values()) > 0
+    return detail
 
 
 def _product_or_404(product_id: str) -> Product:
@@ -141,13 +151,7 @@ def _product_or_404(product_id: str) -> Product:
 
 @router.get("/api/products/{product_id}", summary="Product detail")
 async def product_detail(product_id: str, request: Request) -> dict[str, Any]:
-    product = _product_or_404(product_id)
-    detail = product.detail()
-    live = await _levels(request, product)
-    for v in detail["variants"]:
-        v["stock"] = live.get(v["id"], 0)
-    detail["in_stock"] = sum(live.values()) > 0
-    return detail
+    return await _live_detail(request, _product_or_404(product_id))
 
 
 @router.get("/api/products/{product_id}/stock", summary="Live stock per variant")
