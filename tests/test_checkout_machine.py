@@ -30,7 +30,7 @@ LINES = [Line("tee/blue-m", "tee", "blue-m", "Tee", "physical", 2, 1990),
 
 def opened(now: float = 0.0) -> Checkout:
     checkout, effects = Checkout.open("c1", "s1", LINES, "EUR", "test_approve", None, 490, now)
-    assert effects == [Reserve({"tee/blue-m": 3, "skin/aurora": 1}, checkout.deadline + PAYMENT_WINDOW_S)]
+    assert effects == [Reserve({"tee/blue-m": 3, "skin/aurora": 1}, checkout.deadline)]
     assert checkout.total_minor == 3 * 1990 + 500 + 490 and checkout.state is State.RESERVING
     return checkout
 

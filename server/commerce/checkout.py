@@ -125,7 +125,8 @@ class Checkout:
         wanted: dict[str, int] = {}
         for line in lines:
             wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
-        return checkout, [Reserve(wanted, checkout.deadline + PAYMENT_WINDOW_S)]
+        # Held until the confirmation deadline; confirming extends it over the payment window (the service).
+        return checkout, [Reserve(wanted, checkout.deadline)]
 
     @property
     def total_minor(self) -> int:

@@ -21,6 +21,7 @@ from typing import Any
 from server import limits
 from server.commerce.catalog import Catalog, Product
 from server.commerce.checkout import (
+    PAYMENT_WINDOW_S,
     Charge,
     Checkout,
     CheckoutError,
@@ -331,6 +332,8 @@ class Shop:
         return version + 1
 
     async def _charge(self, checkout: Checkout, version: int, charge: Charge) -> None:
+        # Confirmed: the stock stays held while the provider answers (the sweeper sees `paying` and retries).
+        await self.storage.extend(checkout.id, self.clock() + PAYMENT_WINDOW_S + 30)
         try:
             result = await self.payments.charge(charge.idempotency_key, charge.amount_minor, charge.currency,
                                                 checkout.payment_method)
@@ -457,14 +460,6 @@ class Shop:
                 await self.storage.release(reservation_id)
             done += 1
         return done
-
-    async def expire_unconfirmed(self, shopper_id: str) -> None:
-        """Expire a shopper's checkouts past their confirmation deadline (their stock returns at once)."""
-        now = self.clock()
-        for checkout_id in await self.storage.owned("checkout", shopper_id):
-            doc = await self.storage.get("checkout", checkout_id)
-            if doc and doc.value["state"] in ("awaiting_confirmation", "reserving") and now >= doc.value["deadline"]:
-                await self._transition(checkout_id, None, lambda c: c.expire(now))
 
     async def _retry_payment(self, version: int, checkout: Checkout) -> None:
         now = self.clock()
