@@ -28,6 +28,8 @@ class Metrics:
         self.counters[key] = self.counters.get(key, 0.0) + value
 
     def get(self, name: str, **labels: str) -> float:
+        if not labels and name in self.counter_callbacks:
+            return float(self.counter_callbacks[name]())
         return self.counters.get((name, tuple(sorted(labels.items()))), 0.0)
 
     def observe_tick(self, work_ms: float) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from server import limits
-from server.net.ws import LIMITS
+from server.net.session import LIMITS
 from server.realtime.registry import JOIN_TOKEN_TTL_S, MAX_ROOM_SIZE
 
 

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from server.clock import Clock
 from server.config import Settings
 from server.mocap import api as mocap_api
 from server.mocap.bvh import parse_bvh
@@ -268,7 +269,7 @@ def make_app(monkeypatch, tmp_path, rooms: dict | None) -> FastAPI:
     monkeypatch.setenv("PLAZA_MOCAP_BVH_DIR", str(tmp_path))
     app = FastAPI()
     settings = Settings(data_dir=str(tmp_path / "var"), operator_token="op-token")
-    app.state.plaza = types.SimpleNamespace(settings=settings)
+    app.state.plaza = types.SimpleNamespace(settings=settings, clock=Clock())
     if rooms is not None:
         app.state.plaza.rooms = types.SimpleNamespace(get=rooms.get)
     problems.install(app)

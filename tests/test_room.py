@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from server.realtime.driver import RoomDriver
 from server.realtime.interest import InterestConfig
 from server.realtime.pose import UPLOAD_HEADER
 from server.realtime.room import Room, RoomFull
@@ -23,9 +24,10 @@ def vr(x, z):
             2: np.array([x + 0.2, 1.2, z + 0.3, *IDENTITY])}
 
 
-def make_room(**kw) -> Room:
+def make_room(**kw) -> RoomDriver:
+    """A room with its clients' sync state, driven as the hub and the sessions drive it."""
     rules = kw.pop("rules", RoomRules(bounds_min=(-10, 0, -10), bounds_max=(10, 3, 10)))
-    return Room("r", rules, **kw)
+    return RoomDriver(Room("r", rules, **kw))
 
 
 def joined(room, n, now=0.0):

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from server import limits
+from server.realtime.driver import RoomDriver
 from server.realtime.registry import RoomError, RoomRegistry, SeatRefused
 from server.realtime.room import Room
 
@@ -122,7 +123,7 @@ def test_room_memory_grows_with_occupants_not_capacity():
 
 
 def test_a_room_keeps_its_seats_and_poses_when_it_grows():
-    room = Room("g", capacity=50)
+    room = RoomDriver(Room("g", capacity=50))
     first = room.add_avatar("first", 0.0)
     room.connect(first.id, 0.0)
     room.head_pos[first.slot] = (1.0, 1.6, 2.0)

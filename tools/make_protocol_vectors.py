@@ -26,6 +26,7 @@ if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
 from server.realtime import codec, hand_model  # noqa: E402
+from server.realtime.driver import RoomDriver  # noqa: E402
 from server.realtime.pose import (  # noqa: E402
     BODY,
     HEAD,
@@ -345,7 +346,7 @@ class Scenario:
 
     def __init__(self, name: str, description: str, observer: str) -> None:
         self.name, self.description = name, description
-        self.room = Room(name, capacity=8)
+        self.room = RoomDriver(Room(name, capacity=8))
         self.ids: dict[str, int] = {}
         self.observer = observer
         self.uploads: list[dict[str, Any]] = []

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from server import limits
+from server.clock import AFTER_WORLD
 from server.commerce.catalog import load_catalog
 from server.commerce.checkout import Checkout, State
 from server.commerce.payments import TEST_METHODS, TestProvider
@@ -253,20 +254,25 @@ async def wardrobe(request: Request, x_shopper_key: ShopperKey = None) -> dict:
 def _broadcast_stock(app: FastAPI) -> Callable[[dict[str, int]], None]:
     """Every room hears of stock changes as they happen (product cards update without polling)."""
     def tell(levels: dict[str, int]) -> None:
-        hub = app.state.plaza.hub
-        message = {"t": "stock", "levels": {sku: max(0, n) for sku, n in levels.items()}}
-        for conn in list(hub.connections.values()):
-            conn.send_control(message)
+        app.state.plaza.hub.broadcast_all({"t": "stock", "levels": {sku: max(0, n) for sku, n in levels.items()}})
     return tell
 
 
-async def _sweep_forever(shop: Shop) -> None:
-    while True:
-        await asyncio.sleep(SWEEP_EVERY_S)
+def _sweeper(shop: Shop) -> Callable[[float], None]:
+    """Checkout deadlines on the clock, once a second: one sweep at a time (storage calls are async)."""
+    running: list[asyncio.Task] = []
+
+    async def sweep() -> None:
         try:
             await shop.sweep()
         except Exception:  # storage hiccup: log and try again next second
             log.exception("checkout sweeper failed")
+
+    def on_second(_now: float) -> None:
+        if not running or running[0].done():
+            running[:] = [asyncio.get_running_loop().create_task(sweep())]
+    on_second.running = running  # type: ignore[attr-defined]
+    return on_second
 
 
 def _gestures(app: FastAPI, shop: Shop) -> GestureConfirmations:
@@ -289,8 +295,7 @@ def _gestures(app: FastAPI, shop: Shop) -> GestureConfirmations:
             asyncio.get_running_loop().create_task(gestures.pending.pop())
 
     shop.on_checkout_change = on_checkout
-    hub.tick_listeners.append(on_tick)
-    gestures.on_tick = on_tick  # to unregister it at shutdown
+    gestures.on_tick = hub.clock.every("gestures", on_tick, order=AFTER_WORLD)  # the unregister, for shutdown
     return gestures
 
 
@@ -310,17 +315,20 @@ def mount(app: FastAPI) -> None:
         shop.on_stock_change = _broadcast_stock(app)
         services.gestures = _gestures(app, shop)
         services.shop, services.storage, services.stock = shop, storage, shop
-        sweeper = asyncio.get_running_loop().create_task(_sweep_forever(shop))
+        sweeper = _sweeper(shop)
+        stop_sweeping = services.hub.clock.every_seconds("checkout deadlines", sweeper, SWEEP_EVERY_S,
+                                                          order=AFTER_WORLD)
         try:
             async with inner(a) as state:
                 yield state
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            stop_sweeping()
+            for task in sweeper.running:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             services.shop = services.stock = None
-            with contextlib.suppress(ValueError):
-                services.hub.tick_listeners.remove(services.gestures.on_tick)
+            services.gestures.on_tick()
             await storage.close()
 
     app.router.lifespan_context = lifespan

@@ -21,7 +21,7 @@ import math
 import os
 import time
 import unicodedata
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,6 +30,7 @@ from fastapi import Path as PathParam
 from pydantic import AfterValidator, BaseModel, Field, Strict, StrictBool
 from pydantic_core import PydanticCustomError
 
+from server.clock import INPUTS
 from server.mocap.bvh import BvhError, load_bvh
 from server.mocap.ingest import BindOptions, MocapInputError, MocapSources, TooManySources, make_track
 from server.mocap.retarget import RetargetError
@@ -39,7 +40,6 @@ from server.net.problems import Problem, responses
 from server.storage.local_state import JsonState
 
 log = logging.getLogger(__name__)
-TICK_HZ = 60
 STATE_FILE = "mocap_sources.json"  # in the data directory, when settings.persist_state is on
 
 
@@ -64,7 +64,7 @@ class MocapService:
         self.ingest = MocapSources(self._sink, RoomSeats(self))
         self.transport: asyncio.DatagramTransport | None = None
         self.udp_port: int | None = None
-        self.tick_task: asyncio.Task | None = None
+        self.stop_playback: Callable[[], None] | None = None
         settings = app.state.plaza.settings
         self.state = JsonState(settings.data_dir if getattr(settings, "persist_state", False) else None, STATE_FILE)
 
@@ -110,33 +110,16 @@ class MocapService:
                 log.info("mocap: listening for VMC on udp %s:%s", host, self.udp_port)
             except (OSError, ValueError) as exc:
                 log.warning("mocap: cannot listen on udp %s:%s (%s); VMC input is off", host, port_text, exc)
-        if self.tick_task is None:
-            self.tick_task = asyncio.create_task(self._tick_loop())
+        if self.stop_playback is None:  # playback feeds the rooms: it steps before them on the one clock
+            self.stop_playback = self.app.state.plaza.clock.every("mocap playback", self.ingest.tick, order=INPUTS)
 
     async def stop(self) -> None:
         if self.transport is not None:
             self.transport.close()
             self.transport = None
-        if self.tick_task is not None:
-            self.tick_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.tick_task
-            self.tick_task = None
-
-    async def _tick_loop(self) -> None:
-        # Fixed timestep without drift: the next deadline advances by 1/60 s whatever the sleep overshoot.
-        step = 1.0 / TICK_HZ
-        deadline = time.monotonic()
-        while True:
-            deadline += step
-            await asyncio.sleep(max(0.0, deadline - time.monotonic()))
-            now = time.monotonic()
-            if now - deadline > 1.0:
-                deadline = now  # we were suspended; do not replay a burst of ticks
-            try:
-                self.ingest.tick(now)
-            except Exception:
-                log.exception("mocap playback tick failed")
+        if self.stop_playback is not None:
+            self.stop_playback()
+            self.stop_playback = None
 
 
 class RoomSeats:

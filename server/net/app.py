@@ -7,13 +7,12 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.routing import WebSocketRoute
 
+from server.clock import Clock
 from server.config import Settings
 from server.metrics import Metrics
 from server.net import http_guard, problems, rooms_api
 from server.net.hub import Hub
-from server.net.ws import WebSocketEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,8 @@ class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.metrics = Metrics()
-        self.hub = Hub(settings, self.metrics)
+        self.clock = Clock(settings.tick_hz)  # the one clock: rooms, mocap playback, gestures, deadlines
+        self.hub = Hub(settings, self.metrics, self.clock)
         self.rooms = self.hub.registry  # room registry (mocap binding and other features use it)
 
 
@@ -70,11 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # One error shape (RFC 9457) for every route, documented in /openapi.json; the guard sits outermost.
     problems.install(app)
     http_guard.install(app)
-    # Raw ASGI websocket endpoint: Starlette passes non-function endpoints through untouched.
-    services.ws_endpoint = WebSocketEndpoint(services.hub)
-    # Raw ASGI endpoint (Starlette passes non-function endpoints through); serve.direct_websocket reaches it
-    # without the middleware stack when running under uvicorn.
-    app.router.routes.append(WebSocketRoute("/ws", services.ws_endpoint))
+    # `/ws` is not an ASGI route: server/net/serve.py hands websocket upgrades to server/net/session.py.
     app.include_router(rooms_api.router)
 
     @app.get("/healthz", tags=["ops"])

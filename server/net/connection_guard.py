@@ -5,14 +5,19 @@ or a body a byte a minute (slowloris). The guard follows the request framing jus
 a head and a body of known length are complete (`Content-Length`; a chunked body ends the guarding of that
 connection, the body size limit still applies), and closes with 408 when `header_timeout_s` or
 `body_timeout_s` runs out. It also caps the connections one address holds before they become websockets
-(`pending_connections_per_address`). A websocket upgrade hands the transport to the websocket protocol,
-whose own auth timeout and pings take over.
+(`pending_connections_per_address`).
+
+It is also where a connection becomes a websocket: the first request head of a connection is read before
+uvicorn sees anything; an upgrade to `/ws` hands the transport (and the bytes read so far) to a Plaza
+`Session` (server/net/session.py), whose own auth timeout and pings take over. Everything else goes to
+uvicorn's h11 protocol, created only then.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -32,11 +37,17 @@ def _response(status: str, detail: str) -> bytes:
 
 
 class GuardedHttpProtocol(asyncio.Protocol):
-    """uvicorn's h11 protocol plus header/body deadlines and a per-address cap on open HTTP connections."""
+    """uvicorn's h11 protocol plus header/body deadlines and a per-address cap on open HTTP connections, and
+    the switch to Plaza's own websocket session for `/ws` upgrades. Subclasses set `websocket_session`."""
+
+    websocket_session: Callable[[str], asyncio.Protocol] | None = None  # address -> a new session
 
     def __init__(self, config: Any, server_state: Any, app_state: dict[str, Any],
                  _loop: asyncio.AbstractEventLoop | None = None) -> None:
-        self.inner = H11Protocol(config=config, server_state=server_state, app_state=app_state, _loop=_loop)
+        self._make_inner = lambda: H11Protocol(config=config, server_state=server_state, app_state=app_state,
+                                               _loop=_loop)
+        self.inner: H11Protocol | None = None  # created once the first request head shows it is HTTP
+        self.first = bytearray()  # the connection's bytes until its first head is complete
         self.loop = _loop or asyncio.get_event_loop()
         self.transport: asyncio.Transport | None = None
         self.address = "?"
@@ -60,30 +71,52 @@ class GuardedHttpProtocol(asyncio.Protocol):
         _OPEN[self.address] += 1
         self.counted = True
         self._arm(limits.get("header_timeout_s"), "the request head did not arrive in time")
-        self.inner.connection_made(transport)  # type: ignore[arg-type]
 
     def data_received(self, data: bytes) -> None:
-        if self.inner.transport is None:  # refused in connection_made
+        if not self.counted and self.inner is None:  # refused in connection_made
             return
+        if self.inner is None:
+            self.first += data
+            end = self.first.find(_HEAD_END)
+            if end < 0 and len(self.first) <= 64 * 1024:
+                self._follow(data)  # keeps the header deadline running
+                return
+            head = bytes(self.first[: end + 4]) if end >= 0 else b""
+            data, self.first = bytes(self.first), bytearray()
+            self.in_head, self.head = False, bytearray()
+            if self.websocket_session is not None and _is_websocket_upgrade(head):
+                self._become_websocket(data)
+                return
+            self.inner = self._make_inner()
+            self.inner.connection_made(self.transport)  # type: ignore[arg-type]
         if self.guarding:
             self._follow(data)
         self.inner.data_received(data)
-        if self.transport is not None and self.transport.get_protocol() is not self:  # upgraded to a websocket
+        if self.transport is not None and self.transport.get_protocol() is not self:  # upgraded (not /ws)
             self._stop_guarding()
 
+    def _become_websocket(self, data: bytes) -> None:
+        self._stop_guarding()
+        session = self.websocket_session(self.address)
+        self.transport.set_protocol(session)
+        session.connection_made(self.transport)
+        session.data_received(data)
+
     def eof_received(self) -> bool | None:
-        return self.inner.eof_received() if self.inner.transport is not None else None
+        return self.inner.eof_received() if self.inner is not None else None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_guarding()
-        if self.inner.transport is not None:  # a refused connection never reached it
+        if self.inner is not None:  # a refused connection never reached it
             self.inner.connection_lost(exc)
 
     def pause_writing(self) -> None:
-        self.inner.pause_writing()
+        if self.inner is not None:
+            self.inner.pause_writing()
 
     def resume_writing(self) -> None:
-        self.inner.resume_writing()
+        if self.inner is not None:
+            self.inner.resume_writing()
 
     # ------------------------------------------------------------------ deadlines
     def _arm(self, seconds: float, why: str) -> None:
@@ -145,6 +178,19 @@ class GuardedHttpProtocol(asyncio.Protocol):
             if length:
                 self.body_left = length
                 self._arm(limits.get("body_timeout_s"), "the request body did not arrive in time")
+
+
+def _is_websocket_upgrade(head: bytes) -> bool:
+    """A `GET /ws` (any query) asking for `Upgrade: websocket`."""
+    line, _, rest = head.partition(b"\r\n")
+    parts = line.split(b" ")
+    if len(parts) != 3 or parts[0] != b"GET" or parts[1].split(b"?", 1)[0] != b"/ws":
+        return False
+    for header in rest.split(b"\r\n"):
+        name, _, value = header.partition(b":")
+        if name.strip().lower() == b"upgrade" and value.strip().lower() == b"websocket":
+            return True
+    return False
 
 
 def _framing(head: bytes) -> tuple[int, bool]:

@@ -1,4 +1,9 @@
-"""The process's real-time hub: the room registry, live connections and the fixed-timestep tick loop."""
+"""The process's real-time hub: the room registry, the live sessions, and each tick's delivery.
+
+Every clock step (server/clock.py) ticks each room's world, lets the snapshot planner cut every connected
+client's frame from it, and hands the frames to the clients' sessions; one websocket frame per distinct
+snapshot, shared by the clients that get it.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +11,24 @@ import asyncio
 import contextlib
 import logging
 import threading
-import time
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server import limits
+from server.clock import AFTER_WORLD, WORLD, Clock
 from server.config import Settings
 from server.metrics import Metrics
-from server.net.close_codes import REPLACED, ROOM_CLOSED
-from server.net.connection import Connection, TokenBucket, binary_frame
+from server.net.close_codes import REPLACED, ROOM_CLOSED, SERVICE_RESTART
+from server.net.rate import TokenBucket
+from server.net.ws_frames import binary_frame
 from server.realtime.registry import RoomInfo, RoomRegistry
 from server.realtime.rules import RoomRules
+from server.realtime.snapshots import SnapshotPlanner
 from server.storage.local_state import JsonState
 
+if TYPE_CHECKING:
+    from server.net.session import Session
+
 log = logging.getLogger(__name__)
-MAX_CATCH_UP_TICKS = 5  # further behind than this, ticks are skipped (counted), not bunched up
 ERROR_REPEAT_S = 1.0  # the same pose error is reported to a client at most once a second
 
 
@@ -34,35 +42,53 @@ def rules_for_scene(scene_id: str) -> RoomRules:
 
 
 class Hub:
-    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics, clock: Clock | None = None) -> None:
         self.settings = settings
         self.metrics = metrics
+        self.clock = clock or Clock(settings.tick_hz)
         self.registry = RoomRegistry(settings.secret, rules_for_scene)
-        self.connections: dict[tuple[str, int], Connection] = {}
-        self.tick_hz = settings.tick_hz
-        self.epoch = time.monotonic()
-        self.ticks = 0
-        self.late_ticks = 0
-        self.skipped_ticks = 0
+        self.sessions: dict[tuple[str, int], Session] = {}
+        self.planners: dict[str, SnapshotPlanner] = {}
+        self._room_sessions: dict[str, list[Session]] = {}  # open sessions per room, rebuilt on change
         self._task: asyncio.Task | None = None
-        # Called after every step with its time (the gesture recogniser; later: mocap playback, deadlines).
-        self.tick_listeners: list[Callable[[float], None]] = []
         self._join_buckets: dict[str, TokenBucket] = {}
         self._create_buckets: dict[str, TokenBucket] = {}
         self._state = JsonState(settings.data_dir, "rooms.json") if settings.persist_state else None
         self._restored = False
         self._save_lock = threading.Lock()
         self._saved_version = 0
+        self._retired = {"bytes_in": 0, "frames_in": 0, "bytes_out": 0, "frames_out": 0}
+        self.clock.every("rooms", self.step, order=WORLD)
+        self.clock.every_seconds("housekeeping", self.each_second, 1.0, order=AFTER_WORLD)
+        self.clock.on_step = lambda seconds: metrics.observe_tick(seconds * 1000.0)
         metrics.gauges["plaza_rooms"] = lambda: len(self.registry.rooms)
-        metrics.gauges["plaza_clients"] = lambda: len(self.connections)
+        metrics.gauges["plaza_clients"] = lambda: len(self.sessions)
         metrics.gauges["plaza_avatars"] = lambda: sum(len(i.room.avatars) for i in self.registry.rooms.values())
+        for name in self._retired:
+            metrics.counter_callbacks[f"plaza_{name}_total"] = lambda name=name: self._traffic(name)
+        metrics.counter_callbacks["plaza_ticks_late_total"] = lambda: self.clock.late_ticks
+        metrics.counter_callbacks["plaza_ticks_skipped_total"] = lambda: self.clock.skipped_ticks
+        metrics.counter_callbacks["plaza_tick_errors_total"] = lambda: self.clock.errors
+
+    @property
+    def tick_hz(self) -> int:
+        return self.clock.hz
+
+    @property
+    def ticks(self) -> int:
+        return self.clock.ticks
 
     def now(self) -> float:
-        return time.monotonic()
+        return self.clock.time_fn()
 
     def server_time_ms(self, now: float | None = None) -> int:
-        return int(((now if now is not None else time.monotonic()) - self.epoch) * 1000) & 0xFFFFFFFF
+        return self.clock.server_time_ms(self.clock.time_fn() if now is None else now)
 
+    def _traffic(self, name: str) -> int:
+        live = sum(getattr(s.outbox if name.endswith("_out") else s, name) for s in self.sessions.values())
+        return self._retired[name] + live
+
+    # -------------------------------------------------------------- rooms
     def ensure_default_room(self) -> RoomInfo:
         """The default store's own room, `main`, plus the rooms kept from before a restart."""
         if self._state is not None and not self._restored:
@@ -123,116 +149,111 @@ class Hub:
             except OSError:
                 log.exception("could not save the room list")
 
-    # -------------------------------------------------------------- connections
-    def attach(self, conn: Connection) -> None:
-        key = (conn.room_id, conn.avatar_id)
-        old = self.connections.get(key)
+    # -------------------------------------------------------------- sessions
+    def attach(self, session: Session) -> None:
+        key = (session.room_id, session.avatar_id)
+        old = self.sessions.get(key)
         if old is not None:
-            old.request_close(REPLACED, "this seat connected again from elsewhere")
-        self.connections[key] = conn
+            old.close(REPLACED, "this seat connected again from elsewhere")
+            self._retire(old)
+        self.sessions[key] = session
+        self._room_sessions.pop(session.room_id, None)
 
-    def detach(self, conn: Connection) -> None:
-        key = (conn.room_id, conn.avatar_id)
-        if self.connections.get(key) is conn:
-            del self.connections[key]
-            room = self.registry.get(conn.room_id)
-            if room is not None:
-                room.disconnect(conn.avatar_id, self.now())
+    def detach(self, session: Session) -> None:
+        """The session's transport is gone (dropped or closed)."""
+        key = (session.room_id, session.avatar_id)
+        if self.sessions.get(key) is not session:
+            return
+        del self.sessions[key]
+        self._retire(session)
+        self._room_sessions.pop(session.room_id, None)
+        info = self.registry.rooms.get(session.room_id)
+        if info is None:
+            return
+        info.room.disconnect(session.avatar_id, self.now())
+        if session.left_on_purpose:
+            self.registry.release(session.room_id, session.avatar_id)
+            self.broadcast(session.room_id, {"t": "left", "avatar": session.avatar_id})
+
+    def _retire(self, session: Session) -> None:
+        """Keep a finished session's traffic in the process totals (counters never go down)."""
+        if getattr(session, "_retired", False):
+            return
+        session._retired = True
+        for name in ("bytes_in", "frames_in"):
+            self._retired[name] += getattr(session, name)
+        self._retired["bytes_out"] += session.outbox.bytes_out
+        self._retired["frames_out"] += session.outbox.frames_out
+
+    def room_sessions(self, room_id: str) -> list[Session]:
+        found = self._room_sessions.get(room_id)
+        if found is None:
+            found = self._room_sessions[room_id] = [s for (rid, _), s in self.sessions.items() if rid == room_id]
+        return found
 
     def broadcast(self, room_id: str, message: dict[str, Any], exclude: int | None = None) -> None:
-        for (rid, avatar_id), conn in self.connections.items():
-            if rid == room_id and avatar_id != exclude:
-                conn.send_control(message)
+        for session in self.room_sessions(room_id):
+            if session.avatar_id != exclude:
+                session.send(message)
+
+    def broadcast_all(self, message: dict[str, Any]) -> None:
+        for session in list(self.sessions.values()):
+            session.send(message)
 
     def send_to(self, room_id: str, avatar_id: int, message: dict[str, Any]) -> None:
-        conn = self.connections.get((room_id, avatar_id))
-        if conn is not None:
-            conn.send_control(message)
+        session = self.sessions.get((room_id, avatar_id))
+        if session is not None:
+            session.send(message)
 
-    def frame_dropped(self, room_id: str, avatar_id: int, tick: int) -> None:
-        room = self.registry.get(room_id)
-        if room is not None:
-            room.frame_dropped(avatar_id, tick)
-        self.metrics.inc("plaza_frames_replaced_total")
-
-    def bytes_out(self, n: int) -> None:
-        self.metrics.inc("plaza_bytes_out_total", n)
-        self.metrics.inc("plaza_frames_out_total")
-
-    # -------------------------------------------------------------- the tick loop
+    # -------------------------------------------------------------- the tick
     def step(self, now: float) -> None:
-        """One 1/60 s step of every room: tick, send the frames, report rejections and departures."""
-        ms = self.server_time_ms(now)
+        """One step of every room: tick the world, cut and send the frames, report rejections and departures."""
+        ms = self.clock.server_time_ms(now)
         for room_id, info in list(self.registry.rooms.items()):
-            out = info.room.tick(now, ms)
-            framed: dict[int, bytes] = {}  # one websocket frame per distinct snapshot, shared by its clients
-            avatars = info.room.avatars
-            for avatar_id, frame in out.frames:
-                conn = self.connections.get((room_id, avatar_id))
-                if conn is not None:
+            room = info.room
+            out = room.tick(now)
+            sessions = self.room_sessions(room_id)
+            if sessions:
+                planner = self.planners.get(room_id)
+                if planner is None:
+                    planner = self.planners[room_id] = SnapshotPlanner()
+                by_sync = {id(s.sync): s for s in sessions}
+                framed: dict[int, bytes] = {}  # one websocket frame per distinct snapshot, shared by its clients
+                for sync, frame in planner.frames(room, [s.sync for s in sessions], out.tick, ms):
                     wire = framed.get(id(frame))
                     if wire is None:
                         wire = framed[id(frame)] = binary_frame(frame)
-                    conn.offer_snapshot(out.tick, frame, now, wire, avatars[avatar_id].acked_tick)
+                    by_sync[id(sync)].outbox.offer_snapshot(out.tick, wire, now, sync.acked_tick)
             for rejection in out.rejections:
                 self.metrics.inc("plaza_rejected_total", reason=rejection.code)
-                conn = self.connections.get((room_id, rejection.avatar_id))
-                if conn is not None and now - conn.last_error_sent.get(rejection.code, -1e9) >= ERROR_REPEAT_S:
-                    conn.last_error_sent[rejection.code] = now
-                    conn.send_control({"t": "error", "code": rejection.code, "msg": rejection.message})
+                session = self.sessions.get((room_id, rejection.avatar_id))
+                if session is not None and now - session.last_error_sent.get(rejection.code, -1e9) >= ERROR_REPEAT_S:
+                    session.last_error_sent[rejection.code] = now
+                    session.send({"t": "error", "code": rejection.code, "msg": rejection.message})
             for avatar_id in out.removed:
                 self.broadcast(room_id, {"t": "left", "avatar": avatar_id})
             for avatar_id in out.appeared:
-                avatar = info.room.avatars[avatar_id]
-                self.broadcast(room_id, {"t": "joined", "avatar": {"id": avatar_id, "name": avatar.name,
-                                                                   "external": True}})
-        for listener in self.tick_listeners:
-            listener(now)
-        if self.ticks % self.tick_hz == 0:  # once a second
-            for room_id in self.registry.housekeeping(now):
-                for (rid, _), conn in list(self.connections.items()):
-                    if rid == room_id:
-                        conn.request_close(ROOM_CLOSED, "room closed")
-            if (pending := self.rooms_to_save()) is not None:
-                asyncio.get_running_loop().run_in_executor(None, self.write_rooms, pending)
+                self.broadcast(room_id, {"t": "joined", "avatar": room.describe(room.avatars[avatar_id])})
 
-    async def run(self) -> None:
-        """Fixed timestep: accumulate real time and step in exact 1/60 s increments, never drifting. When
-        steps fall behind, at most MAX_CATCH_UP_TICKS run back to back and the rest are skipped (counted):
-        network I/O always gets its turn between batches."""
-        dt = 1.0 / self.tick_hz
-        next_at = time.monotonic()
-        while True:
-            now = time.monotonic()
-            behind = int((now - next_at) / dt)
-            if behind > MAX_CATCH_UP_TICKS:
-                skipped = behind - MAX_CATCH_UP_TICKS
-                self.skipped_ticks += skipped
-                self.metrics.inc("plaza_ticks_skipped_total", skipped)
-                next_at += skipped * dt
-            for _ in range(MAX_CATCH_UP_TICKS + 1):
-                if now < next_at:
-                    break
-                if now - next_at > dt / 2:
-                    self.late_ticks += 1
-                    self.metrics.inc("plaza_ticks_late_total")
-                started = time.perf_counter()
-                try:
-                    self.step(next_at)
-                except Exception:  # a bug in one step must not stop the store
-                    log.exception("tick failed")
-                    self.metrics.inc("plaza_tick_errors_total")
-                self.metrics.observe_tick((time.perf_counter() - started) * 1000.0)
-                self.ticks += 1
-                next_at += dt
-                now = time.monotonic()
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+    def each_second(self, now: float) -> None:
+        for room_id in self.registry.housekeeping(now):
+            self.planners.pop(room_id, None)
+            for session in list(self.room_sessions(room_id)):
+                session.close(ROOM_CLOSED, "room closed")
+        wall = self.clock.time_fn()
+        for session in list(self.sessions.values()):
+            session.keepalive(wall)
+        if (pending := self.rooms_to_save()) is not None:
+            asyncio.get_running_loop().run_in_executor(None, self.write_rooms, pending)
 
     def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.run())
+            self._task = asyncio.get_running_loop().create_task(self.clock.run())
 
     async def stop(self) -> None:
+        """Shutdown: every client hears 1012 (reconnect later), the room list is written, the clock stops."""
+        for session in list(self.sessions.values()):
+            session.close(SERVICE_RESTART, "the server is restarting; reconnect with your resume token")
         self.write_rooms(self.rooms_to_save())
         if self._task is not None:
             self._task.cancel()

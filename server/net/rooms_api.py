@@ -19,7 +19,7 @@ from server import limits
 from server.names import DisplayName, RoomName
 from server.net.hub import Hub
 from server.net.problems import Problem, responses
-from server.net.ws import PROTOCOL_VERSION
+from server.net.session import PROTOCOL_VERSION
 from server.realtime.interest import InterestConfig
 from server.realtime.registry import MAX_ROOM_SIZE, RoomError
 
@@ -179,14 +179,14 @@ async def stats(request: Request) -> dict:
 
     times = os.times()
     return {
-        "ticks": hub.ticks, "late_ticks": hub.late_ticks, "skipped_ticks": hub.skipped_ticks,
+        "ticks": hub.ticks, "late_ticks": hub.clock.late_ticks, "skipped_ticks": hub.clock.skipped_ticks,
         "tick_work_ms": {"p50": pct(50), "p99": pct(99), "max": recent[-1] if recent else None,
                          "window": len(recent)},
         "cpu_s": times.user + times.system,
         "frames_out": m.get("plaza_frames_out_total"), "bytes_out": m.get("plaza_bytes_out_total"),
         "frames_in": m.get("plaza_frames_in_total"), "bytes_in": m.get("plaza_bytes_in_total"),
         "frames_replaced": m.get("plaza_frames_replaced_total"),
-        "clients": len(hub.connections),
+        "clients": len(hub.sessions),
     }
 
 
@@ -194,7 +194,7 @@ async def stats(request: Request) -> dict:
 async def reset_stats(request: Request) -> dict:
     hub = _hub(request)
     hub.metrics.recent_ticks_ms.clear()
-    hub.late_ticks = hub.skipped_ticks = 0
+    hub.clock.late_ticks = hub.clock.skipped_ticks = 0
     return {"ok": True}
 
 

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from server.realtime.room import Avatar, Room
+    from server.realtime.room import Room
+    from server.realtime.sync import ClientSync
 
 EMPTY = np.zeros(0, dtype=np.intp)
 
@@ -34,7 +35,7 @@ class InterestConfig:
 class InterestGroup:
     near: np.ndarray  # sorted slots sent every tick (the same object across ticks while unchanged)
     far: np.ndarray  # sorted slots due this tick on the room-wide far phase, none of them in `near`
-    members: list[Avatar] = field(default_factory=list)
+    members: list[ClientSync] = field(default_factory=list)
 
 
 class ViewCache:
@@ -57,7 +58,7 @@ class ViewCache:
         return found
 
 
-def interest_groups(room: Room, tick: int, slots: np.ndarray, clients: list[Avatar], cfg: InterestConfig,
+def interest_groups(room: Room, tick: int, slots: np.ndarray, clients: list[ClientSync], cfg: InterestConfig,
                     views: ViewCache) -> list[InterestGroup]:
     views.next_tick()
     if len(slots) <= cfg.all_to_all_limit:

@@ -1,7 +1,9 @@
-"""A room: seats, the authoritative pose state of every avatar, and the 60 Hz snapshot tick. Sans-I/O.
+"""A room: seats, the authoritative pose state of every avatar and its history, validated. Sans-I/O.
 
-Adapters call `receive_pose`, `ack`, `pin`, `connect`/`disconnect` as messages arrive and `tick(now)` on the
-fixed-timestep clock; `tick` returns the frames to send. Nothing here touches sockets, clocks or storage.
+Adapters call `receive_pose`, `teleport`, `connect`/`disconnect` as messages arrive and `tick(now)` on the
+clock. What each client was sent and acknowledged is not the room's business: it lives in the client's
+`ClientSync` (server/realtime/sync.py), and server/realtime/snapshots.py cuts the frames from the room's state.
+Nothing here touches sockets, clocks or storage.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from server.realtime import codec
-from server.realtime.interest import InterestConfig, ViewCache, interest_groups
+from server.realtime.interest import InterestConfig
 from server.realtime.pose import (
     BODY,
     HEAD,
@@ -34,11 +36,11 @@ from server.realtime.pose import (
 from server.realtime.quantize import quantize_positions_mm, quantize_quats
 from server.realtime.quat import quat_mul
 from server.realtime.rules import RoomRules
+from server.realtime.sync import HISTORY  # ticks of past states kept for delta baselines
 
 _FACE_MINUS_Z = np.array([0.0, 1.0, 0.0, 0.0])  # half a turn about +Y
 _UPLOAD_SIZES = {p: upload_size(p) for p in range(VALID_PRESENCE_MASK + 1) if p & 1 << HEAD}
 
-HISTORY = 64  # ticks of past states kept for delta baselines (codec.MAX_BASELINE_AGE < HISTORY)
 MAX_AVATAR_ID = 0x7FFF
 INITIAL_SLOTS = 8
 NONCE_BYTES = 8
@@ -75,20 +77,13 @@ class Avatar:
     nonce: bytes = field(default_factory=lambda: secrets.token_bytes(NONCE_BYTES))
     ever_connected: bool = False  # a join token opens a seat once; reconnects present the resume token
     dropped_at: float | None = None
-    # client view (a connected websocket); reset on every (re)connect
-    inflight: deque = field(default_factory=deque)  # (tick, near, far) slots of frames handed to the transport
-    # delivered[t % HISTORY] == t: the frame of tick t is known to have arrived (recent ticks only)
-    delivered: np.ndarray = field(default_factory=lambda: np.zeros(HISTORY, dtype=np.int64))
-    acked_tick: int = 0
-    pinned: frozenset[int] = frozenset()
-    settled_view: np.ndarray | None = None  # view of the newest frame known to have arrived
-    settled_tick: int = 0
+    height: float | None = None  # metres, as the shopper's client reported it (`profile`)
+    held: str | None = None  # the product id in its hand (`hold`)
 
 
 @dataclass
 class TickOutput:
     tick: int
-    frames: list[tuple[int, bytes]]  # (avatar id, frame)
     rejections: list[Rejection]
     removed: list[int]  # avatars whose grace period ran out this tick
     appeared: list[int] = field(default_factory=list)  # external (mocap) avatars visible from this tick
@@ -125,7 +120,6 @@ class Room:
         self._teleports: dict[int, np.ndarray] = {}
         self.counters: dict[str, int] = {}
         self._visible_slots: np.ndarray | None = None  # sorted slots of visible avatars, rebuilt on change
-        self._views = ViewCache()
 
     def _grow(self, size: int) -> None:
         """Reallocate every per-slot array for `size` slots, keeping what is there."""
@@ -144,9 +138,6 @@ class Room:
         self.last_pose_time = grown(getattr(self, "last_pose_time", None), (size,), np.float64, (0,))
         self.slot_ids = grown(getattr(self, "slot_ids", None), (size,), np.int32, (0,))
         self.slot_joined = grown(getattr(self, "slot_joined", None), (size,), np.int64, (0,))
-        # known[c, x]: the last acknowledged tick at which client slot c received avatar slot x (0 = none):
-        # the delta baseline for x in c's next frame.
-        self.known = grown(getattr(self, "known", None), (size, size), np.int32, (0, 1))
         self._hist_state = grown(getattr(self, "_hist_state", None), (HISTORY, size, n), np.int32, (1,))
         self._hist_presence = grown(getattr(self, "_hist_presence", None), (HISTORY, size), np.uint8, (1,))
         self._by_slot.extend([None] * (size - old))
@@ -226,11 +217,6 @@ class Room:
             self._becomes_visible(avatar)
         avatar.connected, avatar.dropped_at = True, None
         avatar.ever_connected = True
-        self.known[avatar.slot] = 0  # a new transport shares no baselines yet
-        avatar.inflight.clear()
-        avatar.delivered[:] = 0
-        avatar.acked_tick = 0
-        avatar.settled_view, avatar.settled_tick = None, 0
         self._visible_changed()
         return avatar
 
@@ -239,7 +225,6 @@ class Room:
         avatar = self.avatars.get(avatar_id)
         if avatar is not None and avatar.connected:
             avatar.connected, avatar.dropped_at = False, now
-            avatar.inflight.clear()
             self._pending.pop(avatar.slot, None)
 
     def _avatar(self, avatar_id: int) -> Avatar:
@@ -249,7 +234,25 @@ class Room:
             raise UnknownAvatar(avatar_id) from None
 
     def roster(self) -> list[dict]:
-        return [{"id": a.id, "name": a.name, "external": a.external} for a in self.avatars.values() if a.visible]
+        return [self.describe(a) for a in self.avatars.values() if a.visible]
+
+    @staticmethod
+    def describe(avatar: Avatar) -> dict:
+        """An avatar as the roster and `joined` carry it."""
+        entry = {"id": avatar.id, "name": avatar.name, "external": avatar.external, "height": avatar.height}
+        if avatar.held is not None:
+            entry["held"] = avatar.held
+        return entry
+
+    def set_height(self, avatar_id: int, height: float) -> None:
+        self._avatar(avatar_id).height = height
+
+    def set_held(self, avatar_id: int, product: str | None) -> bool:
+        """Whether it changed."""
+        avatar = self._avatar(avatar_id)
+        changed = avatar.held != product
+        avatar.held = product
+        return changed
 
     # ------------------------------------------------------------------ inputs
     def receive_pose(self, avatar_id: int, data: bytes, now: float) -> Rejection | None:
@@ -258,7 +261,7 @@ class Room:
         avatar = self._avatar(avatar_id)
         if len(data) < UPLOAD_HEADER.size:
             return self._reject(avatar_id, "pose_malformed", "pose upload shorter than its 8-byte header")
-        kind, presence, _seq, ack = UPLOAD_HEADER.unpack_from(data)
+        kind, presence, _seq, _ack = UPLOAD_HEADER.unpack_from(data)
         if kind != KIND_POSE_UPLOAD:
             return self._reject(avatar_id, "pose_malformed", f"unknown binary frame kind {kind}")
         expected = _UPLOAD_SIZES.get(presence)
@@ -269,19 +272,8 @@ class Room:
                 avatar_id, "pose_malformed",
                 f"pose upload with presence {presence:#04x} must be {upload_size(presence)} bytes, got {len(data)}",
             )
-        if ack:
-            self.ack(avatar_id, ack)
         self._pending[avatar.slot] = (presence, data, now)
         return None
-
-    def ack(self, avatar_id: int, tick: int) -> None:
-        avatar = self._avatar(avatar_id)
-        if avatar.acked_tick < tick <= self.tick_no:
-            avatar.acked_tick = tick
-
-    def pin(self, avatar_id: int, pinned_ids: list[int]) -> None:
-        """Avatars this client always receives at the full rate (its companions)."""
-        self._avatar(avatar_id).pinned = frozenset(int(i) for i in pinned_ids[:64])
 
     def teleport(self, avatar_id: int, target: tuple[float, float, float]) -> Rejection | None:
         """Move an avatar's floor position instantly, within range and onto walkable floor. It takes effect
@@ -318,7 +310,8 @@ class Room:
         return Rejection(avatar_id, code, message)
 
     # ------------------------------------------------------------------ the tick
-    def tick(self, now: float, server_time_ms: int = 0) -> TickOutput:
+    def tick(self, now: float) -> TickOutput:
+        """Advance the world one step; the snapshot planner then cuts the clients' frames from it."""
         self.tick_no += 1
         t = self.tick_no
         rejections = self._apply_uploads(now)
@@ -327,8 +320,7 @@ class Room:
         h = t % HISTORY
         self._hist_state[h] = self.state
         self._hist_presence[h] = self.presence
-        frames = self._build_frames(t, server_time_ms)
-        return TickOutput(t, frames, rejections, removed, appeared)
+        return TickOutput(t, rejections, removed, appeared)
 
     def _expire_dropped(self, now: float) -> list[int]:
         gone = [
@@ -506,135 +498,19 @@ class Room:
         return appeared
 
     # ------------------------------------------------------------------ snapshots
-    def _build_frames(self, t: int, server_time_ms: int) -> list[tuple[int, bytes]]:
-        """Plan every client's frame (which avatars, against which baselines), encode each baseline once
-        for just the avatars that use it, then cut the frames; clients with the same plan share bytes."""
-        clients = [a for a in self.avatars.values() if a.connected]
-        if not clients:
-            return []
+    def visible_slots(self) -> np.ndarray:
+        """Sorted slots of the visible avatars (the same array object until the set changes)."""
         if self._visible_slots is None:
             self._visible_slots = np.array(sorted(a.slot for a in self.avatars.values() if a.visible), dtype=np.intp)
-        slots = self._visible_slots
-        oldest_base = t - codec.MAX_BASELINE_AGE
-        plan_ids: dict[tuple, int] = {}  # frame key -> index in plans
-        plans: list[list[tuple[int, np.ndarray]]] = []  # sections (baseline, slots) of each distinct frame
-        needed: dict[int, np.ndarray] = {}  # baseline -> which slots some frame needs encoded against it
-        assigned: list[tuple[int, int]] = []  # (avatar id, plan index)
-        far_base = t - self.interest.far_period
-        far_slot = far_base % HISTORY
-        far_sections: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
+        return self._visible_slots
 
-        def plan(avatar: Avatar, group, key: tuple, sections: list[tuple[int, np.ndarray]]) -> None:
-            if len(group.far):  # the far section: one baseline for everyone who received tick t - 12
-                base = far_base if avatar.delivered[far_slot] == far_base else 0
-                key = (key, id(group.far), base)
-                far = far_sections.get((id(group.far), base))
-                if far is None:
-                    far = far_sections[(id(group.far), base)] = self._far_sections(group.far, base)
-                sections = sections + far
-            index = plan_ids.get(key)
-            if index is None:
-                index = plan_ids[key] = len(plans)
-                plans.append(sections)
-                for b, part in sections:
-                    mask = needed.get(b)
-                    if mask is None:
-                        mask = needed[b] = np.zeros(self.allocated, dtype=bool)
-                    mask[part] = True
-            assigned.append((avatar.id, index))
-            avatar.inflight.append((t, group.near, group.far))
-
-        for group in interest_groups(self, t, slots, clients, self.interest, self._views):
-            view = group.near
-            newest_join = int(self.slot_joined[view].max())
-            batch = []
-            for avatar in group.members:
-                self._settle_acks(avatar)
-                settled = avatar.settled_tick
-                if avatar.settled_view is view and settled >= oldest_base and settled >= newest_join:
-                    # steady state: the last frame that arrived had exactly this view: it is the baseline
-                    plan(avatar, group, (settled, id(view)), [(settled, view)])
-                else:
-                    batch.append(avatar)
-            if batch:
-                self._plan_batch(group, batch, oldest_base, plan)
-
-        blocks: dict[int, tuple[codec.EncodedBlocks, np.ndarray, int]] = {}
-        for b, mask in needed.items():
-            sub = slots[mask[slots]]
-            ids, states, presence = self.slot_ids[sub], self.state[sub], self.presence[sub]
-            if b == 0:
-                enc = codec.encode_absolute(ids, states, presence)
-            else:
-                h = b % HISTORY
-                enc = codec.encode_delta(ids, states, presence, self._hist_state[h, sub], self._hist_presence[h, sub])
-            row_of_slot = np.full(self.allocated, -1, dtype=np.intp)
-            row_of_slot[sub] = np.arange(len(sub))
-            blocks[b] = (enc, row_of_slot, len(sub))
-
-        data: list[bytes] = []
-        for sections in plans:
-            parts = []
-            for b, part in sections:
-                if len(part) == 0:
-                    continue
-                enc, row_of_slot, encoded = blocks[b]
-                cut = enc.all_bytes() if len(part) == encoded else enc.take(row_of_slot[part])
-                parts.append((t - b if b else 0, len(part), cut))
-            data.append(codec.frame(t, server_time_ms, parts))
-        return [(avatar_id, data[index]) for avatar_id, index in assigned]
-
-    def _far_sections(self, far: np.ndarray, base: int) -> list[tuple[int, np.ndarray]]:
-        if base == 0:
-            return [(0, far)]
-        joined_later = self.slot_joined[far] > base  # no state at the baseline tick: absolute
-        if not joined_later.any():
-            return [(base, far)]
-        return [(base, far[~joined_later]), (0, far[joined_later])]
-
-    def _plan_batch(self, group, members: list[Avatar], oldest_base: int, plan) -> None:
-        """Clients sharing a near view whose baselines differ per avatar (after joins, drops and view
-        changes): one matrix lookup for all of them; identical baseline rows share a plan."""
-        view = group.near
-        member_slots = np.array([a.slot for a in members], dtype=np.intp)
-        base = self.known[np.ix_(member_slots, view)]
-        base = np.where((base >= oldest_base) & (base >= self.slot_joined[view]), base, 0)
-        made: dict[bytes, tuple[tuple, list[tuple[int, np.ndarray]]]] = {}
-        for avatar, row in zip(members, base, strict=True):
-            row_key = row.tobytes()
-            entry = made.get(row_key)
-            if entry is None:
-                lo, hi = row.min(), row.max()
-                if lo == hi:
-                    sections = [(int(lo), view)]
-                else:
-                    values, which = np.unique(row, return_inverse=True)
-                    sections = [(int(b), view[which == i]) for i, b in enumerate(values)]
-                entry = made[row_key] = ((id(view), row_key), sections)
-            plan(avatar, group, *entry)
-
-    def _settle_acks(self, avatar: Avatar) -> None:
-        """Frames up to the acked tick reached the client: their avatars become delta baselines."""
-        inflight = avatar.inflight
-        known = self.known[avatar.slot]
-        while inflight and inflight[0][0] <= avatar.acked_tick:
-            tick, near, far = inflight.popleft()
-            known[near] = tick
-            if len(far):
-                known[far] = tick
-            avatar.settled_view, avatar.settled_tick = near, tick
-            avatar.delivered[tick % HISTORY] = tick
-        while len(inflight) > HISTORY:  # a client that never acks gets absolute frames, not unbounded memory
-            inflight.popleft()
-
-    def frame_dropped(self, avatar_id: int, tick: int) -> None:
-        """The transport discarded this frame unsent (newest wins): never use it as a baseline."""
-        avatar = self.avatars.get(avatar_id)
-        if avatar is not None:
-            for i, entry in enumerate(avatar.inflight):
-                if entry[0] == tick:
-                    del avatar.inflight[i]
-                    break
+    def encode(self, slots: np.ndarray, baseline: int) -> codec.EncodedBlocks:
+        """The blocks of these avatars at the current tick: absolute (baseline 0) or against that tick."""
+        ids, states, presence = self.slot_ids[slots], self.state[slots], self.presence[slots]
+        if baseline == 0:
+            return codec.encode_absolute(ids, states, presence)
+        h = baseline % HISTORY
+        return codec.encode_delta(ids, states, presence, self._hist_state[h, slots], self._hist_presence[h, slots])
 
 
 def _part_quats(part: int, block: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ turns it about +Y (counter-clockwise seen from above, as in glTF).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,6 +142,18 @@ class Scene:
     def bounds_max(self) -> tuple[float, float, float]:
         return (float(self.floor[:, 0].max()), float(self.ceiling_height), float(self.floor[:, 1].max()))
 
+    @functools.cached_property
+    def _obstacles(self) -> tuple[np.ndarray, ...]:
+        """Walls and fixtures as arrays, built once: the room checks every upload against them every tick."""
+        a = np.array([w.start for w in self.walls], dtype=np.float64).reshape(-1, 2)
+        b = np.array([w.end for w in self.walls], dtype=np.float64).reshape(-1, 2)
+        wall_clear = np.array([w.thickness / 2 + AVATAR_RADIUS for w in self.walls], dtype=np.float64)
+        centers = np.array([f.center for f in self.fixtures], dtype=np.float64).reshape(-1, 2)
+        angles = np.radians([f.rotation_deg for f in self.fixtures])
+        half = np.array([(f.size[0] / 2 + AVATAR_RADIUS, f.size[2] / 2 + AVATAR_RADIUS) for f in self.fixtures],
+                        dtype=np.float64).reshape(-1, 2)
+        return a, b, wall_clear, centers, np.cos(angles), np.sin(angles), half
+
     def walkable_mask(self, xz: np.ndarray) -> np.ndarray:
         """(N,2) x,z in metres -> (N,) bool: inside the floor, clear of walls and fixtures by AVATAR_RADIUS."""
         pts = np.asarray(xz, dtype=np.float64).reshape(-1, 2)
@@ -149,16 +162,14 @@ class Scene:
         ok &= _point_in_polygon(pts, self.floor)
         edges_a, edges_b = self.floor, np.roll(self.floor, -1, axis=0)
         ok &= _distance_to_segments(pts, edges_a, edges_b).min(axis=1) >= AVATAR_RADIUS
-        if self.walls:
-            a = np.array([w.start for w in self.walls])
-            b = np.array([w.end for w in self.walls])
-            half = np.array([w.thickness / 2 for w in self.walls])
-            ok &= (_distance_to_segments(pts, a, b) >= half[None, :] + AVATAR_RADIUS).all(axis=1)
-        for f in self.fixtures:
-            local = f.to_local(pts)
-            w, _, d = f.size
-            inside = (np.abs(local[:, 0]) < w / 2 + AVATAR_RADIUS) & (np.abs(local[:, 1]) < d / 2 + AVATAR_RADIUS)
-            ok &= ~inside
+        a, b, wall_clear, centers, cos, sin, half = self._obstacles
+        if len(a):
+            ok &= (_distance_to_segments(pts, a, b) >= wall_clear[None, :]).all(axis=1)
+        if len(centers):  # every point against every fixture's footprint at once (Fixture.to_local, batched)
+            dx = pts[:, 0:1] - centers[None, :, 0]
+            dz = pts[:, 1:2] - centers[None, :, 1]
+            inside = (np.abs(cos * dx - sin * dz) < half[:, 0]) & (np.abs(sin * dx + cos * dz) < half[:, 1])
+            ok &= ~inside.any(axis=1)
         return ok
 
     def is_walkable(self, x: float, z: float) -> bool:

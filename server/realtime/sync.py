@@ -1,0 +1,76 @@
+"""One connected client's view of the snapshot stream: what it was sent, what it acknowledged, and so which
+delta baselines its next frame may use. Sans-I/O; owned by the client's session, read by the frame planner
+(server/realtime/snapshots.py). A reconnect starts a new one: a new transport shares no baselines."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+HISTORY = 64  # ticks of past room states kept for delta baselines (codec.MAX_BASELINE_AGE < HISTORY)
+
+
+class ClientSync:
+    __slots__ = (
+        "acked_tick",
+        "avatar_id",
+        "delivered",
+        "inflight",
+        "known",
+        "pinned",
+        "settled_tick",
+        "settled_view",
+        "slot",
+    )
+
+    def __init__(self, avatar_id: int, slot: int, allocated: int) -> None:
+        self.avatar_id, self.slot = avatar_id, slot
+        self.inflight: deque[tuple[int, np.ndarray, np.ndarray]] = deque()  # (tick, near, far) of frames sent
+        # delivered[t % HISTORY] == t: the frame of tick t is known to have arrived (recent ticks only)
+        self.delivered = np.zeros(HISTORY, dtype=np.int64)
+        self.acked_tick = 0
+        self.pinned: frozenset[int] = frozenset()
+        self.settled_view: np.ndarray | None = None  # view of the newest frame known to have arrived
+        self.settled_tick = 0
+        # known[x]: the last acknowledged tick at which this client received avatar slot x (0 = none): the
+        # delta baseline for x in its next frame.
+        self.known = np.zeros(allocated, dtype=np.int32)
+
+    def ack(self, tick: int, room_tick: int) -> None:
+        if self.acked_tick < tick <= room_tick:
+            self.acked_tick = tick
+
+    def pin(self, avatar_ids: list[int]) -> None:
+        """Avatars this client always receives at the full rate (its companions)."""
+        self.pinned = frozenset(int(i) for i in avatar_ids)
+
+    def fit(self, allocated: int) -> None:
+        """The room grew its per-slot arrays."""
+        if len(self.known) < allocated:
+            known = np.zeros(allocated, dtype=np.int32)
+            known[: len(self.known)] = self.known
+            self.known = known
+
+    def settle(self) -> None:
+        """Frames up to the acked tick reached the client: their avatars become delta baselines."""
+        inflight = self.inflight
+        acked = self.acked_tick
+        if inflight and inflight[0][0] <= acked:
+            known = self.known
+            while inflight and inflight[0][0] <= acked:
+                tick, near, far = inflight.popleft()
+                known[near] = tick
+                if len(far):
+                    known[far] = tick
+                self.settled_view, self.settled_tick = near, tick
+                self.delivered[tick % HISTORY] = tick
+        while len(inflight) > HISTORY:  # a client that never acks gets absolute frames, not unbounded memory
+            inflight.popleft()
+
+    def dropped(self, tick: int) -> None:
+        """The transport discarded this frame unsent (newest wins): never use it as a baseline."""
+        for i, entry in enumerate(self.inflight):
+            if entry[0] == tick:
+                del self.inflight[i]
+                break
