@@ -127,3 +127,41 @@ def test_scene_gltf_has_architecture_fixtures_and_lights():
         assert len(lights) == len(scene.lights)
         colours = {tuple(np.round(m.pbrMetallicRoughness.baseColorFactor[:3], 2)) for m in glb.materials}
         assert len(colours) >= 8  # coloured and lit, not a grey box
+
+
+def _walkable_reference(scene, pts: np.ndarray) -> np.ndarray:
+    """The walkable rule written plainly, point by point (the scene's batched arrays must agree)."""
+    def dist(p, a, b):
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        t = np.clip(np.dot(p - a, b - a) / max(np.dot(b - a, b - a), 1e-12), 0, 1)
+        return float(np.linalg.norm(p - (a + t * (b - a))))
+
+    out = []
+    floor = scene.floor
+    for p in pts:
+        if not np.isfinite(p).all():
+            out.append(False)
+            continue
+        inside = False
+        for (x1, z1), (x2, z2) in zip(floor, np.roll(floor, -1, axis=0), strict=True):
+            if (z1 > p[1]) != (z2 > p[1]) and p[0] < x1 + (p[1] - z1) * (x2 - x1) / (z2 - z1):
+                inside = not inside
+        ok = inside and all(dist(p, a, b) >= AVATAR_RADIUS for a, b in zip(floor, np.roll(floor, -1, axis=0),
+                                                                               strict=True))
+        ok = ok and all(dist(p, w.start, w.end) >= w.thickness / 2 + AVATAR_RADIUS for w in scene.walls)
+        for f in scene.fixtures:
+            lx, lz = f.to_local(p[None, :])[0]
+            if abs(lx) < f.size[0] / 2 + AVATAR_RADIUS and abs(lz) < f.size[2] / 2 + AVATAR_RADIUS:
+                ok = False
+        out.append(ok)
+    return np.array(out)
+
+
+def test_the_batched_walkable_area_agrees_with_the_plain_rule_in_every_store():
+    rng = np.random.default_rng(3)
+    for scene_id in list_scenes():
+        scene = load_scene(scene_id)
+        lo, hi = np.array(scene.bounds_min)[[0, 2]], np.array(scene.bounds_max)[[0, 2]]
+        pts = rng.uniform(lo - 1, hi + 1, (1500, 2))
+        pts[:3] = np.nan
+        assert (scene.walkable_mask(pts) == _walkable_reference(scene, pts)).all(), scene_id

@@ -8,6 +8,7 @@ Nothing here touches sockets, clocks or storage.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import secrets
 from collections import deque
@@ -354,15 +355,14 @@ class Room:
         raw = np.frombuffer(b"".join(d[UPLOAD_HEADER.size :] for _, d, _ in items), dtype="<f4")
         values = raw.reshape(len(items), n_floats).astype(np.float64)
         received = np.array([r for _, _, r in items])
-        offsets = part_float_offsets(presence)
+        layout = _layout(presence)
+        offsets = layout.offsets
         rejections: list[Rejection] = []
 
         ok = np.isfinite(values).all(axis=1)
-        quat_ok = np.ones(len(items), dtype=bool)
-        for part, at in offsets.items():
-            quats = _part_quats(part, values[:, at : at + PART_FLOATS[part]])
-            norms = np.linalg.norm(quats, axis=-1)
-            quat_ok &= np.all(np.abs(norms - 1.0) <= 0.05, axis=tuple(range(1, norms.ndim)))
+        quats = values[:, layout.quat_floats].reshape(len(items), -1, 4)  # every rotation of every part
+        norms = np.sqrt(np.einsum("nki,nki->nk", quats, quats))
+        quat_ok = (np.abs(norms - 1.0) <= 0.05).all(axis=1)
         for i in np.flatnonzero(~ok):
             rejections.append(self._reject(int(self.slot_ids[slots[i]]), "pose_non_finite",
                                            "pose has NaN or infinite values; it was ignored"))
@@ -376,10 +376,11 @@ class Room:
 
         # Head: bounds, speed, walkable floor. The server's answer is what everyone sees.
         head = values[:, 0:3].copy()
-        for slot in slots:
-            to = self._teleports.pop(int(slot), None)
-            if to is not None:  # the floor position moved; keep the headset's height above it
-                self.head_pos[slot, [0, 2]] = to[[0, 2]]
+        if self._teleports:
+            for slot in slots:
+                to = self._teleports.pop(int(slot), None)
+                if to is not None:  # the floor position moved; keep the headset's height above it
+                    self.head_pos[slot, [0, 2]] = to[[0, 2]]
         prev = self.head_pos[slots]
         lo, hi = np.asarray(self.rules.bounds_min), np.asarray(self.rules.bounds_max)
         clamped = np.clip(head, lo + (0, self.rules.head_min_y, 0), [hi[0], lo[1] + self.rules.head_max_y, hi[2]])
@@ -401,21 +402,22 @@ class Room:
 
         new_presence = np.full(len(slots), presence, dtype=np.uint8)
         states = np.zeros((len(slots), N_COMPONENTS), dtype=np.int32)
-        head_mm = quantize_positions_mm(clamped)
-        states[:, 0:3] = head_mm
-        states[:, 3:7] = quantize_quats(values[:, 3:7])
+        n = len(slots)
+        states[:, 0:3] = quantize_positions_mm(clamped)
+        # The head's and the controllers' rotations in one go (their layouts are the same)
+        states[:, layout.simple_quat_comps] = quantize_quats(
+            values[:, layout.simple_quat_floats].reshape(n, -1, 4)).reshape(n, -1)
+        if layout.controllers:
+            rel = values[:, layout.controller_pos_floats].reshape(n, -1, 3) - head[:, None, :]
+            states[:, layout.controller_pos_comps] = quantize_positions_mm(rel).reshape(n, -1)
+            out_of_reach = np.einsum("nki,nki->nk", rel, rel) > self.rules.reach_m ** 2
+            for i, part in enumerate(layout.controllers):
+                self._drop_part(new_presence, states, part, out_of_reach[:, i], "controller_out_of_reach")
         for part, at in offsets.items():
-            if part == HEAD:
+            if part <= 2:  # head and controllers: done above
                 continue
             block = values[:, at : at + PART_FLOATS[part]]
-            if part in (1, 2):  # controllers
-                rel = block[:, 0:3] - head
-                reach = np.linalg.norm(rel, axis=1) <= self.rules.reach_m
-                o = PART_OFFSETS[part]
-                states[:, o : o + 3] = quantize_positions_mm(rel)
-                states[:, o + 3 : o + 7] = quantize_quats(block[:, 3:7])
-                self._drop_part(new_presence, states, part, ~reach, "controller_out_of_reach")
-            elif part in (LEFT_HAND, RIGHT_HAND):
+            if part in (LEFT_HAND, RIGHT_HAND):
                 self._quantize_hands(part, block, head, states, new_presence)
             else:  # body
                 rel = block[:, 0:3] - head
@@ -513,11 +515,36 @@ class Room:
         return codec.encode_delta(ids, states, presence, self._hist_state[h, slots], self._hist_presence[h, slots])
 
 
-def _part_quats(part: int, block: np.ndarray) -> np.ndarray:
-    """The quaternions inside a part's float block, shape (n, k, 4)."""
-    n = block.shape[0]
-    if part in (0, 1, 2):
-        return block[:, 3:7].reshape(n, 1, 4)
-    if part in (LEFT_HAND, RIGHT_HAND):
-        return block.reshape(n, N_HAND_JOINTS, 7)[:, :, 3:7]
-    return block[:, 3:].reshape(n, N_BODY_JOINTS, 4)
+@dataclass(frozen=True)
+class _Layout:
+    """Where things are in an upload with one presence byte, as index arrays (built once per presence)."""
+
+    offsets: dict[int, int]  # part -> first float
+    quat_floats: np.ndarray  # float columns of every rotation of every present part, 4 by 4
+    simple_quat_floats: np.ndarray  # the head's and the controllers' rotations
+    simple_quat_comps: np.ndarray  # where their quantized rotations go in the state
+    controllers: tuple[int, ...]
+    controller_pos_floats: np.ndarray
+    controller_pos_comps: np.ndarray
+
+
+@functools.cache
+def _layout(presence: int) -> _Layout:
+    offsets = part_float_offsets(presence)
+    quat_floats, simple_q, simple_qc, ctrl_p, ctrl_pc = [], [], [], [], []
+    for part, at in offsets.items():
+        if part <= 2:
+            simple_q += range(at + 3, at + 7)
+            simple_qc += range(PART_OFFSETS[part] + 3, PART_OFFSETS[part] + 7)
+            quat_floats += range(at + 3, at + 7)
+            if part:
+                ctrl_p += range(at, at + 3)
+                ctrl_pc += range(PART_OFFSETS[part], PART_OFFSETS[part] + 3)
+        elif part in (LEFT_HAND, RIGHT_HAND):
+            quat_floats += [at + 7 * j + c for j in range(N_HAND_JOINTS) for c in range(3, 7)]
+        else:
+            quat_floats += range(at + 3, at + 3 + 4 * N_BODY_JOINTS)
+    def index(values: list[int]) -> np.ndarray:
+        return np.array(values, dtype=np.intp)
+    return _Layout(offsets, index(quat_floats), index(simple_q), index(simple_qc),
+                   tuple(p for p in offsets if p in (1, 2)), index(ctrl_p), index(ctrl_pc))

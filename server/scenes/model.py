@@ -106,13 +106,53 @@ def _point_in_polygon(xz: np.ndarray, poly: np.ndarray) -> np.ndarray:
     return (np.count_nonzero(crosses & (x < x_at), axis=1) % 2) == 1
 
 
-def _distance_to_segments(xz: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N,2) points, (E,2) segment ends -> (N,E) distances."""
-    ab = b - a
-    ap = xz[:, None, :] - a[None, :, :]
-    t = np.clip(np.einsum("nei,ei->ne", ap, ab) / np.maximum(np.einsum("ei,ei->e", ab, ab), 1e-12), 0, 1)
-    closest = a[None, :, :] + t[..., None] * ab[None, :, :]
-    return np.linalg.norm(xz[:, None, :] - closest, axis=2)
+class WalkableArea:
+    """The floor minus walls and fixtures, inflated by AVATAR_RADIUS, as arrays built once: the room checks
+    every pose upload against it every tick, so `mask` is a handful of numpy operations whatever the scene."""
+
+    def __init__(self, floor: np.ndarray, walls: list[Wall], fixtures: list[Fixture]) -> None:
+        floor = np.asarray(floor, dtype=np.float64)
+        nxt = np.roll(floor, -1, axis=0)
+        self.floor = floor
+        # Even-odd rule: edge e crosses the horizontal line through a point between its two ends in z.
+        self.z1, self.z2 = floor[:, 1], nxt[:, 1]
+        dz = nxt[:, 1] - floor[:, 1]
+        self.slope = np.divide(nxt[:, 0] - floor[:, 0], dz, out=np.zeros(len(floor)), where=dz != 0)
+        # Segments (floor edges, walls) with their clearances: a point must stay this far from each.
+        starts = [floor] + ([np.array([w.start for w in walls], dtype=np.float64)] if walls else [])
+        ends = [nxt] + ([np.array([w.end for w in walls], dtype=np.float64)] if walls else [])
+        clear = [np.full(len(floor), AVATAR_RADIUS)] + (
+            [np.array([w.thickness / 2 + AVATAR_RADIUS for w in walls])] if walls else [])
+        self.a = np.concatenate(starts)
+        self.ab = np.concatenate(ends) - self.a
+        self.inv_len2 = 1.0 / np.maximum(np.einsum("ei,ei->e", self.ab, self.ab), 1e-12)
+        self.clear2 = np.concatenate(clear) ** 2
+        # Fixture footprints (Fixture.to_local, batched): centre, rotation, half extents plus the radius.
+        self.centers = np.array([f.center for f in fixtures], dtype=np.float64).reshape(-1, 2)
+        angles = np.radians([f.rotation_deg for f in fixtures])
+        self.cos, self.sin = np.cos(angles), np.sin(angles)
+        self.half = np.array([(f.size[0] / 2 + AVATAR_RADIUS, f.size[2] / 2 + AVATAR_RADIUS) for f in fixtures],
+                             dtype=np.float64).reshape(-1, 2)
+
+    def mask(self, xz: np.ndarray) -> np.ndarray:
+        pts = np.asarray(xz, dtype=np.float64).reshape(-1, 2)
+        ok = np.isfinite(pts).all(axis=1)
+        pts = np.where(ok[:, None], pts, 0.0)
+        x, z = pts[:, 0:1], pts[:, 1:2]
+        crosses = (self.z1 > z) != (self.z2 > z)
+        x_at = self.floor[:, 0] + (z - self.z1) * self.slope
+        ok &= (np.count_nonzero(crosses & (x < x_at), axis=1) & 1).astype(bool)
+        ap = pts[:, None, :] - self.a
+        t = np.clip(np.einsum("nei,ei->ne", ap, self.ab) * self.inv_len2, 0.0, 1.0)
+        off = ap - t[..., None] * self.ab
+        ok &= (np.einsum("nei,nei->ne", off, off) >= self.clear2).all(axis=1)
+        if len(self.centers):
+            dx = x - self.centers[:, 0]
+            dz = z - self.centers[:, 1]
+            inside = (np.abs(self.cos * dx - self.sin * dz) < self.half[:, 0]) & (
+                np.abs(self.sin * dx + self.cos * dz) < self.half[:, 1])
+            ok &= ~inside.any(axis=1)
+        return ok
 
 
 @dataclass
@@ -143,34 +183,12 @@ class Scene:
         return (float(self.floor[:, 0].max()), float(self.ceiling_height), float(self.floor[:, 1].max()))
 
     @functools.cached_property
-    def _obstacles(self) -> tuple[np.ndarray, ...]:
-        """Walls and fixtures as arrays, built once: the room checks every upload against them every tick."""
-        a = np.array([w.start for w in self.walls], dtype=np.float64).reshape(-1, 2)
-        b = np.array([w.end for w in self.walls], dtype=np.float64).reshape(-1, 2)
-        wall_clear = np.array([w.thickness / 2 + AVATAR_RADIUS for w in self.walls], dtype=np.float64)
-        centers = np.array([f.center for f in self.fixtures], dtype=np.float64).reshape(-1, 2)
-        angles = np.radians([f.rotation_deg for f in self.fixtures])
-        half = np.array([(f.size[0] / 2 + AVATAR_RADIUS, f.size[2] / 2 + AVATAR_RADIUS) for f in self.fixtures],
-                        dtype=np.float64).reshape(-1, 2)
-        return a, b, wall_clear, centers, np.cos(angles), np.sin(angles), half
+    def walkable(self) -> WalkableArea:
+        return WalkableArea(self.floor, self.walls, self.fixtures)
 
     def walkable_mask(self, xz: np.ndarray) -> np.ndarray:
         """(N,2) x,z in metres -> (N,) bool: inside the floor, clear of walls and fixtures by AVATAR_RADIUS."""
-        pts = np.asarray(xz, dtype=np.float64).reshape(-1, 2)
-        ok = np.isfinite(pts).all(axis=1)
-        pts = np.where(ok[:, None], pts, 0.0)
-        ok &= _point_in_polygon(pts, self.floor)
-        edges_a, edges_b = self.floor, np.roll(self.floor, -1, axis=0)
-        ok &= _distance_to_segments(pts, edges_a, edges_b).min(axis=1) >= AVATAR_RADIUS
-        a, b, wall_clear, centers, cos, sin, half = self._obstacles
-        if len(a):
-            ok &= (_distance_to_segments(pts, a, b) >= wall_clear[None, :]).all(axis=1)
-        if len(centers):  # every point against every fixture's footprint at once (Fixture.to_local, batched)
-            dx = pts[:, 0:1] - centers[None, :, 0]
-            dz = pts[:, 1:2] - centers[None, :, 1]
-            inside = (np.abs(cos * dx - sin * dz) < half[:, 0]) & (np.abs(sin * dx + cos * dz) < half[:, 1])
-            ok &= ~inside.any(axis=1)
-        return ok
+        return self.walkable.mask(xz)
 
     def is_walkable(self, x: float, z: float) -> bool:
         return bool(self.walkable_mask(np.array([[x, z]], dtype=np.float64))[0])
