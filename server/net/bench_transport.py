@@ -30,6 +30,7 @@ from server.config import Settings
 from server.metrics import Metrics
 from server.net.hub import Hub
 from server.net.session import Session
+from server.realtime.interest import InterestConfig
 
 UPLOAD = struct.Struct("<BBHI")
 OUT = Path(__file__).resolve().parents[2] / "bench"
@@ -73,11 +74,16 @@ def client_frame(payload: bytes) -> bytes:
     return head + b"\0\0\0\0" + payload
 
 
-async def run(clients: int, seconds: float, profile: bool) -> dict:
+async def run(clients: int, seconds: float, profile: bool, scene: str = "boutique", interest: str = "auto",
+              spread: bool = False) -> dict:
+    """`spread`: avatars stand at random walkable points of the store (a crowd, for interest management)
+    instead of at its spawn points."""
     clock_now = [0.0]
     hub = Hub(Settings(), Metrics())
     hub.clock.time_fn = lambda: clock_now[0]  # sessions and the clock read the same injected time
-    info = hub.registry.create("bench", "boutique", 0.0, capacity=max(clients, 8))
+    limit = {"auto": InterestConfig().all_to_all_limit, "all": 2000, "nearby": 0}[interest]
+    info = hub.registry.create("bench", scene, 0.0, capacity=max(clients, 8),
+                               interest=InterestConfig(all_to_all_limit=limit))
     room = info.room
     sessions, transports = [], []
     for i in range(clients):
@@ -94,6 +100,16 @@ async def run(clients: int, seconds: float, profile: bool) -> dict:
         sessions.append(session)
         transports.append(transport)
     spawn = np.array([room.spawn_position(s.avatar_id) for s in sessions])
+    if spread:
+        rng = np.random.default_rng(2)
+        lo, hi = np.array(room.rules.bounds_min), np.array(room.rules.bounds_max)
+        points: list[np.ndarray] = []
+        while len(points) < clients:
+            xz = rng.uniform(lo[[0, 2]], hi[[0, 2]], (4 * clients, 2))
+            points += list(xz[room.rules.walkable_mask(xz)])
+        spawn = np.array([[x, 0.0, z] for x, z in points[:clients]])
+        for session, at in zip(sessions, spawn, strict=True):
+            room.head_pos[session.sync.slot] = at + (0, 1.6, 0)
     base = np.zeros((clients, 21), dtype=np.float32)
     base[:, 0:3] = spawn + (0, 1.6, 0)
     base[:, 7:10] = spawn + (-0.2, 1.2, 0.3)
@@ -130,7 +146,8 @@ async def run(clients: int, seconds: float, profile: bool) -> dict:
         profiler.disable()
     cpu = time.process_time() - started
     frames = sum(t.frames for t in transports) - frames0
-    result = {"clients": clients, "ticks": ticks, "snapshots": frames, "cpu_s": round(cpu, 3),
+    result = {"clients": clients, "scene": scene, "interest": interest, "spread": spread,
+              "ticks": ticks, "snapshots": frames, "cpu_s": round(cpu, 3),
               "us_per_snapshot": round(cpu / frames * 1e6, 2),
               "bytes_per_avatar_per_tick": round((sum(t.bytes for t in transports) - bytes0) / frames / clients, 2)}
     if profiler:
@@ -143,9 +160,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[50, 100, 200])
     parser.add_argument("--seconds", type=float, default=3.0, help="simulated seconds per size (default 3)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the measured ticks")
+    parser.add_argument("--scene", default="boutique")
+    parser.add_argument("--interest", choices=["auto", "all", "nearby"], default="auto")
+    parser.add_argument("--spread", action="store_true", help="a crowd spread over the floor, not at the spawn points")
     parser.add_argument("--write", action="store_true", help="write bench/transport.json")
     args = parser.parse_args()
-    rows = [asyncio.run(run(n, args.seconds, args.profile)) for n in args.clients]
+    rows = [asyncio.run(run(n, args.seconds, args.profile, args.scene, args.interest, args.spread))
+            for n in args.clients]
     for row in rows:
         print(json.dumps(row))
     if args.write:

@@ -6,6 +6,7 @@ many clients are cut from that shared encoding, so nothing shared is encoded twi
 
 from __future__ import annotations
 
+import itertools
 import struct
 from dataclasses import dataclass
 
@@ -34,20 +35,24 @@ class EncodedBlocks:
 
     flat: np.ndarray  # uint8
     offsets: np.ndarray  # int64, len = n + 1
+    _all: bytes | None = None
+    _blocks: list[bytes] | None = None
 
     def all_bytes(self) -> bytes:
-        return self.flat.tobytes()
+        if self._all is None:
+            self._all = self.flat.tobytes()
+        return self._all
 
     def take(self, rows: np.ndarray) -> bytes:
-        """Concatenate the blocks of the given rows (in that order)."""
+        """Concatenate the blocks of the given rows (in that order). Large rooms cut many frames from one
+        encoding (one per interest group), so the blocks are split into bytes once and joined per cut."""
         if len(rows) == 0:
             return b""
-        starts = self.offsets[rows]
-        lens = self.offsets[rows + 1] - starts
-        total = int(lens.sum())
-        # index = start of each block repeated over its length + position inside the block
-        shift = np.repeat(starts - (np.cumsum(lens) - lens), lens)
-        return self.flat[np.arange(total, dtype=np.int64) + shift].tobytes()
+        blocks = self._blocks
+        if blocks is None:
+            data, cuts = self.all_bytes(), self.offsets.tolist()
+            blocks = self._blocks = [data[a:b] for a, b in itertools.pairwise(cuts)]
+        return b"".join(map(blocks.__getitem__, rows.tolist()))
 
 
 def _id_columns(ids: np.ndarray) -> np.ndarray:

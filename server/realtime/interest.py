@@ -1,11 +1,15 @@
 """Interest management: which avatars each client receives this tick.
 
 Small rooms are all-to-all. Larger rooms group clients by floor cell: every client in a cell shares a
-near view (the nearest avatars, at the full rate), stable from tick to tick while the crowd around it
-stays, so its snapshot is encoded once and delta-coded against the client's last acknowledged frame.
-Everyone else comes at a twelfth of the rate on a room-wide phase: on tick t the avatars with
-(t + slot) % far_period == 0, delta-coded against tick t - far_period, when every client received them
-too, so that part is encoded once for the whole room. Pinned companions always come at the full rate.
+near view (the avatars nearest the cell, at the full rate, always including the cell's own clients), so its
+snapshot is encoded once and delta-coded against each client's last acknowledged frame. Everyone else comes
+at a twelfth of the rate on a room-wide phase: on tick t the avatars with (t + slot) % far_period == 0,
+delta-coded against tick t - far_period, when every client received them too, so that part is encoded once
+for the whole room. Pinned companions always come at the full rate.
+
+The grouping is recomputed every `refresh_ticks` (100 ms: nobody walks far in that time) and whenever the
+clients or the visible avatars change, in a few array operations over all cells at once; between refreshes
+the near views are the same array objects, which is what lets a client's last frame be its whole baseline.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ class InterestConfig:
     all_to_all_limit: int = 250  # rooms with at most this many visible avatars send everyone every tick
     cell_m: float = 4.0
     near_m: float = 10.0
-    near_max: int = 50  # at most this many avatars at the full rate (the nearest)
+    near_max: int = 50  # at most this many avatars at the full rate (the nearest), plus the cell's own clients
     far_period: int = 12  # everyone else: every 12th tick, 5 Hz
+    refresh_ticks: int = 6  # the grouping is recomputed this often (and on every join or leave)
 
 
 @dataclass
@@ -36,10 +41,11 @@ class InterestGroup:
     near: np.ndarray  # sorted slots sent every tick (the same object across ticks while unchanged)
     far: np.ndarray  # sorted slots due this tick on the room-wide far phase, none of them in `near`
     members: list[ClientSync] = field(default_factory=list)
+    in_near: np.ndarray | None = None  # bool per room slot: in `near`
 
 
 class ViewCache:
-    """Hands out the same array object for the same set of slots as on the previous tick, so a client
+    """Hands out the same array object for the same set of slots as at the previous refresh, so a client
     can recognise that its view did not change (its last frame is then the baseline for all of it)."""
 
     def __init__(self) -> None:
@@ -58,40 +64,78 @@ class ViewCache:
         return found
 
 
-def interest_groups(room: Room, tick: int, slots: np.ndarray, clients: list[ClientSync], cfg: InterestConfig,
-                    views: ViewCache) -> list[InterestGroup]:
-    views.next_tick()
-    if len(slots) <= cfg.all_to_all_limit:
-        return [InterestGroup(views.stable(slots), EMPTY, clients)]
+class Interest:
+    """One room's grouping of its clients, kept between refreshes."""
+
+    def __init__(self) -> None:
+        self.views = ViewCache()
+        self._groups: list[InterestGroup] = []
+        self._key: tuple | None = None
+        self._refreshed_at = -(10**9)
+
+    def groups(self, room: Room, tick: int, slots: np.ndarray, clients: list[ClientSync],
+               cfg: InterestConfig) -> list[InterestGroup]:
+        if len(slots) <= cfg.all_to_all_limit:
+            self.views.next_tick()
+            self._key = None
+            return [InterestGroup(self.views.stable(slots), EMPTY, clients)]
+        key = (id(slots), tuple(map(id, clients)), tuple(c.pinned for c in clients if c.pinned))
+        if key != self._key or tick - self._refreshed_at >= cfg.refresh_ticks:
+            self._key, self._refreshed_at = key, tick
+            self.views.next_tick()
+            self._groups = _near_groups(room, slots, clients, cfg, self.views)
+        far_due = slots[(tick + slots) % cfg.far_period == 0]
+        for group in self._groups:
+            group.far = far_due[~group.in_near[far_due]]
+        return self._groups
+
+
+def _near_groups(room: Room, slots: np.ndarray, clients: list[ClientSync], cfg: InterestConfig,
+                 views: ViewCache) -> list[InterestGroup]:
+    """Near views of every occupied cell at once: distances from each cell's centre to every visible avatar,
+    the `near_max` nearest within reach, plus the cell's own clients (and per client its pinned companions)."""
     xz = room.head_pos[slots][:, [0, 2]]
-    cell_of = np.floor(room.head_pos[[a.slot for a in clients]][:, [0, 2]] / cfg.cell_m).astype(np.int64)
-    far_due = slots[(tick + slots) % cfg.far_period == 0]
-    by_cell: dict[tuple[int, int], tuple[InterestGroup, np.ndarray]] = {}
-    alone: list[InterestGroup] = []
-    half_diag = cfg.cell_m * 0.7072
-    for avatar, cell in zip(clients, map(tuple, cell_of), strict=True):
-        entry = by_cell.get(cell)
-        if entry is None:
-            center = (np.array(cell, dtype=np.float64) + 0.5) * cfg.cell_m
-            dist = np.hypot(xz[:, 0] - center[0], xz[:, 1] - center[1])
-            near = dist <= cfg.near_m + half_diag
-            if near.sum() > cfg.near_max:
-                near = np.zeros(len(slots), dtype=bool)
-                near[np.argpartition(dist, cfg.near_max)[: cfg.near_max]] = True
-            in_near = np.zeros(room.allocated, dtype=bool)
-            in_near[slots[near]] = True
-            group = InterestGroup(views.stable(slots[near]), far_due[~in_near[far_due]])
-            entry = by_cell[cell] = (group, in_near)
-        group, in_near = entry
-        # the client itself and its pinned companions always come along, at the full rate
-        extra = [avatar.slot] if not in_near[avatar.slot] else []
-        for pinned_id in avatar.pinned:
-            other = room.avatars.get(pinned_id)
-            if other is not None and other.visible and not in_near[other.slot]:
-                extra.append(other.slot)
-        if extra:
-            near = views.stable(np.union1d(group.near, np.array(extra, dtype=np.intp)))
-            alone.append(InterestGroup(near, np.setdiff1d(group.far, near, assume_unique=True), [avatar]))
-        else:
-            group.members.append(avatar)
-    return [group for group, _ in by_cell.values() if group.members] + alone
+    client_slots = np.array([c.slot for c in clients], dtype=np.intp)
+    cell_of = np.floor(room.head_pos[client_slots][:, [0, 2]] / cfg.cell_m).astype(np.int64)
+    cells, which = np.unique(cell_of, axis=0, return_inverse=True)
+    which = which.reshape(-1)
+    centers = (cells + 0.5) * cfg.cell_m
+    d2 = ((centers[:, None, :] - xz[None, :, :]) ** 2).sum(axis=2)  # (cells, visible avatars)
+    reach2 = (cfg.near_m + cfg.cell_m * 0.7072) ** 2
+    if len(slots) > cfg.near_max:
+        nearest = np.argpartition(d2, cfg.near_max - 1, axis=1)[:, : cfg.near_max]
+        chosen = np.zeros(d2.shape, dtype=bool)
+        np.put_along_axis(chosen, nearest, True, axis=1)
+    else:
+        chosen = np.ones(d2.shape, dtype=bool)
+    chosen &= d2 <= reach2
+    in_near = np.zeros((len(cells), room.allocated), dtype=bool)
+    in_near[:, slots] = chosen
+    in_near[which, client_slots] = True  # a cell's own clients are always near each other
+    order = np.argsort(which, kind="stable")
+    bounds = np.searchsorted(which[order], np.arange(len(cells) + 1))
+    groups: list[InterestGroup] = []
+    for c in range(len(cells)):
+        mask = in_near[c]
+        group = InterestGroup(views.stable(np.flatnonzero(mask)), EMPTY, [], mask)
+        for i in order[bounds[c] : bounds[c + 1]]:
+            client = clients[i]
+            extra = [o.slot for o in _pinned_visible(room, client) if not mask[o.slot]]
+            if extra:  # companions outside the view: this client gets a view of its own
+                own = mask.copy()
+                own[extra] = True
+                groups.append(InterestGroup(views.stable(np.flatnonzero(own)), EMPTY, [client], own))
+            else:
+                group.members.append(client)
+        if group.members:
+            groups.append(group)
+    return groups
+
+
+def _pinned_visible(room: Room, client: ClientSync) -> list:
+    found = []
+    for avatar_id in client.pinned:
+        other = room.avatars.get(avatar_id)
+        if other is not None and other.visible:
+            found.append(other)
+    return found

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from server.realtime import codec
-from server.realtime.interest import ViewCache, interest_groups
+from server.realtime.interest import Interest
 from server.realtime.sync import HISTORY, ClientSync
 
 if TYPE_CHECKING:
@@ -21,10 +21,10 @@ if TYPE_CHECKING:
 
 
 class SnapshotPlanner:
-    """One per room: the view cache that keeps unchanged views the same object from tick to tick."""
+    """One per room: its interest grouping, kept between ticks (unchanged views stay the same objects)."""
 
     def __init__(self) -> None:
-        self.views = ViewCache()
+        self.interest = Interest()
 
     def frames(self, room: Room, clients: list[ClientSync], t: int, server_time_ms: int
                ) -> list[tuple[ClientSync, bytes]]:
@@ -62,7 +62,7 @@ class SnapshotPlanner:
             assigned.append((client, index))
             client.inflight.append((t, group.near, group.far))
 
-        for group in interest_groups(room, t, slots, clients, room.interest, self.views):
+        for group in self.interest.groups(room, t, slots, clients, room.interest):
             view = group.near
             newest_join = int(slot_joined[view].max())
             batch = []
