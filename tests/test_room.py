@@ -297,3 +297,36 @@ def test_interest_managed_clients_decode_every_frame_while_others_join_late_and_
     for session in watchers.values():
         assert session.snapshots > 150
         assert len(session.latest) > 20  # near ones every tick, far ones at 5 Hz: it sees the crowd
+
+
+def test_a_crowd_in_one_cell_sees_itself_at_the_full_rate_and_everyone_else_at_least_at_5_hz():
+    """More people in one 4 m cell than the near view holds, plus a spread crowd: nobody of the same cell is
+    ever left out of a frame, and over 12 ticks every client has every visible avatar at least once."""
+    from server.realtime.interest import Interest
+    from server.realtime.sync import ClientSync
+
+    cfg = InterestConfig(all_to_all_limit=0, near_max=20)
+    room = Room("crowd", RoomRules(bounds_min=(-30, 0, -30), bounds_max=(30, 3, 30)), capacity=300, interest=cfg)
+    rng = np.random.default_rng(5)
+    avatars = [room.add_avatar(f"a{i}", 0.0) for i in range(260)]
+    syncs = []
+    for i, a in enumerate(avatars):
+        room.connect(a.id, 0.0)
+        x, z = rng.uniform(0.2, 3.8, 2) if i < 60 else rng.uniform(-29, 29, 2)  # 60 in cell (0, 0)
+        room.head_pos[a.slot] = (x, 1.6, z)
+        syncs.append(ClientSync(a.id, a.slot, room.allocated))
+    interest = Interest()
+    seen = {s.avatar_id: set() for s in syncs}
+    crowd = {a.slot for a in avatars[:60]}
+    for tick in range(1, 13):
+        groups = interest.groups(room, tick, room.visible_slots(), syncs, cfg)
+        assert sorted(m.avatar_id for g in groups for m in g.members) == sorted(s.avatar_id for s in syncs)
+        for group in groups:
+            near = set(group.near.tolist())
+            assert not near & set(group.far.tolist())
+            for member in group.members:
+                if member.slot in crowd:
+                    assert crowd <= near  # the whole cell, although near_max is 20
+                seen[member.avatar_id] |= near | set(group.far.tolist())
+    everyone = set(room.visible_slots().tolist())
+    assert all(got == everyone for got in seen.values())
