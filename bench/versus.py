@@ -60,6 +60,25 @@ def parse_proc_stat(text: str) -> tuple[int, int]:
     return int(fields[11]), int(fields[12])
 
 
+def parse_cpu_totals(text: str) -> tuple[int, int]:
+    """(idle, total) jiffies of all CPUs from the text of /proc/stat (its first `cpu` line): idle counts
+    idle + iowait, total the first eight fields (guest time is already inside user)."""
+    for line in text.splitlines():
+        fields = line.split()
+        if fields and fields[0] == "cpu":
+            values = [int(v) for v in fields[1:9]]
+            if len(values) < 5:
+                raise ValueError("truncated cpu line in /proc/stat")
+            return values[3] + values[4], sum(values)
+    raise ValueError("no cpu line in /proc/stat")
+
+
+def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float | None:
+    """Share of the machine's CPU time (all cores) that was busy between two parse_cpu_totals readings."""
+    idle, total = after[0] - before[0], after[1] - before[1]
+    return 1.0 - idle / total if total > 0 else None
+
+
 def median(values: list[float]) -> float | None:
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
@@ -143,6 +162,11 @@ def _cpu(pid: int) -> tuple[float, float]:
     with open(f"/proc/{pid}/stat") as f:
         utime, stime = parse_proc_stat(f.read())
     return utime / CLK_TCK, stime / CLK_TCK
+
+
+def _machine_cpu() -> tuple[int, int]:
+    with open("/proc/stat") as f:
+        return parse_cpu_totals(f.read())
 
 
 def _http_ok(url: str) -> bool:
@@ -285,7 +309,7 @@ def run_one(kind: str, clients: int, rep: int, seconds: float, warmup: float, wo
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_reader, args=(gen.stdout, lines), daemon=True).start()
     deadline = time.monotonic() + 120 + warmup + seconds
-    cpu0 = cpu1 = None
+    cpu0 = cpu1 = machine0 = machine1 = None
     t0 = t1 = 0.0
     stats0 = stats1 = None
     end = connected = None
@@ -304,10 +328,10 @@ def run_one(kind: str, clients: int, rep: int, seconds: float, warmup: float, wo
             except ValueError:
                 continue
             if event.get("event") == "start":
-                cpu0, t0 = _cpu(server.proc.pid), time.monotonic()
+                cpu0, t0, machine0 = _cpu(server.proc.pid), time.monotonic(), _machine_cpu()
                 stats0 = server.stats()
             elif event.get("event") == "end":
-                cpu1, t1 = _cpu(server.proc.pid), time.monotonic()
+                cpu1, t1, machine1 = _cpu(server.proc.pid), time.monotonic(), _machine_cpu()
                 stats1 = server.stats()
                 end = event
             elif event.get("event") == "connected":
@@ -316,7 +340,7 @@ def run_one(kind: str, clients: int, rep: int, seconds: float, warmup: float, wo
     finally:
         _stop(gen)
         server.stop()
-    assert cpu0 is not None and cpu1 is not None
+    assert cpu0 is not None and cpu1 is not None and machine0 is not None and machine1 is not None
     user_s, sys_s = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
     window = t1 - t0
     snaps = end["snapshots"]
@@ -326,6 +350,10 @@ def run_one(kind: str, clients: int, rep: int, seconds: float, warmup: float, wo
         "server_cpu": {"user_s": round(user_s, 3), "sys_s": round(sys_s, 3),
                        "share": round((user_s + sys_s) / window, 3)},
         "snapshots": snaps,
+        # How busy the whole machine was (every process, all cores) and its load average: other people's
+        # work shares these cores, which starves both servers alike when it is high.
+        "machine_busy_share": _r(busy_share(machine0, machine1), 3),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "us_per_snapshot": _r(us_per_snapshot(user_s + sys_s, snaps)),
         "us_user_per_snapshot": _r(us_per_snapshot(user_s, snaps)),
         "us_sys_per_snapshot": _r(us_per_snapshot(sys_s, snaps)),
@@ -334,6 +362,10 @@ def run_one(kind: str, clients: int, rep: int, seconds: float, warmup: float, wo
     if stats0 and stats1:
         run["server_frames_out"] = stats1.get("frames_out", 0) - stats0.get("frames_out", 0)
         run["server_frames_in"] = stats1.get("frames_in", 0) - stats0.get("frames_in", 0)
+        # snapshots encoded but replaced by a newer one before the socket took them (never delivered)
+        run["server_frames_replaced"] = stats1.get("frames_replaced", 0) - stats0.get("frames_replaced", 0)
+        run["server_late_ticks"] = stats1.get("late_ticks", 0) - stats0.get("late_ticks", 0)
+        run["server_skipped_ticks"] = stats1.get("skipped_ticks", 0) - stats0.get("skipped_ticks", 0)
         run["server_tick_work_ms"] = stats1.get("tick_work_ms")
     run["flags"] = run_flags(end["generator_cpu"]["share"], end["receive_hz"]["mean"], end.get("disconnects", 0))
     return run
@@ -366,6 +398,8 @@ def summarize(runs: list[dict], sizes: list[int]) -> list[dict]:
                 "rtt_p50_ms": _r(median([x["rtt_ms"]["p50"] for x in g])),
                 "rtt_p99_ms": _r(median([x["rtt_ms"]["p99"] for x in g])),
                 "gap_p99_ms": _r(median([x["snapshot_gap_ms"]["p99"] for x in g])),
+                "machine_busy_share": _r(median([r.get("machine_busy_share") for r in sel]), 3),
+                "load_average_1m": _r(median([r["load_average"][0] for r in sel if r.get("load_average")]), 1),
                 "generator_cpu_share_max": _r(max((x["generator_cpu"]["share"] for x in g), default=None), 3),
                 "flagged_reps": sum(1 for r in sel if r["flags"]),
                 "flags": sorted({f for r in sel for f in r["flags"]}),
@@ -410,8 +444,8 @@ def render_markdown(meta: dict, rows: list[dict], runs: list[dict]) -> str:
         "",
         "| clients | server | µs per snapshot: total = user + sys | server CPU (share of a core) | delivery Hz "
         "per client, mean / p5 | uploads Hz per client | ping RTT p50 / p99 ms | snapshot gap p99 ms "
-        "| generator CPU (max) | flags |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| generator CPU (max) | machine busy, load 1 min | flags |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         for kind in SERVERS:
@@ -422,7 +456,8 @@ def render_markdown(meta: dict, rows: list[dict], runs: list[dict]) -> str:
                 f"| {_f(s['receive_hz'])} / {_f(s['receive_hz_p5'])} | {_f(s['upload_hz'])} "
                 f"| {_f(s['rtt_p50_ms'])} / {_f(s['rtt_p99_ms'])} | {_f(s['gap_p99_ms'])} "
                 f"| {_f(s['generator_cpu_share_max'] and s['generator_cpu_share_max'] * 100, 0)}% "
-                f"| {', '.join(s['flags']) or '-'} |")
+                f"| {_f(s['machine_busy_share'] and s['machine_busy_share'] * 100, 0)}%, "
+                f"{_f(s['load_average_1m'])} | {', '.join(s['flags']) or '-'} |")
     out += [
         "",
         "Per repetition, µs per snapshot Plaza / Colyseus (ratio):",
@@ -442,7 +477,8 @@ def render_markdown(meta: dict, rows: list[dict], runs: list[dict]) -> str:
         "",
         "## How it was run",
         "",
-        f"- Command: `{meta['command']}` ({meta['reps']} repetitions, {meta['seconds']:g} s measured after "
+        f"- Command: `{meta['command']}` ({meta['reps']} repetition{'' if meta['reps'] == 1 else 's'}, "
+        f"{meta['seconds']:g} s measured after "
         f"{meta['warmup']:g} s of warm-up per run; every run starts its server fresh).",
         f"- Machine: {meta['machine']}; load average {meta['load_before']} before, {meta['load_after']} after "
         "(the machine is shared: other people's test suites ran alongside, which is why CPU time from /proc, "
@@ -467,6 +503,9 @@ def render_markdown(meta: dict, rows: list[dict], runs: list[dict]) -> str:
         "→ `pong`, Colyseus' PING protocol message echoed by the room. It includes both event loops' lag but "
         "not the wait for the next tick (neither server holds a pong until its tick). Snapshot gap: time "
         "between consecutive snapshots at the same sample clients.",
+        "- Machine busy: the share of all cores' time that was not idle during the window (every process, "
+        "from /proc/stat); load 1 min: the load average at the end of the run. Both tell how much other work "
+        "competed with the benchmark.",
         f"- Flags: a run is flagged when the generator used more than {GENERATOR_SATURATED:.0%} of a core, when "
         f"delivery fell below {MIN_DELIVERY_HZ:g} Hz per client, or when clients were disconnected; a flagged "
         "figure may measure the machine or the generator, not the server.",

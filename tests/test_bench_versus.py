@@ -35,6 +35,17 @@ def test_proc_stat_refuses_what_is_not_a_stat_line():
         versus.parse_proc_stat("12 (python) S 1 2")
 
 
+def test_proc_stat_cpu_totals_and_busy_share():
+    before = versus.parse_cpu_totals("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\nintr 1\n")
+    assert before == (850, 1000)
+    after = versus.parse_cpu_totals("cpu  400 0 150 1200 50 0 0 0 0 0\n")
+    assert after == (1250, 1800)
+    assert versus.busy_share(before, after) == pytest.approx(0.5)  # 400 of 800 jiffies idle
+    assert versus.busy_share(after, after) is None
+    with pytest.raises(ValueError):
+        versus.parse_cpu_totals("intr 1 2 3\n")
+
+
 def test_paired_ratios_pair_by_repetition_and_skip_missing_ones():
     plaza = {0: 80.0, 1: 60.0, 2: 90.0, 3: 50.0}
     colyseus = {0: 40.0, 1: 40.0, 3: 0.0}  # rep 2 failed, rep 3 has no divisor
@@ -86,7 +97,7 @@ def test_summary_rows_take_medians_and_the_paired_ratio():
         return {
             "server": server, "clients": clients, "rep": rep, "us_per_snapshot": us,
             "us_user_per_snapshot": us * 0.7, "us_sys_per_snapshot": us * 0.3, "server_cpu": {"share": 0.5},
-            "flags": versus.run_flags(gen, hz),
+            "flags": versus.run_flags(gen, hz), "machine_busy_share": 0.9, "load_average": [3.0, 2.0, 1.0],
             "generator": {"bytes_per_avatar_per_tick": 22.5 if server == "plaza" else 112.0,
                           "receive_hz": {"mean": hz, "p5": hz}, "upload_hz": 60.0,
                           "rtt_ms": {"p50": 1.0, "p99": 20.0}, "snapshot_gap_ms": {"p99": 30.0},
@@ -102,3 +113,8 @@ def test_summary_rows_take_medians_and_the_paired_ratio():
     assert row["plaza"]["flags"] == ["delivery < 58 Hz"]
     assert row["colyseus"]["flagged_reps"] == 0
     assert row["colyseus"]["bytes_per_avatar_per_tick"] == 112.0
+    assert row["plaza"]["machine_busy_share"] == 0.9
+    markdown = versus.render_markdown(
+        {"versions": {}, "command": "python bench/versus.py", "reps": 2, "seconds": 20.0, "warmup": 5.0,
+         "machine": "test", "load_before": [1, 1, 1], "load_after": [1, 1, 1], "date": "today"}, [row], runs)
+    assert "| 50 | 85 | 42 | 2.00 | 22.5 / 112.0 | 1/2 / 0/2 |" in markdown
