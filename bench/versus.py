@@ -415,7 +415,7 @@ def _f(v, digits: int = 1) -> str:
     return "n/a" if v is None else f"{v:.{digits}f}"
 
 
-def render_markdown(meta: dict, rows: list[dict], runs: list[dict]) -> str:
+def render_markdown(meta: dict, rows: list[dict], runs: list[dict], failures: list[dict] | None = None) -> str:
     v = meta["versions"]
     out = [
         "# Plaza vs Colyseus: server CPU per delivered snapshot, same workload",
@@ -438,6 +438,23 @@ def render_markdown(meta: dict, rows: list[dict], runs: list[dict]) -> str:
                    f"| {_f(row['ratio_median'], 2)} | {_f(p['bytes_per_avatar_per_tick'])} / "
                    f"{_f(c['bytes_per_avatar_per_tick'])} | {p['flagged_reps']}/{p['reps']} / "
                    f"{c['flagged_reps']}/{c['reps']} |")
+    flagged = [r for r in runs if r["flags"]]
+    busy = [r["machine_busy_share"] for r in runs if r.get("machine_busy_share") is not None]
+    loads = [r["load_average"][0] for r in runs if r.get("load_average")]
+    if flagged:
+        out += [
+            "",
+            f"**{len(flagged)} of {len(runs)} runs are flagged** ("
+            + ", ".join(sorted({f for r in flagged for f in r["flags"]})) + ")"
+            + (f"; all cores were {median(busy) * 100:.0f}% busy (median over the windows)" if busy else "")
+            + (f", load average {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores" if loads else "")
+            + ". Where delivery is flagged, the servers (and the generator) were short of CPU: both delivered "
+            "fewer than 60 snapshots a second and the generator's uploads fell behind too, so the two servers "
+            "did not see quite the same upload rate (uploads column below). The CPU per snapshot is still each "
+            "server's own CPU time over what it delivered, but a starved server amortises its per-tick costs "
+            "differently: prefer figures from unflagged runs, and re-run on a quiet machine before reading "
+            "small differences.",
+        ]
     out += [
         "",
         "## Details (medians over the repetitions)",
@@ -456,8 +473,8 @@ def render_markdown(meta: dict, rows: list[dict], runs: list[dict]) -> str:
                 f"| {_f(s['receive_hz'])} / {_f(s['receive_hz_p5'])} | {_f(s['upload_hz'])} "
                 f"| {_f(s['rtt_p50_ms'])} / {_f(s['rtt_p99_ms'])} | {_f(s['gap_p99_ms'])} "
                 f"| {_f(s['generator_cpu_share_max'] and s['generator_cpu_share_max'] * 100, 0)}% "
-                f"| {_f(s['machine_busy_share'] and s['machine_busy_share'] * 100, 0)}%, "
-                f"{_f(s['load_average_1m'])} | {', '.join(s['flags']) or '-'} |")
+                f"| {_f(s.get('machine_busy_share') and s['machine_busy_share'] * 100, 0)}%, "
+                f"{_f(s.get('load_average_1m'))} | {', '.join(s['flags']) or '-'} |")
     out += [
         "",
         "Per repetition, µs per snapshot Plaza / Colyseus (ratio):",
@@ -511,6 +528,10 @@ def render_markdown(meta: dict, rows: list[dict], runs: list[dict]) -> str:
         "figure may measure the machine or the generator, not the server.",
         "",
     ]
+    if failures:
+        out += ["## Failed runs", ""] + [
+            f"- rep {f['rep'] + 1}, {f['clients']} clients, {f['server']}: {f['error'].splitlines()[0]}"
+            for f in failures] + [""]
     return "\n".join(out)
 
 
@@ -522,7 +543,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds after every client is in (default 5)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 20 clients, 1 repetition, 3 s; writes bench/versus-quick.*")
+    parser.add_argument("--render", metavar="JSON", default=None,
+                        help="only rewrite the markdown next to an existing results file (no runs)")
     args = parser.parse_args(argv)
+    if args.render:
+        path = Path(args.render)
+        data = json.loads(path.read_text())
+        path.with_suffix(".md").write_text(
+            render_markdown(data["meta"], data["summary"], data["runs"], data.get("failures")))
+        return 0
     if args.quick:
         sizes, reps, seconds, warmup, stem = [20], 1, 3.0, 2.0, "versus-quick"
     else:
@@ -571,11 +600,7 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(exist_ok=True)
     (OUT / f"{stem}.json").write_text(json.dumps({"meta": meta, "summary": rows, "runs": runs, "failures": failures},
                                                   indent=2) + "\n")
-    md = render_markdown(meta, rows, runs)
-    if failures:
-        md += "\n## Failed runs\n\n" + "\n".join(
-            f"- rep {f['rep'] + 1}, {f['clients']} clients, {f['server']}: {f['error'].splitlines()[0]}"
-            for f in failures) + "\n"
+    md = render_markdown(meta, rows, runs, failures)
     (OUT / f"{stem}.md").write_text(md)
     print(md)
     return 0
