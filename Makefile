@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SCENE ?= boutique
 
-.PHONY: run test bench setup venv assets client lint clean system-deps
+.PHONY: run test bench bench-versus setup venv assets client lint clean system-deps
 
 setup: venv client assets
 
@@ -57,6 +57,13 @@ bench: setup
 	$(PY) -m server.commerce.bench
 	$(PY) -m server.gestures.bench
 	@if [ -f bench/client.py ]; then $(PY) bench/client.py; fi
+	$(PY) bench/versus.py
+
+# Plaza vs a minimal Colyseus 0.18 server, same pose workload, server CPU per delivered snapshot:
+# bench/versus.md and .json. Its Node packages are installed on demand (npm ci in bench/versus).
+# VERSUS_ARGS="--reps 2 --seconds 10" for a shorter run, "--quick" for a smoke run.
+bench-versus: setup
+	$(PY) bench/versus.py $(VERSUS_ARGS)
 
 clean:
 	rm -rf $(VENV) webxr_client/node_modules assets/node_modules
