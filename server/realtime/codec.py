@@ -104,30 +104,52 @@ def encode_delta(
     either = presence | base_presence
     part_cols: list[np.ndarray] = []
     part_keep: list[np.ndarray] = []
-    for part in range(N_PARTS):
+    # Head and controllers (parts 0-2, 7 components and a 1-byte mask each) as one (n, 3, 7) block: an absent
+    # part has no differences, so it adds no bytes, as if it had been skipped.
+    z = _zigzag(states[:, :21] - base_states[:, :21]).reshape(n, 3, 7)
+    nonzero = z != 0
+    changed = nonzero.any(axis=2) & ((presence[:, None] >> np.arange(3, dtype=np.uint8)) & 1).astype(bool)
+    bits |= (changed.view(np.uint8) << np.arange(3, dtype=np.uint8)).sum(axis=1, dtype=np.uint8)
+    block = np.empty((n, 3, 22), dtype=np.uint8)
+    block[:, :, 0] = np.packbits(nonzero, axis=2, bitorder="little")[:, :, 0]
+    block_keep = np.empty((n, 3, 22), dtype=bool)
+    block_keep[:, :, 0] = changed
+    _varints(z, block[:, :, 1:].reshape(n, 3, 7, 3), block_keep[:, :, 1:].reshape(n, 3, 7, 3))
+    block_keep[:, :, 1:] &= changed[:, :, None]
+    part_cols.append(block.reshape(n, 66))
+    part_keep.append(block_keep.reshape(n, 66))
+    for part in range(3, N_PARTS):
         if not (either >> part & 1).any():
             continue
         lo, hi = PART_OFFSETS[part], PART_OFFSETS[part + 1]
-        diff = states[:, lo:hi] - base_states[:, lo:hi]
-        z = ((diff << 1) ^ (diff >> 31)).view(np.uint32)
+        z = _zigzag(states[:, lo:hi] - base_states[:, lo:hi])
         nonzero = z != 0
         present = (presence >> part & 1).astype(bool)
         changed = nonzero.any(axis=1) & present  # a part that disappeared sends no components
         bits |= changed.view(np.uint8) << part
         k = hi - lo
-        two, three = z >= 128, z >= 16384
         varint = np.empty((n, k, 3), dtype=np.uint8)
-        varint[:, :, 0] = (z & 0x7F) | (two.view(np.uint8) << 7)
-        varint[:, :, 1] = ((z >> 7) & 0x7F) | (three.view(np.uint8) << 7)
-        varint[:, :, 2] = (z >> 14) & 0x7F
         varint_keep = np.empty((n, k, 3), dtype=bool)
-        varint_keep[:, :, 0], varint_keep[:, :, 1], varint_keep[:, :, 2] = nonzero, two, three
+        _varints(z, varint, varint_keep)
         varint_keep &= changed[:, None, None]
         part_cols += [np.packbits(nonzero, axis=1, bitorder="little"), varint.reshape(n, 3 * k)]
         part_keep += [np.repeat(changed[:, None], PART_MASK_BYTES[part], axis=1), varint_keep.reshape(n, 3 * k)]
     cols = [_id_columns(ids), bits[:, None], presence.astype(np.uint8)[:, None], *part_cols]
     keep = [np.ones((n, 3), dtype=bool), presence_changed[:, None], *part_keep]
     return _flatten(np.hstack(cols), np.hstack(keep))
+
+
+def _zigzag(diff: np.ndarray) -> np.ndarray:
+    return ((diff << 1) ^ (diff >> 31)).view(np.uint32)
+
+
+def _varints(z: np.ndarray, out: np.ndarray, keep: np.ndarray) -> None:
+    """Up to 3 varint bytes per zigzag value into out[..., 0:3], and which of them are sent into keep."""
+    two, three = z >= 128, z >= 16384
+    out[..., 0] = (z & 0x7F) | (two.view(np.uint8) << 7)
+    out[..., 1] = ((z >> 7) & 0x7F) | (three.view(np.uint8) << 7)
+    out[..., 2] = (z >> 14) & 0x7F
+    keep[..., 0], keep[..., 1], keep[..., 2] = z != 0, two, three
 
 
 def _flatten(matrix: np.ndarray, keep: np.ndarray) -> EncodedBlocks:

@@ -121,6 +121,9 @@ class Room:
         self._teleports: dict[int, np.ndarray] = {}
         self.counters: dict[str, int] = {}
         self._visible_slots: np.ndarray | None = None  # sorted slots of visible avatars, rebuilt on change
+        lo, hi = np.asarray(self.rules.bounds_min), np.asarray(self.rules.bounds_max)
+        # where a head may be: inside the store, between head_min_y and head_max_y above its floor
+        self._head_box = (lo + (0, self.rules.head_min_y, 0), np.array([hi[0], lo[1] + self.rules.head_max_y, hi[2]]))
 
     def _grow(self, size: int) -> None:
         """Reallocate every per-slot array for `size` slots, keeping what is there."""
@@ -363,16 +366,17 @@ class Room:
         quats = values[:, layout.quat_floats].reshape(len(items), -1, 4)  # every rotation of every part
         norms = np.sqrt(np.einsum("nki,nki->nk", quats, quats))
         quat_ok = (np.abs(norms - 1.0) <= 0.05).all(axis=1)
-        for i in np.flatnonzero(~ok):
-            rejections.append(self._reject(int(self.slot_ids[slots[i]]), "pose_non_finite",
-                                           "pose has NaN or infinite values; it was ignored"))
-        for i in np.flatnonzero(ok & ~quat_ok):
-            rejections.append(self._reject(int(self.slot_ids[slots[i]]), "pose_bad_rotation",
-                                           "pose rotations must be unit quaternions (x, y, z, w); it was ignored"))
         good = ok & quat_ok
-        if not good.any():
-            return rejections
-        slots, values, received = slots[good], values[good], received[good]
+        if not good.all():
+            for i in np.flatnonzero(~ok):
+                rejections.append(self._reject(int(self.slot_ids[slots[i]]), "pose_non_finite",
+                                               "pose has NaN or infinite values; it was ignored"))
+            for i in np.flatnonzero(ok & ~quat_ok):
+                rejections.append(self._reject(int(self.slot_ids[slots[i]]), "pose_bad_rotation",
+                                               "pose rotations must be unit quaternions (x, y, z, w); it was ignored"))
+            if not good.any():
+                return rejections
+            slots, values, received = slots[good], values[good], received[good]
 
         # Head: bounds, speed, walkable floor. The server's answer is what everyone sees.
         head = values[:, 0:3].copy()
@@ -382,8 +386,7 @@ class Room:
                 if to is not None:  # the floor position moved; keep the headset's height above it
                     self.head_pos[slot, [0, 2]] = to[[0, 2]]
         prev = self.head_pos[slots]
-        lo, hi = np.asarray(self.rules.bounds_min), np.asarray(self.rules.bounds_max)
-        clamped = np.clip(head, lo + (0, self.rules.head_min_y, 0), [hi[0], lo[1] + self.rules.head_max_y, hi[2]])
+        clamped = np.clip(head, *self._head_box)
         step = clamped[:, [0, 2]] - prev[:, [0, 2]]
         dist = np.hypot(step[:, 0], step[:, 1])
         dt = np.maximum(received - self.last_pose_time[slots], 1.0 / 60.0)

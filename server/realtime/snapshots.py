@@ -67,7 +67,6 @@ class SnapshotPlanner:
             newest_join = int(slot_joined[view].max())
             batch = []
             for client in group.members:
-                client.fit(allocated)
                 client.settle()
                 settled = client.settled_tick
                 if client.settled_view is view and settled >= oldest_base and settled >= newest_join:
@@ -113,7 +112,7 @@ def _plan_batch(slot_joined: np.ndarray, allocated: int, group, members: list[Cl
     """Clients sharing a near view whose baselines differ per avatar (after joins, drops and view changes):
     one matrix lookup for all of them; identical baseline rows share a plan."""
     view = group.near
-    base = np.stack([client.known[view] for client in members])
+    base = np.stack([client.known(allocated)[view] for client in members])
     base = np.where((base >= oldest_base) & (base >= slot_joined[view]), base, 0)
     made: dict[bytes, tuple[tuple, list[tuple[int, np.ndarray]]]] = {}
     for client, row in zip(members, base, strict=True):

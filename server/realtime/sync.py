@@ -13,11 +13,13 @@ HISTORY = 64  # ticks of past room states kept for delta baselines (codec.MAX_BA
 
 class ClientSync:
     __slots__ = (
+        "_arrived",
+        "_known",
+        "_known_upto",
         "acked_tick",
         "avatar_id",
         "delivered",
         "inflight",
-        "known",
         "pinned",
         "settled_tick",
         "settled_view",
@@ -34,8 +36,12 @@ class ClientSync:
         self.settled_view: np.ndarray | None = None  # view of the newest frame known to have arrived
         self.settled_tick = 0
         # known[x]: the last acknowledged tick at which this client received avatar slot x (0 = none): the
-        # delta baseline for x in its next frame.
-        self.known = np.zeros(allocated, dtype=np.int32)
+        # delta baseline for x when its view changed. Kept lazily: frames that arrived are logged and only
+        # replayed into the array when a view change needs it (the steady state never does). The log keeps
+        # the last HISTORY arrivals: anything older is past any usable baseline (codec.MAX_BASELINE_AGE).
+        self._known = np.zeros(allocated, dtype=np.int32)
+        self._known_upto = 0
+        self._arrived: deque[tuple[int, np.ndarray, np.ndarray]] = deque(maxlen=HISTORY)
 
     def ack(self, tick: int, room_tick: int) -> None:
         if self.acked_tick < tick <= room_tick:
@@ -45,26 +51,29 @@ class ClientSync:
         """Avatars this client always receives at the full rate (its companions)."""
         self.pinned = frozenset(int(i) for i in avatar_ids)
 
-    def fit(self, allocated: int) -> None:
-        """The room grew its per-slot arrays."""
-        if len(self.known) < allocated:
-            known = np.zeros(allocated, dtype=np.int32)
-            known[: len(self.known)] = self.known
-            self.known = known
+    def known(self, allocated: int) -> np.ndarray:
+        """Per avatar slot, the newest acknowledged tick this client received it at (0: none)."""
+        known = self._known
+        if len(known) < allocated:  # the room grew its per-slot arrays
+            known = self._known = np.concatenate([known, np.zeros(allocated - len(known), dtype=np.int32)])
+        for tick, near, far in self._arrived:
+            if tick > self._known_upto:
+                known[near] = tick
+                if len(far):
+                    known[far] = tick
+                self._known_upto = tick
+        return known
 
     def settle(self) -> None:
         """Frames up to the acked tick reached the client: their avatars become delta baselines."""
         inflight = self.inflight
         acked = self.acked_tick
-        if inflight and inflight[0][0] <= acked:
-            known = self.known
-            while inflight and inflight[0][0] <= acked:
-                tick, near, far = inflight.popleft()
-                known[near] = tick
-                if len(far):
-                    known[far] = tick
-                self.settled_view, self.settled_tick = near, tick
-                self.delivered[tick % HISTORY] = tick
+        while inflight and inflight[0][0] <= acked:
+            entry = inflight.popleft()
+            self._arrived.append(entry)
+            tick = entry[0]
+            self.settled_view, self.settled_tick = entry[1], tick
+            self.delivered[tick % HISTORY] = tick
         while len(inflight) > HISTORY:  # a client that never acks gets absolute frames, not unbounded memory
             inflight.popleft()
 
