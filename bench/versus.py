@@ -429,7 +429,7 @@ def render_markdown(meta: dict, rows: list[dict], runs: list[dict], failures: li
         "**These are the \"before\" figures**: Plaza's server as of commit "
         f"`{v.get('plaza_server_commit') or v.get('plaza_commit', '?')}`"
         + (" (with uncommitted changes in server/)" if v.get("plaza_server_dirty") else "")
-        + ", its websocket endpoint still on uvicorn's websocket implementation (subclassed), measured before "
+        + ", its websocket endpoint still a subclass of uvicorn's websocket protocol, measured before "
         "the transport rewrite of issue 11. Re-run `make bench-versus` after it to get the \"after\" table.",
         "",
         "One room, N clients, each uploading head + two controllers at 60 Hz with every value jittered every "
