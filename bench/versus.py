@@ -233,6 +233,12 @@ def _versions() -> dict:
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         out["plaza_commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
                                              text=True, timeout=10).stdout.strip()
+        # the server's code as measured: the newest commit that touched server/ (bench-only commits do not)
+        out["plaza_server_commit"] = subprocess.run(["git", "log", "-1", "--format=%h", "--", "server"], cwd=REPO,
+                                                    capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "server"], cwd=REPO, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+        out["plaza_server_dirty"] = bool(dirty)
     return out
 
 
@@ -420,9 +426,11 @@ def render_markdown(meta: dict, rows: list[dict], runs: list[dict], failures: li
     out = [
         "# Plaza vs Colyseus: server CPU per delivered snapshot, same workload",
         "",
-        "**These are the \"before\" figures**: Plaza's websocket transport as of commit "
-        f"`{v.get('plaza_commit', '?')}` (uvicorn's websocket implementation, subclassed), measured before the "
-        "transport rewrite of issue 11. Re-run `make bench-versus` after it to get the \"after\" table.",
+        "**These are the \"before\" figures**: Plaza's server as of commit "
+        f"`{v.get('plaza_server_commit') or v.get('plaza_commit', '?')}`"
+        + (" (with uncommitted changes in server/)" if v.get("plaza_server_dirty") else "")
+        + ", its websocket endpoint still a subclass of uvicorn's websocket protocol, measured before "
+        "the transport rewrite of issue 11. Re-run `make bench-versus` after it to get the \"after\" table.",
         "",
         "One room, N clients, each uploading head + two controllers at 60 Hz with every value jittered every "
         "tick; every avatar to every client at 60 Hz. Medians over the repetitions; the ratio is taken per "
@@ -461,7 +469,7 @@ def render_markdown(meta: dict, rows: list[dict], runs: list[dict], failures: li
         "",
         "| clients | server | µs per snapshot: total = user + sys | server CPU (share of a core) | delivery Hz "
         "per client, mean / p5 | uploads Hz per client | ping RTT p50 / p99 ms | snapshot gap p99 ms "
-        "| generator CPU (max) | machine busy, load 1 min | flags |",
+        "| generator CPU (max) | machine busy, load 1 min | flags (any repetition) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
@@ -502,7 +510,8 @@ def render_markdown(meta: dict, rows: list[dict], runs: list[dict], failures: li
         "not wall time, is the figure).",
         f"- Versions: Python {v.get('python')}, Node {v.get('node')}, @colyseus/core {v.get('@colyseus/core')}, "
         f"@colyseus/ws-transport {v.get('@colyseus/ws-transport')}, @colyseus/schema {v.get('@colyseus/schema')}, "
-        f"ws {v.get('ws')}; Plaza commit {v.get('plaza_commit')}; {meta['date']}.",
+        f"ws {v.get('ws')}; Plaza checkout {v.get('plaza_commit')} (server/ as of "
+        f"{v.get('plaza_server_commit', '?')}); {meta['date']}.",
         "- Plaza: `python -m server serve --port P --data-dir <fresh temp dir>`, a room created with "
         "`interest: \"all\"`, seats reserved with the operator token the server wrote to its data directory; "
         "protocol v2, 92-byte pose uploads whose `ack` is the newest snapshot tick received.",
