@@ -33,14 +33,16 @@ def dequantize_positions_mm(q: np.ndarray) -> np.ndarray:
 def quantize_quats(q: np.ndarray) -> np.ndarray:
     """Unit quaternions (..., 4) xyzw -> (..., 4) int32 [index, a, b, c] (index of the dropped component)."""
     q = np.asarray(q, dtype=np.float64)
-    idx = np.argmax(np.abs(q), axis=-1)
-    largest = np.take_along_axis(q, idx[..., None], axis=-1)
-    largest = np.where(largest == 0, 1.0, largest)  # only for an all-zero input, which callers reject
-    ratios = np.take_along_axis(q, _KEEP[idx], axis=-1) / largest  # sign of `largest` folded in: q ~ -q
-    out = np.empty((*q.shape[:-1], 4), dtype=np.int32)
-    out[..., 0] = idx
-    out[..., 1:] = np.clip(np.rint(ratios * ROT_HALF) + ROT_HALF, 0, ROT_MAX)
-    return out
+    flat = q.reshape(-1, 4)
+    idx = np.argmax(np.abs(flat), axis=1)
+    rows = np.arange(len(flat))
+    largest = flat[rows, idx]
+    largest[largest == 0] = 1.0  # only for an all-zero input, which callers reject
+    ratios = flat[rows[:, None], _KEEP[idx]] / largest[:, None]  # sign of `largest` folded in: q ~ -q
+    out = np.empty((len(flat), 4), dtype=np.int32)
+    out[:, 0] = idx
+    out[:, 1:] = np.clip(np.rint(ratios * ROT_HALF) + ROT_HALF, 0, ROT_MAX)
+    return out.reshape(*q.shape[:-1], 4)
 
 
 def dequantize_quats(qi: np.ndarray) -> np.ndarray:
