@@ -37,8 +37,9 @@ from sim.lean import LeanBots
 from sim.wire import UploadEncoder
 
 SATURATED_CPU = 0.85  # share of one core per process above which the simulator's figures are suspect
-LAG_TICKS = 1.0  # tick-loop lag p99 above this many ticks: the simulator is late
-MISSED_SHARE = 0.01  # more than 1% of ticks missed (skipped because the loop was late): saturated
+MAX_CATCH_UP = 2  # a late tick loop sends up to this many overdue ticks back to back, then skips the rest
+LAG_TICKS = 3.0  # tick-loop lag p99 above this many ticks: the simulator is late
+MISSED_SHARE = 0.01  # more than 1% of ticks skipped (the loop was more than MAX_CATCH_UP ticks late): saturated
 PROBES = 64  # bots of the first process whose send times are kept for the latency measurement
 
 
@@ -313,10 +314,10 @@ class Shard:
             now = time.monotonic()
             due = schedule.go + k * dt
             behind = int((now - due) / dt)
-            if behind >= 1:  # the loop was late: skip the ticks it missed instead of sending a burst
-                k += behind
+            if behind > MAX_CATCH_UP:  # far behind: skip ticks (counted) rather than send a burst of uploads
+                k += behind - MAX_CATCH_UP
                 if start is not None:
-                    missed += behind
+                    missed += behind - MAX_CATCH_UP
                 due = schedule.go + k * dt
             if start is None and now >= schedule.open:
                 start = self._counters()
@@ -487,13 +488,18 @@ def parse_metrics(text: str) -> dict[str, float]:
     return out
 
 
-async def _server_sample(url: str, token: str | None, reset: bool = False) -> dict:
-    """The server's counters, with the local time half-way through the requests."""
+async def _server_sample(url: str, token: str | None, reset: bool = False) -> dict | None:
+    """The server's counters, with the local time half-way through the requests; None if it did not answer
+    (a saturated server can take longer than the timeout)."""
     t0 = time.monotonic()
-    if reset:
-        await asyncio.to_thread(http_json, "POST", f"{url}/api/stats/reset", {}, operator_token=token)
-    stats = (await asyncio.to_thread(http_json, "GET", f"{url}/api/stats", operator_token=token))[1]
-    metrics = parse_metrics(await asyncio.to_thread(http_text, f"{url}/metrics", operator_token=token))
+    try:
+        if reset:
+            await asyncio.to_thread(http_json, "POST", f"{url}/api/stats/reset", {}, 30.0, operator_token=token)
+        stats = (await asyncio.to_thread(http_json, "GET", f"{url}/api/stats", None, 30.0, operator_token=token))[1]
+        metrics = parse_metrics(await asyncio.to_thread(http_text, f"{url}/metrics", 30.0, operator_token=token))
+    except OSError as exc:
+        print(f"server stats unavailable: {exc}", file=sys.stderr)
+        return None
     t1 = time.monotonic()
     return {"t": (t0 + t1) / 2, "t_start": t0, "t_end": t1, "stats": stats, "metrics": metrics}
 
@@ -589,21 +595,25 @@ def _report(bots: int, room: str, connected: int, results: list[dict], before: d
     decode_s = sum(r["decode_s"] for r in results)
     lean_bots = sum(r["lean"] for r in results)
     sent = sum(r["uploads_sent"] / r["window_s"] for r in results)
-    sb, sa = before["stats"], after["stats"]
-    server_window = after["t"] - before["t"]
-    frames_in = (sa.get("frames_in") or 0) - (sb.get("frames_in") or 0)
-    server = dict(sa)
-    cpu_delta = sa["cpu_s"] - sb["cpu_s"]
-    frames_out = (sa.get("frames_out") or 0) - (sb.get("frames_out") or 0)
-    server["window_s"] = server_window
-    server["cpu_share"] = cpu_delta / server_window
-    server["cpu_us_per_frame"] = cpu_delta / frames_out * 1e6 if frames_out else None
-    server["frames_in_per_s"] = frames_in / server_window
-    server["frames_out_per_s"] = frames_out / server_window
-    server["ticks_in_window"] = sa["ticks"] - sb["ticks"]
-    server["rejected_in_window"] = {
-        k: v - before["metrics"].get(k, 0.0) for k, v in after["metrics"].items()
-        if k.startswith("plaza_rejected_total") and v - before["metrics"].get(k, 0.0) > 0}
+    server: dict = {}
+    frames_in = server_window = None
+    if before is not None and after is not None:
+        sb, sa = before["stats"], after["stats"]
+        server_window = after["t"] - before["t"]
+        frames_in = (sa.get("frames_in") or 0) - (sb.get("frames_in") or 0)
+        server = dict(sa)
+        cpu_delta = sa["cpu_s"] - sb["cpu_s"]
+        frames_out = (sa.get("frames_out") or 0) - (sb.get("frames_out") or 0)
+        server["window_s"] = server_window
+        server["stats_request_s"] = [before["t_end"] - before["t_start"], after["t_end"] - after["t_start"]]
+        server["cpu_share"] = cpu_delta / server_window
+        server["cpu_us_per_frame"] = cpu_delta / frames_out * 1e6 if frames_out else None
+        server["frames_in_per_s"] = frames_in / server_window
+        server["frames_out_per_s"] = frames_out / server_window
+        server["ticks_in_window"] = sa["ticks"] - sb["ticks"]
+        server["rejected_in_window"] = {
+            k: v - before["metrics"].get(k, 0.0) for k, v in after["metrics"].items()
+            if k.startswith("plaza_rejected_total") and v - before["metrics"].get(k, 0.0) > 0}
     close_codes: dict[str, int] = {}
     errors: dict[str, int] = {}
     for r in results:
@@ -616,13 +626,15 @@ def _report(bots: int, room: str, connected: int, results: list[dict], before: d
         p = {k: v for k, v in r.items() if k not in ("frames", "bytes", "latencies_s")}
         processes.append(p)
         missed_share = r["ticks_missed"] / max(1, r["ticks"] + r["ticks_missed"])
-        if r["cpu_share"] > SATURATED_CPU:
+        busy = r["cpu_share"] > SATURATED_CPU
+        why = "" if busy else f" while using only {r['cpu_share'] * 100:.0f}% of a core (the machine is overloaded)"
+        if busy:
             saturation.append(f"process {r['index']} used {r['cpu_share'] * 100:.0f}% of a core")
         if missed_share > MISSED_SHARE:
-            saturation.append(f"process {r['index']} missed {missed_share * 100:.1f}% of its ticks")
+            saturation.append(f"process {r['index']} skipped {missed_share * 100:.1f}% of its ticks{why}")
         lag99 = r["lag_ms"]["p99"]
         if lag99 is not None and lag99 > LAG_TICKS * 1000.0 / send_hz:
-            saturation.append(f"process {r['index']} tick lag p99 {lag99:.1f} ms")
+            saturation.append(f"process {r['index']} tick lag p99 {lag99:.1f} ms{why}")
     first = results[0]
     bot_seconds = connected * window
     return LoadReport(
@@ -638,8 +650,9 @@ def _report(bots: int, room: str, connected: int, results: list[dict], before: d
         bytes_per_avatar_per_tick=first["bytes_per_avatar_per_tick"], avatars_per_frame=first["avatars_per_frame"],
         server=server, sim_cpu_s=cpu, sim_cpu_share=cpu / window, send_hz=send_hz, hands=hands, body=body,
         procs=procs, decode=sum(r["decode"] for r in results),
-        upload_hz={"sent": sent, "sent_per_bot": sent / connected, "server": frames_in / server_window,
-                   "server_per_bot": frames_in / server_window / connected},
+        upload_hz={"sent": sent, "sent_per_bot": sent / connected,
+                   "server": frames_in / server_window if server_window else None,
+                   "server_per_bot": frames_in / server_window / connected if server_window else None},
         sim_cpu_us_per_bot_s=cpu / bot_seconds * 1e6 if bot_seconds else None,
         lean_cpu_us_per_bot_s=max(0.0, cpu - decode_s) / (lean_bots * window) * 1e6 if lean_bots else None,
         decode_errors=sum(r["decode_errors"] for r in results), error_codes=errors,
