@@ -29,8 +29,8 @@ from sim.client import http_json
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench"
-BEGIN = "<!-- BEGIN GENERATED (python -m sim.bench_sim) -->"
-END = "<!-- END GENERATED -->"
+BEGIN = "<!-- BEGIN GENERATED (python -m sim.bench_sim --target {target}) -->"
+END = "<!-- END GENERATED ({target}) -->"
 
 
 def _room(url: str, bots: int, interest: str, scene: str, token: str) -> str:
@@ -78,7 +78,6 @@ def _row(label: str, interest: str, r: dict) -> dict:
         "sim_cpu_us_per_bot_s": r.get("sim_cpu_us_per_bot_s") or r["sim_cpu_share"] / r["connected"] * 1e6,
         "lean_cpu_us_per_bot_s": r.get("lean_cpu_us_per_bot_s"),
         "sim_cpu_us_per_upload": r["sim_cpu_s"] / sent_total * 1e6 if sent_total else None,
-        "cores_for_1000_at_60hz": (r["sim_cpu_s"] / sent_total * 1e6 * 60_000 / 1e6) if sent_total else None,
         "sent_hz_per_bot": up.get("sent_per_bot"), "server_hz_per_bot": up.get("server_per_bot"),
         "receive_hz": r["receive_hz"], "latency_ms": r["latency_ms"],
         "tick_lag_p99_ms": max((p["lag_ms"]["p99"] or 0) for p in procs) if procs else None,
@@ -96,17 +95,17 @@ def _f(v, digits: int = 1) -> str:
 
 def table(rows: list[dict]) -> str:
     head = ("| simulator | bots | interest | procs | sim CPU (cores) | µs CPU per bot per s "
-            "| lean bots µs per bot per s | µs CPU per upload | cores for 1,000 bots at 60 Hz "
+            "| lean bots µs per bot per s | µs CPU per upload sent "
             "| uploads sent Hz per bot | server received Hz per bot | snapshots received Hz per bot p5 / p50 "
             "| latency p50 / p99 ms | sim tick lag p99 ms | ticks skipped | server CPU | saturated |")
-    lines = [head, "|" + " --- |" * 17]
+    lines = [head, "|" + " --- |" * 16]
     for r in rows:
         hz, lat = r["receive_hz"], r["latency_ms"]
         saturated = "yes: " + "; ".join(r["saturation"]) if r["saturated"] else "no"
         lines.append(
             f"| {r['label']} | {r['connected']} | {r['interest']} | {r['procs']} | {_f(r['sim_cpu_share'], 2)} "
             f"| {_f(r['sim_cpu_us_per_bot_s'], 0)} | {_f(r['lean_cpu_us_per_bot_s'], 0)} "
-            f"| {_f(r['sim_cpu_us_per_upload'])} | {_f(r['cores_for_1000_at_60hz'], 2)} "
+            f"| {_f(r['sim_cpu_us_per_upload'])} "
             f"| {_f(r['sent_hz_per_bot'])} | {_f(r['server_hz_per_bot'])} | {_f(hz['p5'])} / {_f(hz['p50'])} "
             f"| {_f(lat['p50'])} / {_f(lat['p99'])} | {_f(r['tick_lag_p99_ms'])} | {r['ticks_skipped']} "
             f"| {_f((r['server_cpu_share'] or 0) * 100, 0)}% | {saturated} |")
@@ -124,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interest", default="auto", choices=["auto", "all", "nearby"])
     parser.add_argument("--scene", default="launch-hall")
     parser.add_argument("--baseline-rev", default=None, help="also measure this commit's sim/load.py at the first size")
+    parser.add_argument("--target", default="server", choices=["server", "sink"],
+                        help="what the bots load: the real server, or sim.sink (a stand-in that costs little and "
+                             "sends every client a 50-avatar snapshot at 60 Hz, to measure the simulator alone)")
     parser.add_argument("--out", default=str(OUT), help="directory for sim.json and sim.md")
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.sizes.split(",") if n]
@@ -133,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = tempfile.mkdtemp(prefix="plaza-sim-bench-")
     token = secrets.token_urlsafe(24)
     env = {**os.environ, "PLAZA_OPERATOR_TOKEN": token}
-    server = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port), "--data-dir", data_dir,
-                               "--log-level", "warning"], cwd=REPO, env=env)
+    serve = ["-m", "server", "serve", "--port", str(port), "--data-dir", data_dir, "--log-level", "warning"]
+    if args.target == "sink":
+        serve = ["-m", "sim.sink", "--port", str(port)]
+    server = subprocess.Popen([sys.executable, *serve], cwd=REPO, env=env)
     rows: list[dict] = []
     raw: list[dict] = []
     baseline_file = None
@@ -161,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"== {bots} bots, {procs} process(es)", flush=True)
                 r = _load(url, _room(url, bots, args.interest, args.scene, token), args, bots, procs, env)
                 interest = args.interest if args.interest != "auto" else ("all" if bots <= 250 else "nearby")
+                if args.target == "sink":
+                    interest = "sink: 50 avatars"
                 rows.append(_row("sim load (lean bots)", interest, r))
                 raw.append(r)
                 time.sleep(3)
@@ -175,16 +181,21 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"command": command.strip(), "date": time.strftime("%Y-%m-%d %H:%M"),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
             "load_average_at_end": os.getloadavg(), "seconds": args.seconds, "warmup": args.warmup,
-            "scene": args.scene}
-    (out / "sim.json").write_text(json.dumps({"meta": meta, "rows": rows, "reports": raw}, indent=2))
-    block = (f"{BEGIN}\n\n{meta['date']}, {meta['machine']}, load average at the end "
+            "scene": args.scene, "target": args.target}
+    path = out / "sim.json"
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    saved[args.target] = {"meta": meta, "rows": rows, "reports": raw}
+    path.write_text(json.dumps(saved, indent=2))
+    begin, end = BEGIN.format(target=args.target), END.format(target=args.target)
+    block = (f"{begin}\n\n{meta['date']}, {meta['machine']}, load average at the end "
              f"{', '.join(f'{x:.1f}' for x in meta['load_average_at_end'])}; scene {args.scene}; "
-             f"{args.seconds:g} s measured after {args.warmup:g} s of warm-up; uploads at {args.send_hz:g} Hz "
-             f"(head + two controllers). Command: `{meta['command']}`.\n\n{table(rows)}\n\n{END}")
+             f"target {args.target}; {args.seconds:g} s measured after {args.warmup:g} s of warm-up; "
+             f"uploads at {args.send_hz:g} Hz "
+             f"(head + two controllers). Command: `{meta['command']}`.\n\n{table(rows)}\n\n{end}")
     md = out / "sim.md"
     text = md.read_text() if md.exists() else "# Simulator cost\n\n"
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end):]
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     md.write_text(text)

@@ -91,3 +91,23 @@ def test_cli_help_documents_the_flags(capsys):
     out = capsys.readouterr().out
     for flag in ("--procs", "--decode", "--bots", "--send-hz", "--no-progress", "--json", "SATURATED"):
         assert flag in out
+
+
+async def test_the_sink_stands_in_for_a_server_and_counts_what_it_received():
+    from sim.sink import Sink, SinkProtocol
+    from tests.conftest import free_port
+
+    sink = Sink(avatars=20)
+    loop = asyncio.get_running_loop()
+    port = free_port()
+    server = await loop.create_server(lambda: SinkProtocol(sink), "127.0.0.1", port)
+    ticking = asyncio.create_task(sink.run())
+    try:
+        report = await run_load(f"http://127.0.0.1:{port}", "sink", bots=3, seconds=1.0, decode=1, warmup=0.5,
+                                progress=False)
+    finally:
+        ticking.cancel()
+        server.close()
+    assert report.connected == 3 and report.decode_errors == 0 and report.avatars_per_frame == 20
+    assert report.receive_frames["min"] > 0 and report.receive_frames["over_tick_span"] <= 0
+    assert report.server["frames_in_per_s"] > 0 and report.upload_hz["server"] > 0
