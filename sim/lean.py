@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import select
 import socket
+import time
 
 import msgpack
 
@@ -54,6 +55,7 @@ class LeanBots:
         self.protocol_errors = 0
         self.uploads_sent = 0
         self.uploads_blocked = 0  # uploads not sent because the socket's send buffer was full
+        self.receive_cpu_s = 0.0  # CPU (user + kernel) spent reading and scanning, from thread_time
         self._leftover: dict[int, bytes] = {}
         self._pending: dict[int, bytes] = {}  # the unsent tail of a partly written upload
         self._by_fd: dict[int, int] = {}
@@ -132,6 +134,13 @@ class LeanBots:
     def drain(self, passes: int = 1) -> None:
         """Read every socket that has data (up to `passes` rounds of epoll); count snapshots, keep the
         newest tick for the next ack, handle control, ping and close frames."""
+        t0 = time.thread_time()
+        try:
+            self._drain(passes)
+        finally:
+            self.receive_cpu_s += time.thread_time() - t0
+
+    def _drain(self, passes: int) -> None:
         poll, by_fd, socks = self._epoll.poll, self._by_fd, self.socks
         frames, nbytes, last_tick, leftover = self.frames, self.bytes, self.last_tick, self._leftover
         for _ in range(passes):

@@ -109,8 +109,12 @@ class LoadReport:
             lag = p["lag_ms"]
             lines.append(
                 f"    process {p['index']}: {p['bots']} bots ({p['decode']} decoding)  CPU {p['cpu_share'] * 100:.0f}% "
-                f"(decode {p['decode_s']:.2f} s)  tick lag p50 {_ms(lag['p50'])} p99 {_ms(lag['p99'])}  "
-                f"missed ticks {p['ticks_missed']}/{p['ticks'] + p['ticks_missed']}")
+                f"tick lag p50 {_ms(lag['p50'])} p99 {_ms(lag['p99'])}  "
+                f"skipped ticks {p['ticks_missed']}/{p['ticks'] + p['ticks_missed']}")
+            parts = p.get("cpu_parts_s", {})
+            cpu_parts = (("decode", p["decode_s"]), *parts.items())
+            lines.append("      CPU s: " + "  ".join(f"{k} {v:.2f}" for k, v in cpu_parts)
+                         + f"  (uploads sent {p['uploads_sent']}, blocked {p['uploads_blocked']})")
         if self.saturated:
             lines.append("  SIMULATOR SATURATED: " + "; ".join(self.saturation)
                          + " (its rates and latencies describe the simulator, not the server)")
@@ -192,6 +196,7 @@ class Shard:
         self._sampled_sent = 0
         self._ackers: asyncio.Task | None = None
         self.floor = None
+        self.cpu_parts = {"motion": 0.0, "encode": 0.0, "send": 0.0}  # thread CPU of the tick loop's steps
 
     # ------------------------------------------------------------------ connecting
     async def connect(self) -> None:
@@ -271,6 +276,7 @@ class Shard:
         user, system = _cpu_s()
         return {
             "t": time.monotonic(), "user": user, "system": system, "decode_s": self.decode_s,
+            "parts": {**self.cpu_parts, "receive": self.lean.receive_cpu_s},
             "frames": list(self.lean.frames) + [b.frames for b in self.sampled],
             "bytes": list(self.lean.bytes) + [b.bytes for b in self.sampled],
             "ticks": list(self.lean.last_tick) + [b.client.session.last_tick for b in self.sampled],
@@ -328,9 +334,11 @@ class Shard:
             if start is not None:
                 lags.append(now - due)
                 ticks += 1
+            c0 = time.thread_time()
             crowd.step(due - schedule.go, (k - last_k) * dt if last_k >= 0 else dt)
             last_k = k
             parts = crowd.parts()
+            c1 = time.thread_time()
             if encoder is None:
                 encoder = UploadEncoder(n_lean, tuple(sorted(parts)))
             if len(probes):
@@ -350,7 +358,12 @@ class Shard:
                         self._sampled_sent += 1
             if n_lean:
                 encoder.encode(k, self.lean.last_tick, {p: v[:n_lean] for p, v in parts.items()})
+                c2 = time.thread_time()
                 self.lean.send_rows(encoder.rows)
+                c3 = time.thread_time()
+                self.cpu_parts["encode"] += c2 - c1
+                self.cpu_parts["send"] += c3 - c2
+            self.cpu_parts["motion"] += c1 - c0
             if k % int(cfg.send_hz) == 0 and self.sent:  # forget send times older than two seconds
                 cutoff = now - 2.0
                 for key in [key for key, t in self.sent.items() if t < cutoff]:
@@ -387,6 +400,7 @@ class Shard:
             "join_errors": len(self.join_errors), "window_s": window,
             "cpu_s": cpu, "cpu_user_s": end["user"] - start["user"], "cpu_system_s": end["system"] - start["system"],
             "cpu_share": cpu / window if window > 0 else 0.0, "decode_s": end["decode_s"] - start["decode_s"],
+            "cpu_parts_s": {k: end["parts"][k] - start["parts"][k] for k in end["parts"]},
             "frames": frames, "bytes": nbytes, "frames_over_tick_span": excess,
             "uploads_sent": end["sent"] - start["sent"],
             "uploads_blocked": end["blocked"] - start["blocked"], "ticks": ticks, "ticks_missed": missed,
