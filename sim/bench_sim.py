@@ -55,7 +55,8 @@ def _load(url: str, room: str, args: argparse.Namespace, bots: int, procs: int, 
         cmd = [sys.executable, "-c", "import runpy, sys; sys.exit(runpy.run_path(sys.argv[1])['main'](sys.argv[2:]))",
                str(baseline), *flags, "--decode", str(args.decode)]
     t0 = time.monotonic()
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=args.seconds + 600, env=env)
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env,
+                          timeout=args.seconds + args.warmup + 120 + bots * args.connect_s_per_bot)
     if proc.returncode != 0:
         raise RuntimeError(f"sim failed for {bots} bots:\n{proc.stderr[-3000:]}")
     print(proc.stdout, flush=True)
@@ -78,6 +79,7 @@ def _row(label: str, interest: str, r: dict) -> dict:
         "sim_cpu_us_per_bot_s": r.get("sim_cpu_us_per_bot_s") or r["sim_cpu_share"] / r["connected"] * 1e6,
         "lean_cpu_us_per_bot_s": r.get("lean_cpu_us_per_bot_s"),
         "sim_cpu_us_per_upload": r["sim_cpu_s"] / sent_total * 1e6 if sent_total else None,
+        "projected_cores_at_full_rate": r.get("projected_cores_at_full_rate"), "connect_s": r.get("connect_s"),
         "sent_hz_per_bot": up.get("sent_per_bot"), "server_hz_per_bot": up.get("server_per_bot"),
         "receive_hz": r["receive_hz"], "latency_ms": r["latency_ms"],
         "tick_lag_p99_ms": max((p["lag_ms"]["p99"] or 0) for p in procs) if procs else None,
@@ -95,17 +97,17 @@ def _f(v, digits: int = 1) -> str:
 
 def table(rows: list[dict]) -> str:
     head = ("| simulator | bots | interest | procs | sim CPU (cores) | µs CPU per bot per s "
-            "| lean bots µs per bot per s | µs CPU per upload sent "
+            "| lean bots µs per bot per s | µs CPU per upload sent | projected cores at the full rate "
             "| uploads sent Hz per bot | server received Hz per bot | snapshots received Hz per bot p5 / p50 "
             "| latency p50 / p99 ms | sim tick lag p99 ms | ticks skipped | server CPU | saturated |")
-    lines = [head, "|" + " --- |" * 16]
+    lines = [head, "|" + " --- |" * 17]
     for r in rows:
         hz, lat = r["receive_hz"], r["latency_ms"]
         saturated = "yes: " + "; ".join(r["saturation"]) if r["saturated"] else "no"
         lines.append(
             f"| {r['label']} | {r['connected']} | {r['interest']} | {r['procs']} | {_f(r['sim_cpu_share'], 2)} "
             f"| {_f(r['sim_cpu_us_per_bot_s'], 0)} | {_f(r['lean_cpu_us_per_bot_s'], 0)} "
-            f"| {_f(r['sim_cpu_us_per_upload'])} "
+            f"| {_f(r['sim_cpu_us_per_upload'])} | {_f(r['projected_cores_at_full_rate'], 2)} "
             f"| {_f(r['sent_hz_per_bot'])} | {_f(r['server_hz_per_bot'])} | {_f(hz['p5'])} / {_f(hz['p50'])} "
             f"| {_f(lat['p50'])} / {_f(lat['p99'])} | {_f(r['tick_lag_p99_ms'])} | {r['ticks_skipped']} "
             f"| {_f((r['server_cpu_share'] or 0) * 100, 0)}% | {saturated} |")
@@ -126,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", default="server", choices=["server", "sink"],
                         help="what the bots load: the real server, or sim.sink (a stand-in that costs little and "
                              "sends every client a 50-avatar snapshot at 60 Hz, to measure the simulator alone)")
+    parser.add_argument("--connect-s-per-bot", type=float, default=1.0,
+                        help="time allowed for connecting, per bot (a loaded server joins slowly)")
     parser.add_argument("--out", default=str(OUT), help="directory for sim.json and sim.md")
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.sizes.split(",") if n]
@@ -141,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     server = subprocess.Popen([sys.executable, *serve], cwd=REPO, env=env)
     rows: list[dict] = []
     raw: list[dict] = []
+    failures: list[dict] = []
     baseline_file = None
     try:
         deadline = time.monotonic() + 60
@@ -163,7 +168,12 @@ def main(argv: list[str] | None = None) -> int:
         for bots in sizes:
             for procs in procs_list:
                 print(f"== {bots} bots, {procs} process(es)", flush=True)
-                r = _load(url, _room(url, bots, args.interest, args.scene, token), args, bots, procs, env)
+                try:
+                    r = _load(url, _room(url, bots, args.interest, args.scene, token), args, bots, procs, env)
+                except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                    print(f"failed: {exc}"[:2000], flush=True)
+                    failures.append({"bots": bots, "procs": procs, "error": str(exc)[:500]})
+                    continue
                 interest = args.interest if args.interest != "auto" else ("all" if bots <= 250 else "nearby")
                 if args.target == "sink":
                     interest = "sink: 50 avatars"
@@ -184,14 +194,16 @@ def main(argv: list[str] | None = None) -> int:
             "scene": args.scene, "target": args.target}
     path = out / "sim.json"
     saved = json.loads(path.read_text()) if path.exists() else {}
-    saved[args.target] = {"meta": meta, "rows": rows, "reports": raw}
+    saved[args.target] = {"meta": meta, "rows": rows, "failures": failures, "reports": raw}
     path.write_text(json.dumps(saved, indent=2))
     begin, end = BEGIN.format(target=args.target), END.format(target=args.target)
     block = (f"{begin}\n\n{meta['date']}, {meta['machine']}, load average at the end "
              f"{', '.join(f'{x:.1f}' for x in meta['load_average_at_end'])}; scene {args.scene}; "
              f"target {args.target}; {args.seconds:g} s measured after {args.warmup:g} s of warm-up; "
              f"uploads at {args.send_hz:g} Hz "
-             f"(head + two controllers). Command: `{meta['command']}`.\n\n{table(rows)}\n\n{end}")
+             f"(head + two controllers). Command: `{meta['command']}`.\n\n{table(rows)}\n"
+             + "".join(f"\nFailed: {f['bots']} bots, {f['procs']} process(es): {f['error'][:200]}\n" for f in failures)
+             + f"\n{end}")
     md = out / "sim.md"
     text = md.read_text() if md.exists() else "# Simulator cost\n\n"
     if begin in text and end in text:

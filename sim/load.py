@@ -66,6 +66,8 @@ class LoadReport:
     decode: int = 0
     upload_hz: dict[str, float] = field(default_factory=dict)  # sent by the simulator / received by the server
     sim_cpu_us_per_bot_s: float | None = None  # simulator CPU per bot per second of the window (µs)
+    # cores the simulator would need with every bot at the full send rate (see Shard._projection)
+    projected_cores_at_full_rate: float | None = None
     lean_cpu_us_per_bot_s: float | None = None  # the same without the sampled bots' decoding
     decode_errors: int = 0
     error_codes: dict[str, int] = field(default_factory=dict)
@@ -75,6 +77,7 @@ class LoadReport:
     receive_frames: dict[str, int] = field(default_factory=dict)
     saturated: bool = False
     saturation: list[str] = field(default_factory=list)
+    connect_s: float | None = None  # seconds from the first join to the last bot's welcome
 
     def summary(self) -> str:
         s = self.server
@@ -83,7 +86,8 @@ class LoadReport:
         lines = [
             f"room {self.room}: {self.connected}/{self.bots} bots connected for {self.seconds:.1f} s "
             f"({'hands ' if self.hands else ''}{'body ' if self.body else ''}poses at {self.send_hz:g} Hz, "
-            f"{self.procs} simulator process{'es' if self.procs > 1 else ''}, {self.decode} decoding)",
+            f"{self.procs} simulator process{'es' if self.procs > 1 else ''}, {self.decode} decoding; "
+            f"connected in {_num(self.connect_s)} s)",
             f"  receive rate per client   min {self.receive_hz['min']:.1f}  p5 {self.receive_hz['p5']:.1f}  "
             f"p50 {self.receive_hz['p50']:.1f}  mean {self.receive_hz['mean']:.1f} Hz",
             f"  uploads per bot           sent {_num(up.get('sent_per_bot'))} Hz  "
@@ -103,7 +107,8 @@ class LoadReport:
             f"{'  errors ' + str(self.error_codes) if self.error_codes else ''}"
             f"{'  decode errors ' + str(self.decode_errors) if self.decode_errors else ''}",
             f"  simulator CPU             {self.sim_cpu_s:.1f} s ({self.sim_cpu_share * 100:.0f}% of one core; "
-            f"{_num(self.sim_cpu_us_per_bot_s)} us per bot per s, lean bots {_num(self.lean_cpu_us_per_bot_s)})",
+            f"{_num(self.sim_cpu_us_per_bot_s)} us per bot per s, lean bots {_num(self.lean_cpu_us_per_bot_s)}; "
+            f"projected at the full {self.send_hz:g} Hz: {_num((self.projected_cores_at_full_rate or 0) * 100)}%)",
         ]
         for p in self.processes:
             lag = p["lag_ms"]
@@ -281,6 +286,7 @@ class Shard:
             "bytes": list(self.lean.bytes) + [b.bytes for b in self.sampled],
             "ticks": list(self.lean.last_tick) + [b.client.session.last_tick for b in self.sampled],
             "sent": self.lean.uploads_sent + self._sampled_sent, "blocked": self.lean.uploads_blocked,
+            "lean_sent": self.lean.uploads_sent,
         }
 
     async def _prepare_floor(self) -> None:
@@ -381,6 +387,9 @@ class Shard:
         # ticks between the newest it had at the opening and the newest at the closing
         span = [b - a for a, b in zip(start["ticks"], end["ticks"], strict=True)]
         excess = max((f - t for f, t in zip(frames, span, strict=True)), default=0)
+        parts = {k: end["parts"][k] - start["parts"][k] for k in end["parts"]}
+        decode_s = end["decode_s"] - start["decode_s"]
+        projected = self._projection(parts, decode_s, cpu, frames, end["lean_sent"] - start["lean_sent"], ticks)
         close_codes: dict[str, int] = {}
         for code in self.lean.close_codes:
             if code is not None:
@@ -400,7 +409,7 @@ class Shard:
             "join_errors": len(self.join_errors), "window_s": window,
             "cpu_s": cpu, "cpu_user_s": end["user"] - start["user"], "cpu_system_s": end["system"] - start["system"],
             "cpu_share": cpu / window if window > 0 else 0.0, "decode_s": end["decode_s"] - start["decode_s"],
-            "cpu_parts_s": {k: end["parts"][k] - start["parts"][k] for k in end["parts"]},
+            "cpu_parts_s": parts, "projected_cores_at_full_rate": projected,
             "frames": frames, "bytes": nbytes, "frames_over_tick_span": excess,
             "uploads_sent": end["sent"] - start["sent"],
             "uploads_blocked": end["blocked"] - start["blocked"], "ticks": ticks, "ticks_missed": missed,
@@ -410,6 +419,23 @@ class Shard:
             "decode_errors": sum(b.decode_errors for b in self.sampled),
             "bytes_per_avatar_per_tick": per_avatar, "avatars_per_frame": per_frame,
         }
+
+    def _projection(self, parts: dict, decode_s: float, cpu: float, frames: list[int], lean_sent: int,
+                    ticks: int) -> float | None:
+        """Cores this process would use with every bot uploading and receiving at the send rate: each step's
+        CPU per unit of work in the window (per upload sent, per snapshot read, per tick, per snapshot
+        decoded), scaled to one upload and one snapshot per bot per tick. A model, for a simulator that the
+        machine did not let run at full rate; the measured figures stand next to it."""
+        n_lean = len(self.lean)
+        lean_frames, sampled_frames = sum(frames[:n_lean]), sum(frames[n_lean:])
+        if ticks <= 0 or (n_lean and (lean_sent <= 0 or lean_frames <= 0)):
+            return None
+        hz = self.cfg.send_hz
+        per_bot_tick = (parts["send"] / lean_sent + parts["receive"] / lean_frames) if n_lean else 0.0
+        rest = max(0.0, cpu - sum(parts.values()) - decode_s)  # the loop, the sampled bots' transport, timers
+        per_tick = (parts["motion"] + parts["encode"] + rest) / ticks
+        decode = decode_s / sampled_frames * len(self.sampled) * hz if sampled_frames else 0.0
+        return hz * (n_lean * per_bot_tick + per_tick) + decode
 
     async def close(self) -> None:
         self.uploading = True
@@ -544,10 +570,12 @@ async def run_load(url: str, room: str, bots: int, seconds: float, hands: bool =
     shard = Shard(configs[0])
     try:
         connecting = asyncio.create_task(_show(progress, "connect", lambda: None, shard, bots))
+        t_connect = time.monotonic()
         await shard.connect()
         ready = await workers.expect("ready", 60 + bots * 0.5) if workers else []
         connecting.cancel()
         connected = shard.connected + sum(r[1] for r in ready)
+        connect_s = time.monotonic() - t_connect
         for e in shard.join_errors[:5] + [e for r in ready for e in r[2][:5]]:
             print(e, file=sys.stderr)
         if connected == 0:
@@ -576,7 +604,9 @@ async def run_load(url: str, room: str, bots: int, seconds: float, hands: bool =
         await shard.close()
         if workers:
             workers.stop()
-    return _report(bots, room, connected, results, before, after, send_hz, hands, body, procs, decode)
+    report = _report(bots, room, connected, results, before, after, send_hz, hands, body, procs, decode)
+    report.connect_s = connect_s
+    return report
 
 
 async def _show(progress: bool, phase: str, schedule, shard: Shard, bots: int) -> None:
@@ -669,6 +699,8 @@ def _report(bots: int, room: str, connected: int, results: list[dict], before: d
                    "server_per_bot": frames_in / server_window / connected if server_window else None},
         sim_cpu_us_per_bot_s=cpu / bot_seconds * 1e6 if bot_seconds else None,
         lean_cpu_us_per_bot_s=max(0.0, cpu - decode_s) / (lean_bots * window) * 1e6 if lean_bots else None,
+        projected_cores_at_full_rate=None if any(r["projected_cores_at_full_rate"] is None for r in results)
+        else sum(r["projected_cores_at_full_rate"] for r in results),
         decode_errors=sum(r["decode_errors"] for r in results), error_codes=errors,
         processes=processes, saturated=bool(saturation), saturation=saturation,
     )
