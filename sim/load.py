@@ -78,6 +78,7 @@ class LoadReport:
     saturated: bool = False
     saturation: list[str] = field(default_factory=list)
     connect_s: float | None = None  # seconds from the first join to the last bot's welcome
+    notes: list[str] = field(default_factory=list)  # why a figure is missing
 
     def summary(self) -> str:
         s = self.server
@@ -120,6 +121,8 @@ class LoadReport:
             cpu_parts = (("decode", p["decode_s"]), *parts.items())
             lines.append("      CPU s: " + "  ".join(f"{k} {v:.2f}" for k, v in cpu_parts)
                          + f"  (uploads sent {p['uploads_sent']}, blocked {p['uploads_blocked']})")
+        for note in self.notes:
+            lines.append(f"  note: {note}")
         if self.saturated:
             lines.append("  SIMULATOR SATURATED: " + "; ".join(self.saturation)
                          + " (its rates and latencies describe the simulator, not the server)")
@@ -604,7 +607,7 @@ async def run_load(url: str, room: str, bots: int, seconds: float, hands: bool =
         await shard.close()
         if workers:
             workers.stop()
-    report = _report(bots, room, connected, results, before, after, send_hz, hands, body, procs, decode)
+    report = _report(bots, room, connected, results, before, after, send_hz, hands, body, procs, decode, schedule)
     report.connect_s = connect_s
     return report
 
@@ -628,8 +631,9 @@ async def _show(progress: bool, phase: str, schedule, shard: Shard, bots: int) -
     print(file=sys.stderr)
 
 
-def _report(bots: int, room: str, connected: int, results: list[dict], before: dict, after: dict, send_hz: float,
-            hands: bool, body: bool, procs: int, decode: int) -> LoadReport:
+def _report(bots: int, room: str, connected: int, results: list[dict], before: dict | None, after: dict | None,
+            send_hz: float, hands: bool, body: bool, procs: int, decode: int,
+            schedule: Schedule | None = None) -> LoadReport:
     hz = np.concatenate([np.asarray(r["frames"], dtype=np.float64) / r["window_s"] for r in results])
     frames = np.concatenate([np.asarray(r["frames"], dtype=np.int64) for r in results])
     byte_rates = np.concatenate([np.asarray(r["bytes"], dtype=np.float64) / r["window_s"] for r in results])
@@ -641,6 +645,14 @@ def _report(bots: int, room: str, connected: int, results: list[dict], before: d
     sent = sum(r["uploads_sent"] / r["window_s"] for r in results)
     server: dict = {}
     frames_in = server_window = None
+    notes: list[str] = []
+    if schedule is not None and before is not None and after is not None:
+        # a starved server answers late: counters read well inside the window do not describe it
+        slack = 0.25 * (schedule.close - schedule.open)
+        if before["t_end"] > schedule.open + slack or after["t_start"] < schedule.close:
+            notes.append(f"the server answered its stats requests late (in {before['t_end'] - before['t_start']:.1f} s "
+                         f"and {after['t_end'] - after['t_start']:.1f} s): its counters do not cover the window")
+            before = after = None
     if before is not None and after is not None:
         sb, sa = before["stats"], after["stats"]
         server_window = after["t"] - before["t"]
@@ -679,6 +691,8 @@ def _report(bots: int, room: str, connected: int, results: list[dict], before: d
         lag99 = r["lag_ms"]["p99"]
         if lag99 is not None and lag99 > LAG_TICKS * 1000.0 / send_hz:
             saturation.append(f"process {r['index']} tick lag p99 {lag99:.1f} ms{why}")
+    missing = before is None or after is None
+    saturation_notes = (notes or ["the server's stats were not available"]) if missing else []
     first = results[0]
     bot_seconds = connected * window
     return LoadReport(
@@ -702,7 +716,7 @@ def _report(bots: int, room: str, connected: int, results: list[dict], before: d
         projected_cores_at_full_rate=None if any(r["projected_cores_at_full_rate"] is None for r in results)
         else sum(r["projected_cores_at_full_rate"] for r in results),
         decode_errors=sum(r["decode_errors"] for r in results), error_codes=errors,
-        processes=processes, saturated=bool(saturation), saturation=saturation,
+        processes=processes, saturated=bool(saturation), saturation=saturation, notes=saturation_notes,
     )
 
 
