@@ -2,7 +2,9 @@
 
 Writes bench/realtime.json, bench/realtime.md and bench/realtime.png. Each size runs in a fresh room of
 the `launch-hall` scene (56 x 56 m), all-to-all for the first series and interest-managed for the second.
-The simulator shares this machine's cores with the server, so its own CPU is reported next to the server's.
+The simulator shares this machine's cores with the server, so its own CPU is reported next to the server's,
+with the upload rate the server received and whether the simulator flagged itself saturated (then that row
+measures the simulator, not the server).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _run_size(url: str, bots: int, interest: str, seconds: float, send_hz: float, env: dict) -> dict:
+def _run_size(url: str, bots: int, interest: str, seconds: float, send_hz: float, env: dict,
+              decode: int = 1, procs: int = 1) -> dict:
     status, room = http_json("POST", f"{url}/api/rooms", {
         "name": f"bench {interest} {bots}", "scene": "launch-hall", "capacity": bots + 5, "interest": interest},
         operator_token=env["PLAZA_OPERATOR_TOKEN"])
@@ -42,7 +45,8 @@ def _run_size(url: str, bots: int, interest: str, seconds: float, send_hz: float
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         out = f.name
     cmd = [sys.executable, "-m", "sim", "load", "--url", url, "--room", room["id"], "--bots", str(bots),
-           "--seconds", str(seconds), "--warmup", "4", "--send-hz", str(send_hz), "--json", out]
+           "--seconds", str(seconds), "--warmup", "4", "--send-hz", str(send_hz), "--json", out,
+           "--decode", str(decode), "--procs", str(procs), "--no-progress"]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=seconds + 240, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"sim failed for {bots} bots:\n{proc.stderr[-2000:]}")
@@ -57,8 +61,8 @@ def _run_size(url: str, bots: int, interest: str, seconds: float, send_hz: float
 def _table(rows: list[dict]) -> str:
     head = ("| mode | bots | recv Hz p5 / p50 | latency p50 / p99 ms | KiB/s per client | B per avatar per tick "
             "| avatars per frame | tick work p50 / p99 ms | late / skipped ticks | server CPU | server us per snapshot "
-            "| sim CPU | disconnects |")
-    lines = [head, "|" + " --- |" * 13]
+            "| server received uploads Hz per bot | sim CPU | sim saturated | disconnects |")
+    lines = [head, "|" + " --- |" * 15]
     for r in rows:
         s, t = r["server"], r["server"].get("tick_work_ms", {})
         lat = r["latency_ms"]
@@ -68,7 +72,8 @@ def _table(rows: list[dict]) -> str:
             f"| {_f(r['bytes_per_avatar_per_tick'])} | {_f(r['avatars_per_frame'])} "
             f"| {_f(t.get('p50'))} / {_f(t.get('p99'))} | {s.get('late_ticks')} / {s.get('skipped_ticks')} "
             f"| {s.get('cpu_share', 0) * 100:.0f}% | {_f(s.get('cpu_us_per_frame'))} "
-            f"| {r['sim_cpu_share'] * 100:.0f}% | {r['disconnects']} |")
+            f"| {_f((r.get('upload_hz') or {}).get('server_per_bot'))} "
+            f"| {r['sim_cpu_share'] * 100:.0f}% | {'yes' if r.get('saturated') else 'no'} | {r['disconnects']} |")
     return "\n".join(lines)
 
 
@@ -108,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all", default=",".join(map(str, ALL_TO_ALL)), help="all-to-all sizes")
     parser.add_argument("--nearby", default=",".join(map(str, INTEREST)), help="interest-managed sizes")
     parser.add_argument("--send-hz", type=float, default=60.0)
+    parser.add_argument("--decode", type=int, default=1, help="decoding bots per size (sim load --decode)")
+    parser.add_argument("--procs", type=int, default=1, help="simulator processes (sim load --procs)")
     args = parser.parse_args(argv)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -127,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                 [("nearby", int(n)) for n in args.nearby.split(",") if n]
         for mode, bots in sizes:
             print(f"== {mode} {bots} bots", flush=True)
-            rows.append(_run_size(url, bots, mode, args.seconds, args.send_hz, env))
+            rows.append(_run_size(url, bots, mode, args.seconds, args.send_hz, env, args.decode, args.procs))
             time.sleep(2)
     finally:
         server.terminate()
