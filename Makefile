@@ -50,6 +50,7 @@ lint: venv
 # Benchmarks write JSON, a markdown table and plots under bench/.
 bench: setup
 	$(PY) -m sim.bench_realtime
+	$(PY) -m server.net.bench_transport --write
 	$(PY) -m server.realtime.bench_hand_model
 	@if [ -f assets/bench_models.py ]; then $(PY) -m assets.bench_models; fi
 	@if [ -f server/sizing/bench.py ]; then $(PY) -m server.sizing.bench; fi
