@@ -61,3 +61,40 @@ async def test_shutdown_tells_every_client_to_come_back_later(live_server):
     await live_server.hub.stop()
     code, _reason = await asyncio.wait_for(client.ws.closed, 5)
     assert code == cc.SERVICE_RESTART
+
+
+async def test_frames_sent_together_with_the_upgrade_request_are_read_whole(live_server):
+    """A client may send its auth message in the same packet as the upgrade request, cut anywhere."""
+    import base64
+    import os
+
+    import msgpack
+
+    from sim.client import http_json
+
+    status, seat = await asyncio.to_thread(http_json, "POST", f"{live_server.url}/api/rooms/main/join",
+                                           {"name": "eager"})
+    assert status == 200
+    payload = msgpack.packb({"t": "auth", "token": seat["token"]})
+    key = os.urandom(4)
+    frame = bytes((0x82, 0x80 | 126)) + len(payload).to_bytes(2, "big") + key + bytes(
+        b ^ key[i % 4] for i, b in enumerate(payload)) if len(payload) >= 126 else bytes(
+        (0x82, 0x80 | len(payload))) + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    request = (f"GET /ws?v=2&room=main HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+               "Sec-WebSocket-Version: 13\r\n\r\n").encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", live_server.settings.port)
+    writer.write(request + frame[:3])  # the head, and the auth frame's first bytes, in one write
+    await writer.drain()
+    await asyncio.sleep(0.05)
+    writer.write(frame[3:])
+    await writer.drain()
+    response = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert response.startswith(b"HTTP/1.1 101")
+    first = await asyncio.wait_for(reader.readexactly(4), 5)
+    assert first[0] == 0x82
+    length = first[1] if first[1] < 126 else int.from_bytes(first[2:4], "big")
+    body = (first[2:] if first[1] < 126 else b"") + await asyncio.wait_for(
+        reader.readexactly(length - (2 if first[1] < 126 else 0)), 5)
+    assert msgpack.unpackb(body)["t"] == "welcome"
+    writer.close()

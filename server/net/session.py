@@ -99,6 +99,7 @@ class Session(asyncio.Protocol):
         self.frames_in = 0
         self._fragment_kind: Opcode | None = None  # a fragmented message being reassembled
         self._fragments: list[bytes] = []
+        self._head = bytearray()  # the upgrade request until its head is complete
         self._auth_timer: asyncio.TimerHandle | None = None
         self._cut_timer: asyncio.TimerHandle | None = None
 
@@ -110,10 +111,22 @@ class Session(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.last_received = self.hub.clock.time_fn()
-        if self.ws.state is WsState.CONNECTING:  # the upgrade request (and whatever came with it)
-            self._on_slow_bytes(data)
-        else:
+        if self.ws.state is not WsState.CONNECTING:
             self.splitter.feed(data)
+            return
+        # The upgrade request: the library gets exactly its head; frames that came along with it go through
+        # the splitter once the handshake is done, so that no frame is ever split between the two.
+        self._head += data
+        end = self._head.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self._head) > 64 * 1024:
+                self._cut()
+            return
+        head, rest = bytes(self._head[: end + 4]), bytes(self._head[end + 4 :])
+        self._head = bytearray()
+        self._on_slow_bytes(head)
+        if rest and self.ws.state is WsState.OPEN:
+            self.splitter.feed(rest)
 
     def eof_received(self) -> bool | None:
         self.ws.receive_eof()
