@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 from contextlib import asynccontextmanager
@@ -60,6 +61,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI):
         services.hub.ensure_default_room()
         services.hub.start()
+        # Everything loaded so far (modules, catalog, scenes) lives as long as the process: keep it out of the
+        # cyclic collector's scans, whose pauses would otherwise land in the middle of ticks.
+        gc.freeze()
         try:
             yield
         finally:
