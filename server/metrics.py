@@ -41,9 +41,9 @@ class Metrics:
     def render(self) -> str:
         lines: list[str] = []
         for name, fn in sorted(self.gauges.items()):
-            lines += [f"# TYPE {name} gauge", f"{name} {fn():g}"]
+            lines += [f"# TYPE {name} gauge", f"{name} {_number(fn())}"]
         for name, fn in sorted(self.counter_callbacks.items()):
-            lines += [f"# TYPE {name} counter", f"{name} {fn():g}"]
+            lines += [f"# TYPE {name} counter", f"{name} {_number(fn())}"]
         seen: set[str] = set()
         for (name, labels), value in sorted(self.counters.items()):
             if name not in seen:
@@ -52,7 +52,7 @@ class Metrics:
                     lines.append(f"# HELP {name} {self.help[name]}")
                 lines.append(f"# TYPE {name} counter")
             label_text = ",".join(f'{k}="{v}"' for k, v in labels)
-            lines.append(f"{name}{{{label_text}}} {value:g}" if label_text else f"{name} {value:g}")
+            lines.append(f"{name}{{{label_text}}} {_number(value)}" if label_text else f"{name} {_number(value)}")
         lines += ["# HELP plaza_tick_work_seconds Time spent in one room tick (all rooms of the process).",
                   "# TYPE plaza_tick_work_seconds histogram"]
         cumulative = 0
@@ -63,3 +63,9 @@ class Metrics:
         lines.append(f"plaza_tick_work_seconds_sum {self.tick_sum_ms / 1000:g}")
         lines.append(f"plaza_tick_work_seconds_count {self.tick_count}")
         return "\n".join(lines) + "\n"
+
+
+def _number(value: float) -> str:
+    """Counters exactly (1738912, not 1.73891e+06, which loses the last digits a rate needs)."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)

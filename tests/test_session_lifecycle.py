@@ -98,3 +98,21 @@ async def test_frames_sent_together_with_the_upgrade_request_are_read_whole(live
         reader.readexactly(length - (2 if first[1] < 126 else 0)), 5)
     assert msgpack.unpackb(body)["t"] == "welcome"
     writer.close()
+
+
+async def test_a_backlog_of_honest_uploads_after_a_stall_is_not_called_a_flood(live_server):
+    """Uploads are judged when the server reads them: two seconds of 60 Hz uploads arriving at once (the
+    server's own loop was stalled) are taken; only a client sending far above the rate hears rate_limited."""
+    from tests.test_ws_integration import head
+
+    client = await join(live_server, "backlog")
+    for _ in range(200):  # 3.3 s of uploads at 60 Hz, written in one go
+        client.send_pose(head(client, 0.0, 0.0))
+    ping = await client.request({"t": "ping"})
+    assert ping["t"] == "pong"
+    assert not [e for e in client.session.errors if e["code"] == "rate_limited"]
+    for _ in range(150):  # the burst is spent: most of these are dropped (more would close with 4029)
+        client.send_pose(head(client, 0.0, 0.0))
+    await client.request({"t": "ping"})
+    assert [e for e in client.session.errors if e["code"] == "rate_limited"]
+    await client.close()

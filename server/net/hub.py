@@ -57,7 +57,7 @@ class Hub:
         self._restored = False
         self._save_lock = threading.Lock()
         self._saved_version = 0
-        self._retired = {"bytes_in": 0, "frames_in": 0, "bytes_out": 0, "frames_out": 0}
+        self._retired = {"bytes_in": 0, "frames_in": 0, "pose_uploads": 0, "bytes_out": 0, "frames_out": 0}
         self.clock.every("rooms", self.step, order=WORLD)
         self.clock.every_seconds("housekeeping", self.each_second, 1.0, order=AFTER_WORLD)
         self.clock.on_step = lambda seconds: metrics.observe_tick(seconds * 1000.0)
@@ -180,7 +180,7 @@ class Hub:
         if getattr(session, "_retired", False):
             return
         session._retired = True
-        for name in ("bytes_in", "frames_in"):
+        for name in ("bytes_in", "frames_in", "pose_uploads"):
             self._retired[name] += getattr(session, name)
         self._retired["bytes_out"] += session.outbox.bytes_out
         self._retired["frames_out"] += session.outbox.frames_out

@@ -185,6 +185,7 @@ async def stats(request: Request) -> dict:
         "cpu_s": times.user + times.system,
         "frames_out": m.get("plaza_frames_out_total"), "bytes_out": m.get("plaza_bytes_out_total"),
         "frames_in": m.get("plaza_frames_in_total"), "bytes_in": m.get("plaza_bytes_in_total"),
+        "pose_uploads": m.get("plaza_pose_uploads_total"), "server_time_s": round(hub.now(), 6),
         "frames_replaced": m.get("plaza_frames_replaced_total"),
         "clients": len(hub.sessions),
     }

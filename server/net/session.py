@@ -87,7 +87,10 @@ class Session(asyncio.Protocol):
         self.room: Room | None = None
         self.sync: ClientSync | None = None
         now = hub.clock.time_fn()
-        self.pose_bucket = TokenBucket(rate=limits.get("pose_uploads_per_s"), burst=60.0, now=now)
+        # The burst covers the lag a client is allowed (max_behind_s): uploads are judged when the server reads
+        # them, so after a stall of the server's own, an honest client's backlog arrives at once.
+        pose_rate = limits.get("pose_uploads_per_s")
+        self.pose_bucket = TokenBucket(rate=pose_rate, burst=pose_rate * limits.get("max_behind_s"), now=now)
         self.control_bucket = TokenBucket(rate=limits.get("control_messages_per_s"), burst=60.0, now=now)
         self.flood = Window(FLOOD_STRIKES, FLOOD_WINDOW_S)
         self.errors = Window(MAX_ERRORS, ERROR_WINDOW_S)
@@ -96,7 +99,8 @@ class Session(asyncio.Protocol):
         self.left_on_purpose = False
         self.last_received = now
         self.bytes_in = 0
-        self.frames_in = 0
+        self.frames_in = 0  # binary messages: pose uploads and control messages
+        self.pose_uploads = 0
         self._fragment_kind: Opcode | None = None  # a fragmented message being reassembled
         self._fragments: list[bytes] = []
         self._head = bytearray()  # the upgrade request until its head is complete
@@ -325,6 +329,7 @@ class Session(asyncio.Protocol):
             if not self.pose_bucket.take(now):
                 self._strike(now, "pose")
                 return
+            self.pose_uploads += 1
             if len(data) >= _UPLOAD_ACK.size:
                 ack = _UPLOAD_ACK.unpack_from(data)[3]
                 if ack:
