@@ -5,7 +5,8 @@ Starts a real server (`python -m server serve` on a free port, a fresh data dire
 from getrusage, per bot per second and per upload sent), what it sent, what the server received (its
 `frames_in` counter over the window), what each bot was delivered, the latency the decoding bots saw, and
 whether the simulator flagged itself saturated. With `--baseline-rev REV` the `sim load` of an earlier commit
-(its sim/load.py, run on today's client and motion modules) is measured at the first size for comparison.
+(its sim/load.py, run on today's client and motion modules) is measured too, at `--baseline-sizes` (default:
+the first size), with the same number of decoding bots.
 
 The server reading 1,000 bots at 60 Hz is CPU-bound on a small machine: the simulator's figures are its own and
 the server's received rate is reported next to them, not folded in.
@@ -124,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--decode", type=int, default=1, help="decoding bots per run (default 1)")
     parser.add_argument("--interest", default="auto", choices=["auto", "all", "nearby"])
     parser.add_argument("--scene", default="launch-hall")
-    parser.add_argument("--baseline-rev", default=None, help="also measure this commit's sim/load.py at the first size")
+    parser.add_argument("--baseline-rev", default=None, help="also measure this commit's sim/load.py")
+    parser.add_argument("--baseline-sizes", default=None, help="sizes for the baseline (default: the first size)")
     parser.add_argument("--target", default="server", choices=["server", "sink"],
                         help="what the bots load: the real server, or sim.sink (a stand-in that costs little and "
                              "sends every client a 50-avatar snapshot at 60 Hz, to measure the simulator alone)")
@@ -159,13 +161,20 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.NamedTemporaryFile("w", suffix="_load.py", delete=False) as f:
                 f.write(source)
                 baseline_file = Path(f.name)
-            bots = sizes[0]
-            print(f"== baseline {args.baseline_rev}: {bots} bots", flush=True)
-            r = _load(url, _room(url, bots, args.interest, args.scene, token), args, bots, 1, env, baseline_file)
-            rows.append(_row(f"sim load at {args.baseline_rev}", args.interest, r))
-            raw.append(r)
-            time.sleep(3)
+        baseline_sizes = [int(n) for n in args.baseline_sizes.split(",") if n] if args.baseline_sizes else sizes[:1]
         for bots in sizes:
+            if baseline_file is not None and bots in baseline_sizes:
+                print(f"== baseline {args.baseline_rev}: {bots} bots", flush=True)
+                try:
+                    r = _load(url, _room(url, bots, args.interest, args.scene, token), args, bots, 1, env,
+                              baseline_file)
+                    interest = args.interest if args.target == "server" else "sink: 50 avatars"
+                    rows.append(_row(f"sim load at {args.baseline_rev}", interest, r))
+                    raw.append(r)
+                except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                    print(f"failed: {exc}"[:2000], flush=True)
+                    failures.append({"bots": bots, "procs": 1, "error": f"baseline: {exc}"[:500]})
+                time.sleep(3)
             for procs in procs_list:
                 print(f"== {bots} bots, {procs} process(es)", flush=True)
                 try:
