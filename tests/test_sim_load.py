@@ -152,3 +152,15 @@ def test_a_process_that_used_most_of_a_core_or_skipped_ticks_is_flagged():
     assert late.saturated and "machine is overloaded" in late.saturation[0]
     fine = _report(2, "r", 2, [_shard_result()], None, None, 60.0, False, False, 1, 0)
     assert not fine.saturated and fine.upload_hz["sent_per_bot"] == pytest.approx(60.0)
+
+
+async def test_lean_bots_with_hands_and_body_upload_what_the_server_accepts(live_server):
+    """1,436- and 400-byte payloads take the 16-bit websocket length: the server must read them as poses."""
+    room = await new_room(live_server)
+    report = await run_load(live_server.url, room, bots=3, seconds=1.0, decode=1, warmup=0.5, progress=False,
+                            hands=True, body=True, operator_token=live_server.settings.operator_token)
+    assert report.error_codes == {} and report.decode_errors == 0 and report.disconnects == 0
+    assert report.upload_hz["server"] > 0 and report.server["rejected_in_window"] == {}
+    state = live_server.hub.registry.rooms[room].room
+    presence = [int(state.presence[a.slot]) for a in state.avatars.values()]
+    assert len(presence) == 3 and all(p & 0x3F == 0x3F for p in presence), presence  # every part was accepted
