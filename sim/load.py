@@ -650,7 +650,7 @@ def _report(bots: int, room: str, connected: int, results: list[dict], before: d
     notes: list[str] = []
     if schedule is not None and before is not None and after is not None:
         # a starved server answers late: counters read well inside the window do not describe it
-        slack = 0.25 * (schedule.close - schedule.open)
+        slack = max(1.0, 0.25 * (schedule.close - schedule.open))
         if before["t_end"] > schedule.open + slack or after["t_start"] < schedule.close:
             notes.append(f"the server answered its stats requests late (in {before['t_end'] - before['t_start']:.1f} s "
                          f"and {after['t_end'] - after['t_start']:.1f} s): its counters do not cover the window")

@@ -133,7 +133,7 @@ def _server_sample(t_start: float, t_end: float, frames_in: float, ticks: int) -
 def test_server_counters_read_late_give_no_rate_rather_than_a_rate_over_another_window():
     from sim.load import Schedule, _report
 
-    schedule = Schedule(go=0.0, open=4.0, close=14.0)
+    schedule = Schedule(go=0.0, open=4.0, close=14.0)  # late: answered more than 2.5 s (a quarter) into the window
     on_time = _report(2, "r", 2, [_shard_result()], _server_sample(3.6, 3.8, 1000, 100),
                       _server_sample(14.1, 14.2, 2200, 700), 60.0, False, False, 1, 0, schedule)
     assert on_time.upload_hz["server"] == pytest.approx(1200 / (14.15 - 3.7)) and not on_time.notes
