@@ -5,7 +5,8 @@ Starts a real server (`python -m server serve` on a free port, a fresh data dire
 from getrusage, per bot per second and per upload sent), what it sent, what the server received (its
 `frames_in` counter over the window), what each bot was delivered, the latency the decoding bots saw, and
 whether the simulator flagged itself saturated. With `--baseline-rev REV` the `sim load` of an earlier commit
-(its sim/load.py, run on today's client and motion modules) is measured at the first size for comparison.
+(its sim/load.py, run on today's client and motion modules) is measured too, at `--baseline-sizes` (default:
+the first size), with the same number of decoding bots.
 
 The server reading 1,000 bots at 60 Hz is CPU-bound on a small machine: the simulator's figures are its own and
 the server's received rate is reported next to them, not folded in.
@@ -29,8 +30,8 @@ from sim.client import http_json
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench"
-BEGIN = "<!-- BEGIN GENERATED (python -m sim.bench_sim --target {target}) -->"
-END = "<!-- END GENERATED ({target}) -->"
+BEGIN = "<!-- BEGIN GENERATED (python -m sim.bench_sim: {label}) -->"
+END = "<!-- END GENERATED ({label}) -->"
 
 
 def _room(url: str, bots: int, interest: str, scene: str, token: str) -> str:
@@ -95,6 +96,10 @@ def _f(v, digits: int = 1) -> str:
     return "n/a" if v is None else f"{v:.{digits}f}"
 
 
+def _pct(v) -> str:
+    return "n/a" if v is None else f"{v * 100:.0f}%"
+
+
 def table(rows: list[dict]) -> str:
     head = ("| simulator | bots | interest | procs | sim CPU (cores) | µs CPU per bot per s "
             "| lean bots µs per bot per s | µs CPU per upload sent | projected cores at the full rate "
@@ -110,7 +115,7 @@ def table(rows: list[dict]) -> str:
             f"| {_f(r['sim_cpu_us_per_upload'])} | {_f(r['projected_cores_at_full_rate'], 2)} "
             f"| {_f(r['sent_hz_per_bot'])} | {_f(r['server_hz_per_bot'])} | {_f(hz['p5'])} / {_f(hz['p50'])} "
             f"| {_f(lat['p50'])} / {_f(lat['p99'])} | {_f(r['tick_lag_p99_ms'])} | {r['ticks_skipped']} "
-            f"| {_f((r['server_cpu_share'] or 0) * 100, 0)}% | {saturated} |")
+            f"| {_pct(r['server_cpu_share'])} | {saturated} |")
     return "\n".join(lines)
 
 
@@ -124,14 +129,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--decode", type=int, default=1, help="decoding bots per run (default 1)")
     parser.add_argument("--interest", default="auto", choices=["auto", "all", "nearby"])
     parser.add_argument("--scene", default="launch-hall")
-    parser.add_argument("--baseline-rev", default=None, help="also measure this commit's sim/load.py at the first size")
+    parser.add_argument("--baseline-rev", default=None, help="also measure this commit's sim/load.py")
+    parser.add_argument("--baseline-sizes", default=None, help="sizes for the baseline (default: the first size)")
     parser.add_argument("--target", default="server", choices=["server", "sink"],
                         help="what the bots load: the real server, or sim.sink (a stand-in that costs little and "
                              "sends every client a 50-avatar snapshot at 60 Hz, to measure the simulator alone)")
     parser.add_argument("--connect-s-per-bot", type=float, default=1.0,
                         help="time allowed for connecting, per bot (a loaded server joins slowly)")
+    parser.add_argument("--label", default=None,
+                        help="name of this run's block in sim.md and key in sim.json (default: the target); a run "
+                             "replaces the earlier block of the same name")
+    parser.add_argument("--render", action="store_true", help="only rewrite sim.md's tables from sim.json")
     parser.add_argument("--out", default=str(OUT), help="directory for sim.json and sim.md")
     args = parser.parse_args(argv)
+    if args.render:
+        render(Path(args.out))
+        return 0
     sizes = [int(n) for n in args.sizes.split(",") if n]
     procs_list = [int(p) for p in args.procs.split(",") if p]
     port = _free_port()
@@ -159,13 +172,20 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.NamedTemporaryFile("w", suffix="_load.py", delete=False) as f:
                 f.write(source)
                 baseline_file = Path(f.name)
-            bots = sizes[0]
-            print(f"== baseline {args.baseline_rev}: {bots} bots", flush=True)
-            r = _load(url, _room(url, bots, args.interest, args.scene, token), args, bots, 1, env, baseline_file)
-            rows.append(_row(f"sim load at {args.baseline_rev}", args.interest, r))
-            raw.append(r)
-            time.sleep(3)
+        baseline_sizes = [int(n) for n in args.baseline_sizes.split(",") if n] if args.baseline_sizes else sizes[:1]
         for bots in sizes:
+            if baseline_file is not None and bots in baseline_sizes:
+                print(f"== baseline {args.baseline_rev}: {bots} bots", flush=True)
+                try:
+                    r = _load(url, _room(url, bots, args.interest, args.scene, token), args, bots, 1, env,
+                              baseline_file)
+                    interest = args.interest if args.target == "server" else "sink: 50 avatars"
+                    rows.append(_row(f"sim load at {args.baseline_rev}", interest, r))
+                    raw.append(r)
+                except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                    print(f"failed: {exc}"[:2000], flush=True)
+                    failures.append({"bots": bots, "procs": 1, "error": f"baseline: {exc}"[:500]})
+                time.sleep(3)
             for procs in procs_list:
                 print(f"== {bots} bots, {procs} process(es)", flush=True)
                 try:
@@ -191,28 +211,40 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"command": command.strip(), "date": time.strftime("%Y-%m-%d %H:%M"),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
             "load_average_at_end": os.getloadavg(), "seconds": args.seconds, "warmup": args.warmup,
-            "scene": args.scene, "target": args.target}
+            "scene": args.scene, "target": args.target, "send_hz": args.send_hz}
     path = out / "sim.json"
     saved = json.loads(path.read_text()) if path.exists() else {}
-    saved[args.target] = {"meta": meta, "rows": rows, "failures": failures, "reports": raw}
+    saved[args.label or args.target] = {"meta": meta, "rows": rows, "failures": failures, "reports": raw}
     path.write_text(json.dumps(saved, indent=2))
-    begin, end = BEGIN.format(target=args.target), END.format(target=args.target)
-    block = (f"{begin}\n\n{meta['date']}, {meta['machine']}, load average at the end "
-             f"{', '.join(f'{x:.1f}' for x in meta['load_average_at_end'])}; scene {args.scene}; "
-             f"target {args.target}; {args.seconds:g} s measured after {args.warmup:g} s of warm-up; "
-             f"uploads at {args.send_hz:g} Hz "
-             f"(head + two controllers). Command: `{meta['command']}`.\n\n{table(rows)}\n"
-             + "".join(f"\nFailed: {f['bots']} bots, {f['procs']} process(es): {f['error'][:200]}\n" for f in failures)
-             + f"\n{end}")
-    md = out / "sim.md"
-    text = md.read_text() if md.exists() else "# Simulator cost\n\n"
-    if begin in text and end in text:
-        text = text[: text.index(begin)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    md.write_text(text)
+    render(out)
     print(table(rows))
     return 0
+
+
+def _block(label: str, run: dict) -> str:
+    meta, rows, failures = run["meta"], run["rows"], run.get("failures", [])
+    return (f"{BEGIN.format(label=label)}\n\n{meta['date']}, {meta['machine']}, load average at the end "
+            f"{', '.join(f'{x:.1f}' for x in meta['load_average_at_end'])}; scene {meta['scene']}; "
+            f"target {meta['target']}; {meta['seconds']:g} s measured after {meta['warmup']:g} s of warm-up; "
+            f"uploads at {meta.get('send_hz', 60):g} Hz (head + two controllers). Command: `{meta['command']}`.\n\n"
+            f"{table(rows)}\n"
+            + "".join(f"\nFailed: {f['bots']} bots, {f['procs']} process(es): {f['error'][:200]}\n" for f in failures)
+            + f"\n{END.format(label=label)}")
+
+
+def render(out: Path) -> None:
+    """Rewrite the generated blocks of sim.md from sim.json (the text around them is kept)."""
+    saved = json.loads((out / "sim.json").read_text())
+    md = out / "sim.md"
+    text = md.read_text() if md.exists() else "# Simulator cost\n\n"
+    for label, run in saved.items():
+        begin, end = BEGIN.format(label=label), END.format(label=label)
+        block = _block(label, run)
+        if begin in text and end in text:
+            text = text[: text.index(begin)] + block + text[text.index(end) + len(end):]
+        else:
+            text = text.rstrip() + "\n\n" + block + "\n"
+    md.write_text(text)
 
 
 if __name__ == "__main__":

@@ -111,3 +111,56 @@ async def test_the_sink_stands_in_for_a_server_and_counts_what_it_received():
     assert report.connected == 3 and report.decode_errors == 0 and report.avatars_per_frame == 20
     assert report.receive_frames["min"] > 0 and report.receive_frames["over_tick_span"] <= 0
     assert report.server["frames_in_per_s"] > 0 and report.upload_hz["server"] > 0
+
+
+def _shard_result(**over) -> dict:
+    result = {
+        "index": 0, "bots": 2, "lean": 2, "decode": 0, "window_s": 10.0, "cpu_s": 1.0, "cpu_share": 0.1,
+        "decode_s": 0.0, "frames": [600, 590], "bytes": [60_000, 59_000], "frames_over_tick_span": 0,
+        "uploads_sent": 1200, "uploads_blocked": 0, "ticks": 600, "ticks_missed": 0,
+        "lag_ms": {"p50": 1.0, "p99": 2.0, "max": 3.0}, "latencies_s": [], "close_codes": {}, "error_codes": {},
+        "protocol_errors": 0, "decode_errors": 0, "bytes_per_avatar_per_tick": None, "avatars_per_frame": None,
+        "projected_cores_at_full_rate": 0.1,
+    }
+    return {**result, **over}
+
+
+def _server_sample(t_start: float, t_end: float, frames_in: float, ticks: int) -> dict:
+    stats = {"frames_in": frames_in, "frames_out": frames_in, "cpu_s": t_end, "ticks": ticks}
+    return {"t": (t_start + t_end) / 2, "t_start": t_start, "t_end": t_end, "stats": stats, "metrics": {}}
+
+
+def test_server_counters_read_late_give_no_rate_rather_than_a_rate_over_another_window():
+    from sim.load import Schedule, _report
+
+    schedule = Schedule(go=0.0, open=4.0, close=14.0)  # late: answered more than 2.5 s (a quarter) into the window
+    on_time = _report(2, "r", 2, [_shard_result()], _server_sample(3.6, 3.8, 1000, 100),
+                      _server_sample(14.1, 14.2, 2200, 700), 60.0, False, False, 1, 0, schedule)
+    assert on_time.upload_hz["server"] == pytest.approx(1200 / (14.15 - 3.7)) and not on_time.notes
+    late = _report(2, "r", 2, [_shard_result()], _server_sample(3.6, 11.0, 1000, 100),
+                   _server_sample(14.1, 14.2, 1100, 700), 60.0, False, False, 1, 0, schedule)
+    assert late.upload_hz["server"] is None and "late" in late.notes[0]
+    assert late.receive_hz["p50"] == pytest.approx(59.5)  # the simulator's own figures stand
+
+
+def test_a_process_that_used_most_of_a_core_or_skipped_ticks_is_flagged():
+    from sim.load import _report
+
+    busy = _report(2, "r", 2, [_shard_result(cpu_share=0.9)], None, None, 60.0, False, False, 1, 0)
+    assert busy.saturated and "90% of a core" in busy.saturation[0]
+    late = _report(2, "r", 2, [_shard_result(ticks=500, ticks_missed=100)], None, None, 60.0, False, False, 1, 0)
+    assert late.saturated and "machine is overloaded" in late.saturation[0]
+    fine = _report(2, "r", 2, [_shard_result()], None, None, 60.0, False, False, 1, 0)
+    assert not fine.saturated and fine.upload_hz["sent_per_bot"] == pytest.approx(60.0)
+
+
+async def test_lean_bots_with_hands_and_body_upload_what_the_server_accepts(live_server):
+    """1,436- and 400-byte payloads take the 16-bit websocket length: the server must read them as poses."""
+    room = await new_room(live_server)
+    report = await run_load(live_server.url, room, bots=3, seconds=1.0, decode=1, warmup=0.5, progress=False,
+                            hands=True, body=True, operator_token=live_server.settings.operator_token)
+    assert report.error_codes == {} and report.decode_errors == 0 and report.disconnects == 0
+    assert report.upload_hz["server"] > 0 and report.server["rejected_in_window"] == {}
+    state = live_server.hub.registry.rooms[room].room
+    presence = [int(state.presence[a.slot]) for a in state.avatars.values()]
+    assert len(presence) == 3 and all(p & 0x3F == 0x3F for p in presence), presence  # every part was accepted
