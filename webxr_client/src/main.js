@@ -3,10 +3,11 @@
 import * as THREE from 'three';
 import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
 import { RemoteAvatars } from './avatars.js';
+import { eyeHeightFor, validHeight } from './avatar_body.js';
 import { readConfig } from './config.js';
 import { DesktopControls } from './controls.js';
 import { deadzone, SnapTurn, turnAboutHead, walkStep } from './locomotion_core.js';
-import { fetchCatalog, ProductManager } from './products.js';
+import { fetchCatalog, placeholderModel, ProductManager } from './products.js';
 import { SimplifiedView } from './simplified.js';
 import { avatarHandJoints, avatarPoseArray, ownPoseParts } from './net/own_pose.js';
 import { RoomClient } from './net/room_client.js';
@@ -21,7 +22,7 @@ import { PanelSystem } from './ui/panel.js';
 import { ProductCard } from './ui/product_card.js';
 import { installEmulator, XRInput, XRSessions } from './xr/session.js';
 
-const EYE_HEIGHT = 1.6;
+const HEIGHT_KEY = 'plaza.height';
 const TOUCH_HELP = 'Drag left side to walk · right side to look · tap a product · double-tap the floor to go there';
 const statusEl = document.getElementById('status');
 const setStatus = (text) => { statusEl.textContent = text; };
@@ -44,7 +45,10 @@ async function main() {
   const scene = new THREE.Scene();
   scene.background = new THREE.Color(0xcfd8e3);
   const camera = new THREE.PerspectiveCamera(70, window.innerWidth / window.innerHeight, 0.05, 100);
-  camera.position.y = EYE_HEIGHT;
+  // The shopper's height (m): from ?height=, the last one given here, or the try-on; others draw our body
+  // at it, and on a screen our eyes are where a standing person of that height has them.
+  let ownHeight = validHeight(config.height) ?? validHeight(storageGet(HEIGHT_KEY));
+  camera.position.y = eyeHeightFor(ownHeight);
   // The rig is the shopper's feet on the floor: locomotion moves it; the headset moves the camera in it.
   const rig = new THREE.Group();
   rig.name = 'rig';
@@ -93,6 +97,9 @@ async function main() {
       lighting.shade(item.object);
       if (kind === 'model') priceTags.place(item); // the tag sits over the real model, not the placeholder
       if (kind === 'grab' || kind === 'release') priceTags.setVisible(item.product.id, kind === 'release');
+      // Others see what we hold.
+      if (kind === 'grab') room?.setHolding(item.product.id);
+      if (kind === 'release') room?.setHolding(null);
       return undefined;
     },
     immersive: () => renderer.xr.isPresenting, onTryOn: (p) => { products.deselect(); tryon?.open(p); } });
@@ -102,9 +109,28 @@ async function main() {
   for (const p of catalog) shop.names[p.id] = p.name;
   const priceTags = new PriceTags(store.root);
   for (const item of products.items.values()) priceTags.place(item);
-  const avatars = new RemoteAvatars(scene);
+  // A product another shopper holds is drawn from our copy of its model (its stand-in box until that loads).
+  const avatars = new RemoteAvatars(scene, {
+    productModel(id) {
+      const item = products.items.get(id);
+      if (!item) return null;
+      return item.gltf ? { object: item.gltf.scene.clone(true), placeholder: false }
+        : { object: placeholderModel(item.product), placeholder: true };
+    },
+  });
 
   let room = null;
+
+  /** Our height in metres: remembered, the desktop eye height follows, the room is told. */
+  function setOwnHeight(height) {
+    const h = validHeight(height);
+    if (h === null) return false;
+    ownHeight = h;
+    storageSet(HEIGHT_KEY, String(h));
+    if (!renderer.xr.isPresenting) camera.position.y = eyeHeightFor(h);
+    room?.setProfile(h);
+    return true;
+  }
 
   // --- locomotion helpers --------------------------------------------------------------------
   const head = new THREE.Vector3();
@@ -242,7 +268,7 @@ async function main() {
     },
     onEnd() {
       scene.background = new THREE.Color(0xcfd8e3);
-      camera.position.set(0, EYE_HEIGHT, 0);
+      camera.position.set(0, eyeHeightFor(ownHeight), 0);
       camera.quaternion.identity();
       pitch = 0;
       products.refresh();
@@ -362,6 +388,9 @@ async function main() {
       products.updateCard(screenView());
     }
     if (tryon.result && tryon.product) recommended.set(tryon.product.id, tryon.result.rec.size);
+    // The try-on's height (a result, or a remembered profile) is the height others see us at.
+    const stature = (tryon.result || tryon.profile) ? tryon.form?.values?.stature : null;
+    if (Number.isFinite(stature) && validHeight(stature / 100) !== ownHeight) setOwnHeight(stature / 100);
     tryon.update(dt, Boolean(frame)); // desktop: turns the view to a mirror at the side; headset: a hint
     if (room) room.sendPose(ownPoseParts(camera, xrInput, Boolean(frame)), performance.now());
     avatars.render(performance.now(), camera);
@@ -390,9 +419,12 @@ async function main() {
       onWelcome: () => avatars.resetClocks(),
       shopperKey: () => shopApi.key,
       onStock: (levels) => products.applyStock(levels),
+      onProfile: (id, height) => avatars.setHeight(id, height),
+      onHeld: (id, productId) => avatars.setHeld(id, productId),
       onShop: (message) => shop.onRoomMessage(message),
     });
     await shopperReady;
+    if (ownHeight) room.profile = { height: ownHeight }; // sent once the welcome is in
     plaza.room = room;
     // A page that goes away says so: others see the avatar leave at once, not after the drop grace period.
     window.addEventListener('pagehide', () => room?.close());
@@ -412,7 +444,8 @@ async function main() {
 
   Object.assign(plaza, {
     THREE, renderer, scene, camera, rig, store, panels, products, avatars, sessions, xrInput, controls,
-    simplified, tryon, lighting, priceTags, teleportTo, moveBy, turnBy, shop, shopApi, shopperReady,
+    simplified, tryon, lighting, priceTags, teleportTo, moveBy, turnBy, shop, shopApi, shopperReady, setOwnHeight,
+    ownHeight: () => ownHeight,
     cameraWorldPosition: () => camera.getWorldPosition(new THREE.Vector3()).toArray(),
     productWorldPosition: (id) => products.items.get(id)?.object.getWorldPosition(new THREE.Vector3()).toArray() ?? null,
     /** Screen pixel of a panel widget's centre (tests click it like a shopper would). */
@@ -444,6 +477,14 @@ async function main() {
   });
   if (!config.networking) setStatus(`${store.info.name ?? config.sceneId}${inStore.length ? ` · ${inStore.length} products` : ''}`);
   plaza.ready = true;
+}
+
+function storageGet(key) {
+  try { return window.localStorage.getItem(key); } catch { return null; }
+}
+
+function storageSet(key, value) {
+  try { window.localStorage.setItem(key, value); } catch { /* private mode: not remembered */ }
 }
 
 function pushCapped(list, value, cap = 600) {
