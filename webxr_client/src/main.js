@@ -25,6 +25,7 @@ import { checkName } from './ui/names.js';
 import { ProfileForm } from './ui/profile_form.js';
 import { XRMenu } from './ui/xr_menu.js';
 import { departments, FirstVisitHint, Signage, StoreMap } from './wayfinding.js';
+import { RoomFit } from './room_fit.js';
 import { installEmulator, XRInput, XRSessions } from './xr/session.js';
 
 const HEIGHT_KEY = 'plaza.height';
@@ -118,6 +119,14 @@ async function main() {
   const priceTags = new PriceTags(store.root);
   for (const item of products.items.values()) priceTags.place(item);
   // A product another shopper holds is drawn from our copy of its model (its stand-in box until that loads).
+  // Furniture in your own room: a to-scale copy of it, the piece standing in it (room_fit.js).
+  const roomFit = new RoomFit({ scene, store, rig, camera, panels, immersive: () => renderer.xr.isPresenting,
+    onStatus: setStatus,
+    itemModel(product) {
+      const item = products.items.get(product.id);
+      return item?.gltf ? item.gltf.scene.clone(true) : null;
+    } });
+  products.onRoomFit = (product) => { tryon?.close?.(); roomFit.open(product); };
   const avatars = new RemoteAvatars(scene, {
     productModel(id) {
       const item = products.items.get(id);
@@ -271,6 +280,7 @@ async function main() {
       camera.rotation.x = 0;
       products.refresh();
       shop.render(); // the open bag moves to an in-scene panel
+      roomFit.render();
       if (mode === 'immersive-ar') scene.background = null;
       setStatus(mode === 'immersive-ar' ? 'In AR' : 'In VR');
     },
@@ -282,6 +292,7 @@ async function main() {
       pitch = 0;
       products.refresh();
       shop.render();
+      roomFit.render();
       setStatus(`${store.info.name ?? config.sceneId}${room ? ` · you are ${myName}` : ''}`);
     },
     onError: setStatus,
@@ -550,7 +561,7 @@ async function main() {
     THREE, renderer, scene, camera, rig, store, panels, products, avatars, sessions, xrInput, controls,
     simplified, tryon, lighting, priceTags, teleportTo, moveBy, turnBy, shop, shopApi, shopperReady, setOwnHeight,
     ownHeight: () => ownHeight, xrMenu, profileForm, rename, myName: () => myName, storeMap, signage, hint,
-    departments: depts, goTo,
+    departments: depts, goTo, roomFit,
     cameraWorldPosition: () => camera.getWorldPosition(new THREE.Vector3()).toArray(),
     productWorldPosition: (id) => products.items.get(id)?.object.getWorldPosition(new THREE.Vector3()).toArray() ?? null,
     /** Screen pixel of a panel widget's centre (tests click it like a shopper would). */
