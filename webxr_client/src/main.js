@@ -121,7 +121,7 @@ async function main() {
   // A product another shopper holds is drawn from our copy of its model (its stand-in box until that loads).
   // Furniture in your own room: a to-scale copy of it, the piece standing in it (room_fit.js).
   const roomFit = new RoomFit({ scene, store, rig, camera, panels, immersive: () => renderer.xr.isPresenting,
-    onStatus: setStatus,
+    onStatus: setStatus, look: (dYaw, dPitch) => controls.hooks.look(dYaw, dPitch),
     itemModel(product) {
       const item = products.items.get(product.id);
       return item?.gltf ? item.gltf.scene.clone(true) : null;

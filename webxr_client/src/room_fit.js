@@ -75,8 +75,8 @@ export class RoomFit {
    * @param {object} options {scene, store, rig, camera, panels, immersive: () => bool, itemModel(product) -> Object3D,
    *   onStatus(text), api: (body) => Promise<result> (default: the sizing API)}
    */
-  constructor({ scene, store, rig, camera, panels, immersive, itemModel, onStatus = () => {}, api = null }) {
-    Object.assign(this, { scene, store, rig, camera, panels, immersive, itemModel, onStatus });
+  constructor({ scene, store, rig, camera, panels, immersive, itemModel, onStatus = () => {}, api = null, look = null }) {
+    Object.assign(this, { scene, store, rig, camera, panels, immersive, itemModel, onStatus, look });
     this.api = api ?? ((body) => fetchJson('/api/sizing/furniture-fit', { method: 'POST', body }));
     this.product = null;
     this.form = { ...flat(ROOM_PRESETS[1]) };
@@ -216,6 +216,9 @@ export class RoomFit {
     this.group = group;
     this.scene.add(group);
     this.store.root.visible = false; // the shopper already stands just inside the door
+    // On a screen, the first room: look down at it a little, so its floor and the whole piece are in view.
+    // A wide screen also turns a little left: the form covers the left of the view, the room shows right of it.
+    if (!again && !this.immersive()) this.look?.(window.innerWidth > 1.3 * window.innerHeight ? 0.3 : 0, -0.3);
     this.place();
   }
 
