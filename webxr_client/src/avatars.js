@@ -354,6 +354,26 @@ export class RemoteAvatars {
     this.profiles = new Map(); // avatar id -> {height, held}: known before (or after) the avatar's first pose
   }
 
+  /**
+   * Compiles the body's shader (instanced, standard material) while the store loads. Compiled on the first
+   * avatar instead, it stalls the page for seconds on a CPU renderer, long enough for the server to drop the
+   * connection as lagging (close 4008) and the page to reconnect.
+   */
+  warmUp(renderer, camera) {
+    const probe = new Mannequin(0x888888);
+    const fk = { positions: new Float64Array(3 * N_BODY), rotations: new Float64Array(4 * N_BODY) };
+    for (let k = 0; k < N_BODY; k += 1) fk.rotations[4 * k + 3] = 1;
+    probe.update(fk, 1, 1);
+    this.scene.add(probe.group);
+    try {
+      renderer.compile(this.scene, camera);
+    } finally {
+      probe.group.removeFromParent();
+      probe.bones.dispose();
+      probe.balls.dispose();
+    }
+  }
+
   /** A shopper's height (profile message or roster entry); null: unknown, drawn at 1.70 m. */
   setHeight(id, height) {
     this.profiles.set(id, { ...this.profiles.get(id), height });

@@ -136,6 +136,7 @@ async function main() {
     },
   });
 
+  avatars.warmUp(renderer, camera); // before anyone can appear: compiling the body shader later stalls the page
   let room = null;
 
   /** Our height in metres: remembered, the desktop eye height follows, the room is told. */
