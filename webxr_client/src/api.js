@@ -2,9 +2,10 @@
 // decide whether a missing endpoint means "feature not there yet" (404) or a real problem.
 
 export class ApiError extends Error {
-  constructor(message, status = 0) {
+  constructor(message, status = 0, problem = null) {
     super(message);
     this.status = status;
+    this.problem = problem; // the RFC 9457 body, with per-field `errors` for a 422
   }
 }
 
@@ -33,7 +34,7 @@ export async function fetchJson(url, { timeoutMs = 8000, method = 'GET', body, h
   }
   if (!response.ok) {
     const detail = data && (data.detail?.message || data.message || data.detail || data.error);
-    throw new ApiError(typeof detail === 'string' ? detail : `${url} answered ${response.status}.`, response.status);
+    throw new ApiError(typeof detail === 'string' ? detail : `${url} answered ${response.status}.`, response.status, data);
   }
   return data;
 }

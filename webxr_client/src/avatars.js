@@ -1,7 +1,10 @@
-// Remote avatars: head, two hands (and 25 hand joints when present), a name over the head; an avatar
-// with a body part (mocap) is drawn as a segmented mannequin on its 22 joints instead. Each avatar is
-// drawn from its own jitter buffers, so motion is smooth and late packets never snap it.
+// Remote avatars: a person under every head. A shopper who streams a head and hands gets a body solved
+// from them (avatar_body.js: torso under the head, arms reaching the hands by IK, stepping feet), sized
+// by the height the shopper sent (profile messages; 1.70 m when unknown); an avatar with a body part
+// (mocap) is drawn on its own 22 joints instead. A product the shopper holds (held messages) is drawn in
+// their hand. Each avatar is drawn from its own jitter buffers, so motion is smooth and late packets never snap it.
 import * as THREE from 'three';
+import { BodySolver, DEFAULT_HEIGHT_M, validHeight } from './avatar_body.js';
 import {
   BODY_INDEX, BODY_PARENTS, BODY_QUAT_OFFSETS, bodyFK, bodyPoseArray, eyePosition, N_BODY, REST_HEIGHT_M,
 } from './net/body_pose.js';
@@ -89,6 +92,9 @@ class Mannequin {
   }
 }
 
+// A held product is drawn at most this big (m), whatever it is: a sofa in a hand would hide the shopper.
+const HELD_MAX_M = 0.45;
+
 class RemoteAvatar {
   constructor(id, name) {
     this.id = id;
@@ -113,9 +119,46 @@ class RemoteAvatar {
     this.bodyActive = false;
     this.bodyWeight = 0; // 0 = head and hands look, 1 = full body; moves over BODY_FADE_MS
     this.bodyFk = null; // world joints of the body as last drawn (tests read them through bodyJoints())
-    this.heightM = REST_HEIGHT_M; // the wire carries no height; the server places the head on a 1.70 m body
+    this.heightM = REST_HEIGHT_M; // from the shopper's profile message or roster entry; 1.70 m when unknown
+    this.heightKnown = false;
     this.mannequin = null;
     this.lastRender = null;
+    // The body solved from the head and hands (shoppers without a mocap body).
+    this.solver = new BodySolver();
+    this.figure = new Mannequin(this.color);
+    this.figure.group.name = 'figure';
+    this.figureFk = null;
+    this.root.add(this.figure.group);
+    // The product in the shopper's hand: {productId, object, placeholder}.
+    this.held = null;
+    this.heldRoot = new THREE.Group();
+    this.heldRoot.name = 'held';
+    this.root.add(this.heldRoot);
+  }
+
+  /** The shopper's height in metres (null or out of range: 1.70 m). */
+  setHeight(height) {
+    const h = validHeight(height);
+    this.heightM = h ?? DEFAULT_HEIGHT_M;
+    this.heightKnown = h !== null;
+  }
+
+  /** What the shopper holds: a product id (drawn from `model`, {object, placeholder}) or null. */
+  setHeld(productId, model = null) {
+    if (this.held?.productId === productId && !(this.held?.placeholder && model && !model.placeholder)) return;
+    this.heldRoot.clear();
+    this.held = null;
+    if (!productId) return;
+    const object = model?.object ?? heldPlaceholder();
+    // Shrink it to a hand's size, with its bottom-centre at the hand.
+    const box = new THREE.Box3().setFromObject(object);
+    const size = box.getSize(new THREE.Vector3());
+    const k = Math.min(1, HELD_MAX_M / Math.max(size.x, size.y, size.z, 1e-3));
+    object.scale.multiplyScalar(k);
+    object.position.set(0, -0.04, 0);
+    object.traverse((o) => { o.raycast = () => {}; }); // not something the viewer can pick
+    this.heldRoot.add(object);
+    this.held = { productId, object, placeholder: model ? Boolean(model.placeholder) : true };
   }
 
   pushBody(serverTime, localTime, body) {
@@ -157,7 +200,10 @@ class RemoteAvatar {
     // A hand at the origin means "not tracked" in the pose upload: hide it instead of drawing it at the feet.
     this.hands.forEach((h, i) => { h.visible = !(pose[7 * (i + 1)] === 0 && pose[7 * (i + 1) + 1] === 0 && pose[7 * (i + 1) + 2] === 0); });
     this._renderBody(now);
-    this.label.position.set(this.head.position.x, this.head.position.y + 0.28, this.head.position.z);
+    this._renderFigure(now, pose);
+    const s = this.heightM / REST_HEIGHT_M;
+    this.head.scale.setScalar(s);
+    this.label.position.set(this.head.position.x, this.head.position.y + 0.2 + 0.08 * s, this.head.position.z);
     if (camera) this.label.quaternion.copy(camera.getWorldQuaternion(new THREE.Quaternion()));
     const m = new THREE.Matrix4();
     for (let side = 0; side < 2; side += 1) {
@@ -203,11 +249,65 @@ class RemoteAvatar {
     if (w >= 1) this.hands.forEach((hand) => { hand.visible = false; });
   }
 
+  /** The body under a head-and-hands avatar; it fades out while a mocap body fades in. */
+  _renderFigure(now, pose) {
+    const k = 1 - smooth(this.bodyWeight);
+    if (k <= 0) {
+      this.figure.group.visible = false;
+      this.figureFk = null;
+    } else {
+      const hands = [0, 1].map((i) => (this.hands[i].visible ? pose.slice(7 * (i + 1), 7 * (i + 1) + 3) : null));
+      // Tracked hand joints: the arm reaches the wrist.
+      for (let side = 0; side < 2; side += 1) {
+        if (!this.jointsActive[side]) continue;
+        const joints = this.jointBuffers[side]?.sample(now);
+        if (joints) hands[side] = [joints[0], joints[1], joints[2]];
+      }
+      const fk = this.solver.update(now, { head: Array.from(pose.slice(0, 7)), hands, height: this.heightM,
+        holding: Boolean(this.held) });
+      this.figureFk = fk;
+      this.figure.update(fk, this.heightM / REST_HEIGHT_M, k);
+    }
+    // The held product: in the tracked right (else left) hand, else the body's right hand.
+    this.heldRoot.visible = Boolean(this.held);
+    if (!this.held) return;
+    const side = this.hands[1].visible || this.jointsActive[1] ? 1 : (this.hands[0].visible || this.jointsActive[0] ? 0 : 1);
+    const fk = this.figureFk ?? this.bodyFk;
+    const j = side === 1 ? 13 : 9;
+    if (fk) this.heldRoot.position.fromArray(fk.positions, 3 * j);
+    else this.heldRoot.position.copy(this.hands[side].position);
+    if (fk) this.heldRoot.quaternion.fromArray(fk.rotations, 0);
+  }
+
+  /** What the viewer sees of this avatar, for tests: the kind of body, its joints, height and held product. */
+  figureState() {
+    const fk = this.bodyWeight >= 1 ? this.bodyFk : this.figureFk;
+    return {
+      kind: this.bodyWeight >= 1 ? 'mocap' : (this.figureFk ? 'solved' : 'head'),
+      visible: this.bodyWeight >= 1 ? Boolean(this.mannequin?.group.visible) : this.figure.group.visible,
+      height: this.heightM,
+      heightKnown: this.heightKnown,
+      head: this.head.position.toArray(),
+      joints: fk ? Array.from({ length: N_BODY }, (_, k) => Array.from(fk.positions.subarray(3 * k, 3 * k + 3))) : null,
+      steps: this.solver.steps,
+      held: this.held ? { product: this.held.productId, placeholder: this.held.placeholder,
+        at: this.heldRoot.getWorldPosition(new THREE.Vector3()).toArray() } : null,
+    };
+  }
+
   /** World positions of the 22 body joints as last drawn, or null without a visible body. */
   bodyJoints() {
     if (!this.bodyFk || this.bodyWeight <= 0) return null;
     return Array.from({ length: N_BODY }, (_, j) => Array.from(this.bodyFk.positions.subarray(3 * j, 3 * j + 3)));
   }
+}
+
+function heldPlaceholder() {
+  const box = new THREE.Mesh(new THREE.BoxGeometry(0.2, 0.2, 0.2), new THREE.MeshStandardMaterial({ color: 0xb9a27a, roughness: 0.8 }));
+  box.position.y = 0.1;
+  const group = new THREE.Group();
+  group.add(box);
+  return group;
 }
 
 function smooth(k) {
@@ -243,9 +343,49 @@ function makeLabel(text) {
 }
 
 export class RemoteAvatars {
-  constructor(scene) {
+  /**
+   * @param {THREE.Scene} scene
+   * @param {object} options {productModel(productId) -> {object (a copy to draw), placeholder: bool} or null}
+   */
+  constructor(scene, { productModel = null } = {}) {
     this.scene = scene;
     this.avatars = new Map();
+    this.productModel = productModel;
+    this.profiles = new Map(); // avatar id -> {height, held}: known before (or after) the avatar's first pose
+  }
+
+  /**
+   * Compiles the body's shader (instanced, standard material) while the store loads. Compiled on the first
+   * avatar instead, it stalls the page for seconds on a CPU renderer, long enough for the server to drop the
+   * connection as lagging (close 4008) and the page to reconnect.
+   */
+  warmUp(renderer, camera) {
+    const probe = new Mannequin(0x888888);
+    const fk = { positions: new Float64Array(3 * N_BODY), rotations: new Float64Array(4 * N_BODY) };
+    for (let k = 0; k < N_BODY; k += 1) fk.rotations[4 * k + 3] = 1;
+    probe.update(fk, 1, 1);
+    this.scene.add(probe.group);
+    try {
+      renderer.compile(this.scene, camera);
+    } finally {
+      probe.group.removeFromParent();
+      probe.bones.dispose();
+      probe.balls.dispose();
+    }
+  }
+
+  /** A shopper's height (profile message or roster entry); null: unknown, drawn at 1.70 m. */
+  setHeight(id, height) {
+    this.profiles.set(id, { ...this.profiles.get(id), height });
+    this.avatars.get(id)?.setHeight(height);
+  }
+
+  /** The product a shopper holds (held message), or null when they put it down. */
+  setHeld(id, productId) {
+    const held = typeof productId === 'string' && productId ? productId : null;
+    this.profiles.set(id, { ...this.profiles.get(id), held });
+    const avatar = this.avatars.get(id);
+    if (avatar) avatar.setHeld(held, held ? this.productModel?.(held) : null);
   }
 
   /**
@@ -259,6 +399,11 @@ export class RemoteAvatars {
       avatar = new RemoteAvatar(id, name);
       this.avatars.set(id, avatar);
       this.scene.add(avatar.root);
+      const profile = this.profiles.get(id);
+      if (profile) {
+        avatar.setHeight(profile.height);
+        if (profile.held) avatar.setHeld(profile.held, this.productModel?.(profile.held));
+      }
     } else if (name) {
       avatar.setName(name);
     }
@@ -273,6 +418,7 @@ export class RemoteAvatars {
   }
 
   remove(id) {
+    this.profiles.delete(id);
     const avatar = this.avatars.get(id);
     if (!avatar) return;
     avatar.root.removeFromParent();
@@ -289,7 +435,19 @@ export class RemoteAvatars {
   }
 
   render(now, camera) {
-    for (const avatar of this.avatars.values()) avatar.render(now, camera);
+    for (const avatar of this.avatars.values()) {
+      // A held product drawn as a box until its model has loaded here.
+      if (avatar.held?.placeholder && this.productModel) {
+        const model = this.productModel(avatar.held.productId);
+        if (model && !model.placeholder) avatar.setHeld(avatar.held.productId, model);
+      }
+      avatar.render(now, camera);
+    }
+  }
+
+  /** What is drawn for avatar `id` (RemoteAvatar.figureState), or null. */
+  figure(id) {
+    return this.avatars.get(id)?.figureState() ?? null;
   }
 
   /** Head world positions by avatar id (for tests and the simplified view). */

@@ -1,4 +1,4 @@
-// Page options from the URL (?scene=, ?room=, ?name=, ?simple=1, ?emulate=quest3, ?net=0) and the page's
+// Page options from the URL (?scene=, ?room=, ?name=, ?height=, ?simple=1, ?emulate=quest3, ?net=0) and the page's
 // <meta name="plaza-default-scene"> which the server fills from its --scene flag.
 
 export function readConfig(location = window.location, doc = document) {
@@ -9,6 +9,7 @@ export function readConfig(location = window.location, doc = document) {
     sceneId: cleanId(q.get('scene')) || defaultScene,
     roomId: cleanId(q.get('room')) || null,
     name: (q.get('name') || '').slice(0, 32) || null,
+    height: q.get('height'), // metres, checked by avatar_body.js validHeight
     simplified: q.get('simple') === '1',
     emulate: q.get('emulate') || null, // IWER device: quest3 | quest2 | questpro
     networking: q.get('net') !== '0',

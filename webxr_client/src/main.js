@@ -3,10 +3,12 @@
 import * as THREE from 'three';
 import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
 import { RemoteAvatars } from './avatars.js';
+import { eyeHeightFor, validHeight } from './avatar_body.js';
 import { readConfig } from './config.js';
 import { DesktopControls } from './controls.js';
 import { deadzone, SnapTurn, turnAboutHead, walkStep } from './locomotion_core.js';
-import { fetchCatalog, ProductManager } from './products.js';
+import { fetchCatalog, placeholderModel, ProductManager } from './products.js';
+import { fetchOptional } from './api.js';
 import { SimplifiedView } from './simplified.js';
 import { avatarHandJoints, avatarPoseArray, ownPoseParts } from './net/own_pose.js';
 import { RoomClient } from './net/room_client.js';
@@ -19,9 +21,15 @@ import { loadStore } from './store_scene.js';
 import { TryOn } from './tryon/tryon.js';
 import { PanelSystem } from './ui/panel.js';
 import { ProductCard } from './ui/product_card.js';
+import { checkName } from './ui/names.js';
+import { ProfileForm } from './ui/profile_form.js';
+import { XRMenu } from './ui/xr_menu.js';
+import { departments, FirstVisitHint, Signage, StoreMap } from './wayfinding.js';
+import { RoomFit } from './room_fit.js';
 import { installEmulator, XRInput, XRSessions } from './xr/session.js';
 
-const EYE_HEIGHT = 1.6;
+const HEIGHT_KEY = 'plaza.height';
+const NAME_KEY = 'plaza.name';
 const TOUCH_HELP = 'Drag left side to walk · right side to look · tap a product · double-tap the floor to go there';
 const statusEl = document.getElementById('status');
 const setStatus = (text) => { statusEl.textContent = text; };
@@ -44,7 +52,10 @@ async function main() {
   const scene = new THREE.Scene();
   scene.background = new THREE.Color(0xcfd8e3);
   const camera = new THREE.PerspectiveCamera(70, window.innerWidth / window.innerHeight, 0.05, 100);
-  camera.position.y = EYE_HEIGHT;
+  // The shopper's height (m): from ?height=, the last one given here, or the try-on; others draw our body
+  // at it, and on a screen our eyes are where a standing person of that height has them.
+  let ownHeight = validHeight(config.height) ?? validHeight(storageGet(HEIGHT_KEY));
+  camera.position.y = eyeHeightFor(ownHeight);
   // The rig is the shopper's feet on the floor: locomotion moves it; the headset moves the camera in it.
   const rig = new THREE.Group();
   rig.name = 'rig';
@@ -72,7 +83,9 @@ async function main() {
   // Buying (shop/): a shopper identity kept in localStorage, the bag and checkout panels (HTML on a screen,
   // an in-scene panel in a headset); the product card adds to the bag through it.
   const shopApi = new ShopApi();
-  shopApi.name = config.name ?? 'Shopper';
+  // The name over our avatar: ?name=, else the one chosen here last time, else "Shopper".
+  let myName = checkName(config.name ?? storageGet(NAME_KEY) ?? '').name ?? 'Shopper';
+  shopApi.name = myName;
   const shopRoot = Object.assign(document.createElement('aside'), { id: 'shop-panel', hidden: true });
   shopRoot.setAttribute('role', 'dialog');
   shopRoot.setAttribute('aria-label', 'Your bag');
@@ -93,6 +106,9 @@ async function main() {
       lighting.shade(item.object);
       if (kind === 'model') priceTags.place(item); // the tag sits over the real model, not the placeholder
       if (kind === 'grab' || kind === 'release') priceTags.setVisible(item.product.id, kind === 'release');
+      // Others see what we hold.
+      if (kind === 'grab') room?.setHolding(item.product.id);
+      if (kind === 'release') room?.setHolding(null);
       return undefined;
     },
     immersive: () => renderer.xr.isPresenting, onTryOn: (p) => { products.deselect(); tryon?.open(p); } });
@@ -102,9 +118,37 @@ async function main() {
   for (const p of catalog) shop.names[p.id] = p.name;
   const priceTags = new PriceTags(store.root);
   for (const item of products.items.values()) priceTags.place(item);
-  const avatars = new RemoteAvatars(scene);
+  // A product another shopper holds is drawn from our copy of its model (its stand-in box until that loads).
+  // Furniture in your own room: a to-scale copy of it, the piece standing in it (room_fit.js).
+  const roomFit = new RoomFit({ scene, store, rig, camera, panels, immersive: () => renderer.xr.isPresenting,
+    onStatus: setStatus, look: (dYaw, dPitch) => controls.hooks.look(dYaw, dPitch),
+    itemModel(product) {
+      const item = products.items.get(product.id);
+      return item?.gltf ? item.gltf.scene.clone(true) : null;
+    } });
+  products.onRoomFit = (product) => { tryon?.close?.(); roomFit.open(product); };
+  const avatars = new RemoteAvatars(scene, {
+    productModel(id) {
+      const item = products.items.get(id);
+      if (!item) return null;
+      return item.gltf ? { object: item.gltf.scene.clone(true), placeholder: false }
+        : { object: placeholderModel(item.product), placeholder: true };
+    },
+  });
 
+  avatars.warmUp(renderer, camera); // before anyone can appear: compiling the body shader later stalls the page
   let room = null;
+
+  /** Our height in metres: remembered, the desktop eye height follows, the room is told. */
+  function setOwnHeight(height) {
+    const h = validHeight(height);
+    if (h === null) return false;
+    ownHeight = h;
+    storageSet(HEIGHT_KEY, String(h));
+    if (!renderer.xr.isPresenting) camera.position.y = eyeHeightFor(h);
+    room?.setProfile(h);
+    return true;
+  }
 
   // --- locomotion helpers --------------------------------------------------------------------
   const head = new THREE.Vector3();
@@ -237,17 +281,20 @@ async function main() {
       camera.rotation.x = 0;
       products.refresh();
       shop.render(); // the open bag moves to an in-scene panel
+      roomFit.render();
       if (mode === 'immersive-ar') scene.background = null;
       setStatus(mode === 'immersive-ar' ? 'In AR' : 'In VR');
     },
     onEnd() {
+      xrMenu.detachWrist();
       scene.background = new THREE.Color(0xcfd8e3);
-      camera.position.set(0, EYE_HEIGHT, 0);
+      camera.position.set(0, eyeHeightFor(ownHeight), 0);
       camera.quaternion.identity();
       pitch = 0;
       products.refresh();
       shop.render();
-      setStatus(`${store.info.name ?? config.sceneId}`);
+      roomFit.render();
+      setStatus(`${store.info.name ?? config.sceneId}${room ? ` · you are ${myName}` : ''}`);
     },
     onError: setStatus,
   });
@@ -270,6 +317,10 @@ async function main() {
         if (dYaw) turnBy(dYaw);
       }
     }
+    // The wrist menu button rides the left grip; X / Y on the left controller summon the menu too.
+    const leftSource = xrInput.active().find((src) => src.inputSource.handedness === 'left');
+    if (leftSource && xrMenu.wrist?.mesh.parent !== leftSource.grip) xrMenu.attachWrist(leftSource.grip);
+    xrMenu.update(left);
     panels.pokeWith(xrInput.fingertips());
     xrHover();
   }
@@ -301,12 +352,53 @@ async function main() {
   const backEl = document.getElementById('back-to-list');
   function screenView() {
     // Bands at the bottom: the help line and, in simplified mode, "Back to the list" (0 when not shown).
-    const bottom = Math.max(0, ...[helpEl, backEl].map((el) => {
+    const bottom = Math.max(0, ...[helpEl, backEl, document.getElementById('first-hint')].filter(Boolean).map((el) => {
       const r = el.getBoundingClientRect();
       return r.height > 0 ? window.innerHeight - r.top : 0;
     }));
     return { w: window.innerWidth, h: window.innerHeight, top: hudEl.getBoundingClientRect().bottom, bottom };
   }
+
+  // --- going places: a product, a department, a spot on the map ----------------------------------
+  /** Stands where `target` (x, z) can be seen and turns to it; false if no floor near it can be reached. */
+  function goNear(tx, tz) {
+    const stand = store.walkable.standPointNear(tx, tz, headXZ());
+    if (!stand || !teleportTo(stand[0], stand[1])) return false;
+    const [hx, hz] = headXZ();
+    turnBy(Math.atan2(-(tx - hx), -(tz - hz)) - facing());
+    return true;
+  }
+  function goToProduct(id) {
+    const item = products.items.get(id);
+    if (!item) return;
+    const target = item.object.getWorldPosition(new THREE.Vector3());
+    if (!goNear(target.x, target.z)) setStatus('That product can’t be reached on foot; showing its details.');
+    products.select(id);
+  }
+  function goTo(place) {
+    hint.dismiss();
+    if (place.kind === 'product') return goToProduct(place.id);
+    if (place.kind === 'spot') return teleportTo(place.x, place.z);
+    products.deselect();
+    if (!goNear(place.x, place.z)) return setStatus(`${place.label} can’t be reached on foot from here.`);
+    return setStatus(`${place.label} · ${store.info.name ?? config.sceneId}`);
+  }
+  // Departments: where each category's products stand, and the scene's zones; signs hang over them.
+  const productSpots = [...products.items.values()].map((item) => {
+    const p = item.object.getWorldPosition(new THREE.Vector3());
+    return { id: item.product.id, name: item.product.name, category: item.product.category, x: p.x, z: p.z };
+  });
+  const depts = departments(productSpots, store.info.zones ?? []);
+  const signage = new Signage(store.root, { ceiling: store.ceilingHeight, facing: [store.spawn[0], store.spawn[2]] });
+  signage.set(depts);
+  const mapButton = Object.assign(document.createElement('button'), { id: 'open-map', textContent: 'Map', type: 'button' });
+  document.getElementById('buttons').prepend(mapButton);
+  const storeMap = new StoreMap({ toggle: mapButton, store, go: goTo, products: productSpots,
+    where: () => { const [x, z] = headXZ(); return { x, z, yaw: facing() }; } });
+  storeMap.setDepartments(depts);
+  mapButton.addEventListener('click', () => { hint.dismiss(); products.deselect(); });
+  const touchScreen = navigator.maxTouchPoints > 0 || Boolean(window.matchMedia?.('(pointer: coarse)').matches);
+  const hint = new FirstVisitHint({ storeName: store.info.name ?? config.sceneId, touch: touchScreen });
 
   // --- simplified mode -------------------------------------------------------------------------
   const simplified = new SimplifiedView({
@@ -315,18 +407,9 @@ async function main() {
     toggle: document.getElementById('toggle-simple'),
     back: document.getElementById('back-to-list'),
     onShow(id) {
-      const item = products.items.get(id);
-      if (!item) return;
+      if (!products.items.has(id)) return;
       simplified.peek(); // the list steps aside so the shopper sees where they went
-      const target = item.object.getWorldPosition(new THREE.Vector3());
-      const stand = store.walkable.standPointNear(target.x, target.z, headXZ());
-      if (!stand) {
-        setStatus('That product can’t be reached on foot; showing its details.');
-      } else if (teleportTo(stand[0], stand[1])) {
-        const [hx, hz] = headXZ();
-        turnBy(Math.atan2(-(target.x - hx), -(target.z - hz)) - facing());
-      }
-      products.select(id);
+      goToProduct(id);
     },
     onVariant: (id, variant) => products.setVariant(id, variant),
     onTryOn(id) {
@@ -362,6 +445,9 @@ async function main() {
       products.updateCard(screenView());
     }
     if (tryon.result && tryon.product) recommended.set(tryon.product.id, tryon.result.rec.size);
+    // The try-on's height (a result, or a remembered profile) is the height others see us at.
+    const stature = (tryon.result || tryon.profile) ? tryon.form?.values?.stature : null;
+    if (Number.isFinite(stature) && validHeight(stature / 100) !== ownHeight) setOwnHeight(stature / 100);
     tryon.update(dt, Boolean(frame)); // desktop: turns the view to a mirror at the side; headset: a hint
     if (room) room.sendPose(ownPoseParts(camera, xrInput, Boolean(frame)), performance.now());
     avatars.render(performance.now(), camera);
@@ -372,47 +458,111 @@ async function main() {
 
   // --- the room: other shoppers ----------------------------------------------------------------
   // The shopper identity first (created on the first visit), so the room seat is linked to it.
-  const shopperReady = shopApi.ensureShopper(config.name ?? 'Shopper')
+  const shopperReady = shopApi.ensureShopper(myName)
     .then(() => shop.refreshBag()).catch((err) => console.warn(`No shopper yet (${err.message}); buying will retry.`));
-  if (config.networking) joinRoom().catch((err) => {
+  if (config.networking) joinRoom(myName).catch((err) => {
     room = null;
     setStatus(`Shopping alone: could not join the room (${err.message}).`);
   });
-  async function joinRoom() {
-    room = new RoomClient({
+  let pageHooks = false;
+  /** Joins the store's room as `name`; `keepPlace`: a rejoin (a new name) keeps us where we stand. */
+  async function joinRoom(name, { keepPlace = false } = {}) {
+    const client = new RoomClient({
       room: config.roomId ?? await storeRoomId(config.sceneId),
-      name: config.name ?? 'Shopper',
+      name,
       now: () => performance.now(),
-      onPose: (id, serverMs, localMs, pose, name) => avatars.push(id, serverMs, localMs, avatarPoseArray(pose),
-        { name, ...avatarHandJoints(pose), body: pose.body }),
+      onPose: (id, serverMs, localMs, pose, avatarName) => avatars.push(id, serverMs, localMs, avatarPoseArray(pose),
+        { name: avatarName, ...avatarHandJoints(pose), body: pose.body }),
       onLeave: (id) => avatars.remove(id),
       onStatus: setStatus,
       onWelcome: () => avatars.resetClocks(),
       shopperKey: () => shopApi.key,
       onStock: (levels) => products.applyStock(levels),
+      onProfile: (id, height) => avatars.setHeight(id, height),
+      onHeld: (id, productId) => avatars.setHeld(id, productId),
       onShop: (message) => shop.onRoomMessage(message),
     });
+    room = client;
     await shopperReady;
-    plaza.room = room;
-    // A page that goes away says so: others see the avatar leave at once, not after the drop grace period.
-    window.addEventListener('pagehide', () => room?.close());
-    // Back from the back-forward cache: that seat is gone, so start afresh.
-    window.addEventListener('pageshow', (event) => { if (event.persisted) window.location.reload(); });
+    if (ownHeight) client.profile = { height: ownHeight }; // sent once the welcome is in
+    if (products.inspecting) client.holding = products.inspecting.id;
+    plaza.room = client;
+    if (!pageHooks) {
+      pageHooks = true;
+      // A page that goes away says so: others see the avatar leave at once, not after the drop grace period.
+      window.addEventListener('pagehide', () => room?.close());
+      // Back from the back-forward cache: that seat is gone, so start afresh.
+      window.addEventListener('pageshow', (event) => { if (event.persisted) window.location.reload(); });
+    }
     // The spawn comes from the welcome: the server spreads shoppers over the store's spawn points.
-    const welcome = await room.join();
+    const welcome = await client.join();
     const [x, , z] = welcome.spawn ?? [];
-    if (!welcome.resumed && Number.isFinite(x) && Number.isFinite(z) && store.walkable.isWalkable(x, z)) {
-      const [hx, hz] = headXZ();
+    const [hx, hz] = headXZ();
+    // A rejoin asks to stay put (a teleport from the new spawn); too far for that, it starts at the spawn.
+    const stayed = keepPlace && (await client.teleport(hx, 0, hz))?.t === 'ok';
+    if (!stayed && !welcome.resumed && Number.isFinite(x) && Number.isFinite(z) && store.walkable.isWalkable(x, z)) {
       rig.position.x += x - hx;
       rig.position.z += z - hz;
     }
     plaza.spawn = [x, z];
-    setStatus(`${store.info.name ?? config.sceneId} · room ${room.room} · you are ${welcome.name ?? config.name ?? 'a shopper'}`);
+    myName = welcome.name ?? name;
+    setStatus(`${store.info.name ?? config.sceneId} · room ${room.room} · you are ${myName}`);
+    return welcome;
   }
+
+  /** A new name: checked here, then the room is rejoined with it (the server checks it again). Error text or null. */
+  async function rename(wanted) {
+    const checked = checkName(wanted);
+    if (checked.error) return checked.error;
+    const previous = myName;
+    myName = checked.name;
+    storageSet(NAME_KEY, checked.name);
+    shopApi.name = checked.name;
+    if (!config.networking) return null;
+    room?.close();
+    try {
+      await joinRoom(checked.name, { keepPlace: true });
+      return null;
+    } catch (err) {
+      const field = err.problem?.errors?.find((e) => String(e.field).endsWith('name'));
+      myName = previous;
+      storageSet(NAME_KEY, previous);
+      joinRoom(previous, { keepPlace: true }).catch((again) => setStatus(`Shopping alone: ${again.message}`));
+      return field?.message ?? err.message ?? 'The server did not take that name.';
+    }
+  }
+
+  // --- "You" (name and height) on a screen, and the headset menu --------------------------------
+  const youButton = Object.assign(document.createElement('button'), { id: 'open-profile', textContent: 'You', type: 'button' });
+  document.getElementById('buttons').prepend(youButton);
+  const profileForm = new ProfileForm({ toggle: youButton, getName: () => myName, getHeight: () => ownHeight,
+    setName: rename, setHeight: setOwnHeight });
+  let storeList = [];
+  fetchOptional('/api/scenes').then((data) => {
+    storeList = (data?.scenes ?? []).filter((s) => s?.id && !s.error).map((s) => ({ id: s.id, name: s.name ?? s.id }));
+    xrMenu.render();
+  }).catch(() => {});
+  function switchStore(id) {
+    const url = new URL(window.location.href);
+    url.searchParams.set('scene', id);
+    url.searchParams.delete('room'); // every store has its own room
+    window.location.assign(url.toString());
+  }
+  const xrMenu = new XRMenu({ panels, camera,
+    state: () => ({ name: myName, height: ownHeight, stores: storeList, store: config.sceneId }),
+    actions: {
+      exitVR: () => sessions.end(),
+      simplified: () => sessions.end().then(() => simplified.set(true)),
+      switchStore,
+      setName: rename,
+      setHeight: (h) => setOwnHeight(h),
+    } });
 
   Object.assign(plaza, {
     THREE, renderer, scene, camera, rig, store, panels, products, avatars, sessions, xrInput, controls,
-    simplified, tryon, lighting, priceTags, teleportTo, moveBy, turnBy, shop, shopApi, shopperReady,
+    simplified, tryon, lighting, priceTags, teleportTo, moveBy, turnBy, shop, shopApi, shopperReady, setOwnHeight,
+    ownHeight: () => ownHeight, xrMenu, profileForm, rename, myName: () => myName, storeMap, signage, hint,
+    departments: depts, goTo, roomFit,
     cameraWorldPosition: () => camera.getWorldPosition(new THREE.Vector3()).toArray(),
     productWorldPosition: (id) => products.items.get(id)?.object.getWorldPosition(new THREE.Vector3()).toArray() ?? null,
     /** Screen pixel of a panel widget's centre (tests click it like a shopper would). */
@@ -444,6 +594,14 @@ async function main() {
   });
   if (!config.networking) setStatus(`${store.info.name ?? config.sceneId}${inStore.length ? ` · ${inStore.length} products` : ''}`);
   plaza.ready = true;
+}
+
+function storageGet(key) {
+  try { return window.localStorage.getItem(key); } catch { return null; }
+}
+
+function storageSet(key, value) {
+  try { window.localStorage.setItem(key, value); } catch { /* private mode: not remembered */ }
 }
 
 function pushCapped(list, value, cap = 600) {

@@ -87,7 +87,7 @@ export function provenanceLines(provenance, max = 4) {
  * `levels` are the room's live stock levels by SKU (`<product>/<variant>`).
  */
 export function cardContent(product, { variant = null, size = null, inspecting = false, canTryOn = false,
-  variantNames = [], canBuy = false, levels = {}, note = '', added = false } = {}) {
+  variantNames = [], canBuy = false, levels = {}, note = '', added = false, canFitRoom = false } = {}) {
   const options = product.choices.length ? product.choices : variantNames.map((n) => ({ id: n, name: n }));
   const raw = product.raw ?? {};
   const { sizes } = optionAxes(raw);
@@ -126,6 +126,7 @@ export function cardContent(product, { variant = null, size = null, inspecting =
       ...buy,
       ...(added ? [{ id: 'openbag', label: 'View bag' }] : []),
       ...(canTryOn && product.sizeChart ? [{ id: 'tryon', label: 'Try on' }] : []),
+      ...(canFitRoom && product.category === 'furniture' && product.dimensionsCm ? [{ id: 'roomfit', label: 'Fit in my room' }] : []),
       { id: 'inspect', label: inspecting ? 'Put back' : 'Pick up' },
       { id: 'close', label: 'Close' },
     ],
@@ -160,7 +161,8 @@ const _corner = new THREE.Vector3();
 
 export class ProductManager {
   constructor({ store, panels, camera, gltfLoader, onChange = () => {}, onTryOn = null, card = null,
-    immersive = () => false, shop = null }) {
+    immersive = () => false, shop = null, onRoomFit = null }) {
+    this.onRoomFit = onRoomFit; // (product) => void; furniture cards offer "Fit in my room" when set
     // Buying (shop/): {add(product, variantId) -> Promise<note>, recommendedSize(productId)}; null: no buying.
     this.shop = shop;
     this.levels = {}; // live stock by SKU, from the room's `stock` messages
@@ -346,7 +348,7 @@ export class ProductManager {
     }
     const content = cardContent(item.product, { variant: item.variant, inspecting: Boolean(this.inspecting),
       canTryOn: Boolean(this.onTryOn), variantNames: item.gltf ? variantNames(item.gltf) : [],
-      canBuy: Boolean(this.shop), size: item.size ?? null, levels: this.levels, note: item.note ?? '',
+      canFitRoom: Boolean(this.onRoomFit), canBuy: Boolean(this.shop), size: item.size ?? null, levels: this.levels, note: item.note ?? '',
       added: Boolean(item.added) });
     item.content = content;
     if (this.card && !this.immersive()) {
@@ -402,6 +404,10 @@ export class ProductManager {
     } else if (widgetId === 'tryon') {
       if (this.inspecting) this.putBack();
       this.onTryOn?.(item.product);
+    } else if (widgetId === 'roomfit') {
+      if (this.inspecting) this.putBack();
+      this.deselect();
+      this.onRoomFit?.(item.product);
     } else if (widgetId.startsWith('variant:')) {
       item.note = '';
       await this.setVariant(item.product.id, widgetId.slice('variant:'.length));

@@ -14,7 +14,9 @@ export class RoomClient {
   /**
    * @param {object} options {room, name, onPose(id, serverMs, localMs, pose, name), onLeave(id),
    *   onStatus(text), onWelcome(welcome), now: () => ms, shopperKey: () => key or null (sent on join),
- *   onStock(levels by SKU), onShop(confirm_progress / checkout message)}
+   *   onStock(levels by SKU), onShop(confirm_progress / checkout message),
+   *   onProfile(avatar id, height or null) (from roster entries, `joined` and `profile` messages),
+   *   onHeld(avatar id, product id or null)}
    */
   constructor(options) {
     this.options = options;
@@ -32,6 +34,11 @@ export class RoomClient {
     this.lastAckAt = -Infinity;
     this.pendingRequests = new Map();
     this.requestId = 0;
+    // Control message types this server has: true (it answered ok), false (unknown_type: a server without
+    // it; we stop sending it), absent (not tried yet).
+    this.features = {};
+    this.profile = null; // {height}: ours, sent after every welcome
+    this.holding = null; // product id we hold, sent after every welcome
   }
 
   get connected() {
@@ -71,6 +78,9 @@ export class RoomClient {
             this.sendIntervalMs = 1000 / (value.tick_hz || 60);
             this.options.onWelcome?.(value);
             resolve(value);
+            this.onControl(value);
+            this.resendState();
+            return;
           }
           this.onControl(value);
         }
@@ -120,6 +130,22 @@ export class RoomClient {
   }
 
   onControl(message) {
+    if (message.t === 'welcome') {
+      for (const entry of message.roster ?? []) {
+        if (entry?.id === message.avatar) continue;
+        if (entry?.height !== undefined) this.options.onProfile?.(entry.id, entry.height);
+        if (entry?.held) this.options.onHeld?.(entry.id, entry.held);
+      }
+    }
+    if (message.t === 'joined' && message.avatar?.height !== undefined) {
+      this.options.onProfile?.(message.avatar.id, message.avatar.height);
+    }
+    if (message.t === 'profile' && message.avatar !== this.session.avatarId) {
+      this.options.onProfile?.(message.avatar, message.height ?? null);
+    }
+    if (message.t === 'held' && message.avatar !== this.session.avatarId) {
+      this.options.onHeld?.(message.avatar, message.product ?? null);
+    }
     if (message.t === 'left') this.options.onLeave?.(message.avatar);
     if (message.t === 'stock') this.options.onStock?.(message.levels ?? {});
     if (message.t === 'confirm_progress' || message.t === 'checkout') this.options.onShop?.(message);
@@ -155,6 +181,37 @@ export class RoomClient {
     this.lastAckAt = performance.now();
     this.sent += 1;
     return true;
+  }
+
+  /**
+   * A control message the server may not have yet (PROTOCOL.md 5.1 lists what it has): sent as a request;
+   * an `unknown_type` answer marks the type missing and it is not sent again on this page.
+   */
+  async sendOptional(message) {
+    if (this.features[message.t] === false) return null;
+    const reply = await this.request(message);
+    if (reply?.t === 'error' && reply.code === 'unknown_type') this.features[message.t] = false;
+    else if (reply?.t === 'ok') this.features[message.t] = true;
+    return reply;
+  }
+
+  /** Our height (metres, 1.0-2.3) for the others to draw us at: `{"t": "profile", "height": h}`. */
+  setProfile(height) {
+    this.profile = { height };
+    return this.sendOptional({ t: 'profile', height });
+  }
+
+  /** The product we hold (id) or null when we put it down: `{"t": "hold", "product": ...}`. */
+  setHolding(productId) {
+    if ((productId ?? null) === this.holding) return Promise.resolve(null);
+    this.holding = productId ?? null;
+    return this.sendOptional({ t: 'hold', product: this.holding });
+  }
+
+  /** After a (re)connection the server may have forgotten our height and what we hold: say them again. */
+  resendState() {
+    if (this.profile) this.sendOptional({ t: 'profile', height: this.profile.height });
+    if (this.holding) this.sendOptional({ t: 'hold', product: this.holding });
   }
 
   /** A teleport moves our floor position instantly; the server allows it only through this message. */

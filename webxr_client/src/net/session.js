@@ -9,7 +9,7 @@ export const PROTOCOL_VERSION = 2;
 export class ClientSession {
   constructor() {
     this.welcome = null;
-    this.roster = new Map(); // avatar id -> {id, name, external}
+    this.roster = new Map(); // avatar id -> {id, name, external, height}
     this.lastTick = 0;
     this.history = new Map(); // avatar id -> Map(tick -> state)
     this.errors = [];
@@ -67,6 +67,16 @@ export class ClientSession {
       case 'joined':
         this.roster.set(message.avatar.id, message.avatar);
         break;
+      case 'profile': { // {avatar, height}: another shopper's height (metres, or null)
+        const entry = this.roster.get(message.avatar);
+        if (entry) entry.height = message.height ?? null;
+        break;
+      }
+      case 'held': { // {avatar, product}: what another shopper holds (a product id, or null)
+        const entry = this.roster.get(message.avatar);
+        if (entry) entry.held = message.product ?? null;
+        break;
+      }
       case 'left':
         this.roster.delete(message.avatar);
         this.history.delete(message.avatar);
