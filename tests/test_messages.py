@@ -46,7 +46,7 @@ async def test_height_and_held_product_reach_the_others_and_the_roster(live_serv
     tall, friend = await join(live_server, "tall"), await join(live_server, "friend")
     assert (await tall.request({"t": "profile", "height": 1.9}))["t"] == "ok"
     assert await next_control(friend, "profile") == {"t": "profile", "avatar": tall.session.avatar_id, "height": 1.9}
-    tall.send_control({"t": "hold", "product": "denim-jacket"})
+    assert (await tall.request({"t": "hold", "product": "denim-jacket"}))["t"] == "ok"
     held = await next_control(friend, "held")
     assert held == {"t": "held", "avatar": tall.session.avatar_id, "product": "denim-jacket"}
     late = await join(live_server, "late")

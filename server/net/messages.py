@@ -168,9 +168,10 @@ def _profile(session: Session, msg: Profile, now: float) -> None:
                           exclude=session.avatar_id)
 
 
-@message("hold", Hold, fields="`product`: product id or nil", reply="none",
+@message("hold", Hold, fields="`product`: product id or nil", reply="`ok`",
          meaning="the product you picked up (nil: you put it down); everyone else gets `held`")
 def _hold(session: Session, msg: Hold, now: float) -> None:
+    session.send({"t": "ok", "id": msg.id})
     if session.room.set_held(session.avatar_id, msg.product):
         session.hub.broadcast(session.room_id, {"t": "held", "avatar": session.avatar_id, "product": msg.product},
                               exclude=session.avatar_id)

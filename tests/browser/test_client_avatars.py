@@ -64,8 +64,10 @@ def test_a_second_shopper_sees_the_first_as_a_body_at_its_height(new_page, serve
     bob = _open(new_page, f"{server_url}/?room={room}&name=Bob", {"width": 480, "height": 360})
     alice_id = alice.evaluate("plaza.room.session.avatarId")
 
-    # Alice's page told the room her height; a server without `profile` says unknown_type, which is harmless.
+    # Alice's page told the room her height. This server has `profile` and `hold` (an older one would answer
+    # unknown_type, which the page survives: the broadcasts below then stand in for the server's).
     has_profile = _server_has(alice, "profile")
+    assert has_profile and _server_has(alice, "hold"), "this repository's server relays profile and hold"
     assert alice.evaluate("plaza.room.connected") is True
     assert "error" not in alice.evaluate("document.getElementById('status').textContent").lower()
     # On a screen her eyes are where a 1.90 m person has them.
