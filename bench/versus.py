@@ -426,11 +426,12 @@ def render_markdown(meta: dict, rows: list[dict], runs: list[dict], failures: li
     out = [
         "# Plaza vs Colyseus: server CPU per delivered snapshot, same workload",
         "",
-        "**These are the \"before\" figures**: Plaza's server as of commit "
+        "Plaza's server as of commit "
         f"`{v.get('plaza_server_commit') or v.get('plaza_commit', '?')}`"
         + (" (with uncommitted changes in server/)" if v.get("plaza_server_dirty") else "")
-        + ", its websocket endpoint still a subclass of uvicorn's websocket protocol, measured before "
-        "the transport rewrite of issue 11. Re-run `make bench-versus` after it to get the \"after\" table.",
+        + (f": {meta['note']}" if meta.get("note") else "")
+        + ". The figures of the websocket transport before issue 11 (a subclass of uvicorn's) are in "
+        "`bench/versus-before.md`.",
         "",
         "One room, N clients, each uploading head + two controllers at 60 Hz with every value jittered every "
         "tick; every avatar to every client at 60 Hz. Medians over the repetitions; the ratio is taken per "
@@ -577,7 +578,7 @@ def main(argv: list[str] | None = None) -> int:
         "reps": reps, "seconds": seconds, "warmup": warmup, "clients": sizes,
         "load_before": [round(x, 2) for x in os.getloadavg()],
         "latency": "round trip of an application ping on the same websocket (ms)",
-        "note": "before figures: Plaza's transport before the issue 11 rewrite",
+        "note": "its own websocket transport (server/net/session.py) on uvicorn's chosen event loop",
     }
     runs: list[dict] = []
     failures: list[dict] = []
