@@ -45,7 +45,7 @@ def test_newest_snapshot_wins_while_blocked_and_control_messages_are_never_dropp
     assert dropped == [2, 3, 4]  # replaced unsent: reported so they never become delta baselines
     sock.full = False
     box.resume()
-    assert sock.written == [b"f1", b"chat", b"f5"] and box.behind_since is None
+    assert sock.written == [b"f1", b"f5", b"chat"] and box.behind_since is None  # in the order they were made
 
 
 def test_a_client_that_stays_behind_is_closed_with_4008_and_the_tick_never_waits():
@@ -79,3 +79,23 @@ def test_a_client_that_never_reads_its_control_messages_is_closed_not_grown():
     for _ in range(MAX_CONTROL_QUEUE + 1):
         box.send(b"x")
     assert closed == [TOO_SLOW] and len(box.control) == 0
+
+
+def test_a_snapshot_made_before_a_control_message_is_written_before_it():
+    """A `left` queued behind a waiting snapshot that still shows the avatar must come after that snapshot,
+    or the client draws the departed avatar again (a ghost); a snapshot made after it goes after it."""
+    sock, box, _, _ = make()
+    sock.full = True
+    box.offer_snapshot(1, b"f1", 0.0)  # written; the socket is now full
+    box.offer_snapshot(2, b"f2-with-alice", 1 / 60)
+    box.send(b"left-alice")
+    sock.full = False
+    box.resume()
+    assert sock.written == [b"f1", b"f2-with-alice", b"left-alice"]
+    sock.full = True
+    box.offer_snapshot(3, b"f3", 3 / 60)  # written, full again
+    box.send(b"joined-bob")
+    box.offer_snapshot(4, b"f4-with-bob", 4 / 60)  # made after the control message
+    sock.full = False
+    box.resume()
+    assert sock.written[-3:] == [b"f3", b"joined-bob", b"f4-with-bob"]

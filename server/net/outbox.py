@@ -34,6 +34,9 @@ class Outbox:
         self.open = True
         self.control: deque[bytes] = deque()  # framed control messages waiting for the transport
         self.snapshot: tuple[int, bytes] | None = None  # (tick, framed snapshot) waiting
+        # The waiting snapshot was made before the queued control messages: it goes out first, so that a
+        # `left` is never followed by an older snapshot that still shows the avatar (a ghost).
+        self.snapshot_first = False
         self.behind_since: float | None = None
         self.frames_replaced = 0
         self.bytes_out = 0
@@ -49,6 +52,8 @@ class Outbox:
         if len(self.control) >= MAX_CONTROL_QUEUE:
             self._close(TOO_SLOW, "client is not reading its messages")
             return
+        if not self.control:
+            self.snapshot_first = self.snapshot is not None
         self.control.append(frame)
 
     def offer_snapshot(self, tick: int, frame: bytes, now: float, acked_tick: int = 0) -> None:
@@ -69,6 +74,7 @@ class Outbox:
         if self.snapshot is not None:  # still unsent: the newer frame replaces it
             self._on_dropped(self.snapshot[0])
             self.frames_replaced += 1
+        self.snapshot_first = False  # made after whatever control messages wait
         if self.behind_since is None:
             self.behind_since = now
         elif now - self.behind_since > self.max_behind_s:
@@ -82,6 +88,10 @@ class Outbox:
     def resume(self) -> None:
         """The transport drained below its low-water mark: write what waits, control first."""
         self.writable = True
+        if self.snapshot_first and self.snapshot is not None and self.open:
+            frame = self.snapshot[1]
+            self.snapshot, self.snapshot_first, self.behind_since = None, False, None
+            self._write(frame)
         while self.control and self.writable and self.open:
             self._write(self.control.popleft())
         if self.snapshot is not None and self.writable and self.open and not self.control:
