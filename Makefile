@@ -5,8 +5,11 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SCENE ?= boutique
+# NODES=3: several nodes on one machine sharing one Redis (docs/SCALING.md).
+NODES ?= 1
+REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test bench bench-versus setup venv assets client lint clean system-deps
+.PHONY: run test test-redis bench bench-versus setup venv assets client lint clean system-deps
 
 setup: venv client assets
 
@@ -39,10 +42,18 @@ system-deps:
 	@bash .ci/system-deps.sh
 
 run: setup
+ifeq ($(NODES),1)
 	$(PY) -m server serve --host $(HOST) --port $(PORT) --scene $(SCENE)
+else
+	$(PY) -m server.cluster.run_nodes --nodes $(NODES) --host $(HOST) --port $(PORT) --scene $(SCENE) --redis $(REDIS_URL)
+endif
 
 test: setup system-deps
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The suite (browser tests aside: they drive the same HTTP API) again with every server on the Redis backend.
+test-redis: setup
+	PLAZA_TEST_STORAGE=redis $(PY) -m pytest -q --ignore=tests/browser $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -57,6 +68,8 @@ bench: setup
 	@if [ -f server/mocap/bench.py ]; then $(PY) -m server.mocap.bench; fi
 	$(PY) -m server.commerce.bench
 	$(PY) -m server.gestures.bench
+	$(PY) -m server.analytics.bench_recommend
+	$(PY) -m server.assistant.bench
 	@if [ -f bench/client.py ]; then $(PY) bench/client.py; fi
 	$(PY) bench/versus.py
 

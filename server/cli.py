@@ -30,7 +30,19 @@ def build_parser() -> argparse.ArgumentParser:
                             "env PLAZA_REDIS_URL)")
     serve.add_argument("--redis-prefix", default=os.environ.get("PLAZA_REDIS_PREFIX", "plaza:"), metavar="PREFIX",
                        help="key prefix in Redis (default plaza:), so several stores can share one Redis")
+    serve.add_argument("--node-id", default=os.environ.get("PLAZA_NODE_ID"), metavar="ID",
+                       help="with --redis: run as one node of a cluster sharing one store (docs/SCALING.md)")
+    serve.add_argument("--public-url", default=os.environ.get("PLAZA_PUBLIC_URL"), metavar="URL",
+                       help="where clients reach this node (default http://HOST:PORT); behind a proxy, its URL")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    report = sub.add_parser("report", help="write a store's analytics (heatmap, funnel, figures) as files")
+    report.add_argument("--store", default="boutique", help="store (scene) id (default boutique)")
+    report.add_argument("--since", default=None, metavar="YYYY-MM-DD", help="first day (UTC; default: every day)")
+    report.add_argument("--out", default="report", help="folder to write into (default report/)")
+    report.add_argument("--data-dir", default="var", help="the server's data directory (default var/)")
+    report.add_argument("--redis", default=os.environ.get("PLAZA_REDIS_URL"), metavar="URL",
+                        help="read from Redis at URL instead of SQLite in the data directory")
+    report.add_argument("--redis-prefix", default=os.environ.get("PLAZA_REDIS_PREFIX", "plaza:"), metavar="PREFIX")
     return parser
 
 
@@ -52,6 +64,23 @@ def _kept_secrets(data_dir: str) -> dict:
     return {"secret": secret.encode(), "operator_token": token}
 
 
+def _shared_secrets(redis_url: str, prefix: str, kept: dict) -> dict:
+    """Every node signs and checks seat tokens with one secret and takes one operator token: the first node to
+    start puts its own into Redis, the others take those."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        out = {}
+        for name, value in (("secret", kept["secret"].decode()), ("operator_token", kept["operator_token"])):
+            key = f"{prefix}cluster:shared:{name}"
+            client.set(key, value, nx=True)
+            out[name] = client.get(key)
+    finally:
+        client.close()
+    return {"secret": out["secret"].encode(), "operator_token": out["operator_token"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
@@ -71,11 +100,31 @@ def main(argv: list[str] | None = None) -> int:
         origins = tuple(args.origin) if args.origin else (
             f"http://{args.host}:{args.port}", f"http://localhost:{args.port}", f"http://127.0.0.1:{args.port}"
         )
+        if args.node_id and not args.redis:
+            print("python -m server serve: --node-id needs --redis URL (the nodes share one Redis)", file=sys.stderr)
+            return 2
+        kept = _kept_secrets(args.data_dir)
+        if args.node_id:
+            kept = _shared_secrets(args.redis, args.redis_prefix, kept)
         settings = Settings(host=args.host, port=args.port, scene=args.scene, allowed_origins=origins,
-                            data_dir=args.data_dir, persist_state=True, redis_url=args.redis,
-                            storage_prefix=args.redis_prefix,
-                            **_kept_secrets(args.data_dir))
+                            data_dir=args.data_dir, persist_state=not args.node_id, redis_url=args.redis,
+                            storage_prefix=args.redis_prefix, node_id=args.node_id, public_url=args.public_url,
+                            **kept)
         app = create_app(settings)
         uvicorn.Server(uvicorn_config(app, args.host, args.port, args.log_level)).run()
+        return 0
+    if args.command == "report":
+        import asyncio
+
+        from server.analytics.report import write_report
+
+        try:
+            written = asyncio.run(write_report(args.store, args.since, Path(args.out), args.data_dir, args.redis,
+                                               args.redis_prefix))
+        except ValueError as exc:
+            print(f"python -m server report: {exc}", file=sys.stderr)
+            return 2
+        for path in written:
+            print(path)
         return 0
     return 2

@@ -32,6 +32,14 @@ class Settings:
     # Durable commerce state: Redis at this URL (several processes share it), else SQLite in data_dir.
     redis_url: str | None = None
     storage_prefix: str = "plaza:"
+    # Many nodes (docs/SCALING.md): with redis_url and a node id, this process is one node of a cluster that
+    # shares one store; `public_url` is where clients reach this node (default http://host:port).
+    node_id: str | None = None
+    public_url: str | None = None
+
+    @property
+    def clustered(self) -> bool:
+        return bool(self.redis_url and self.node_id)
 
     def origin_allowed(self, origin: str | None) -> bool:
         # Non-browser clients (bots, the reference client) send no Origin header; browsers always do.

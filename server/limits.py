@@ -64,6 +64,27 @@ _TABLE: tuple[Limit, ...] = (
     Limit("max_line_quantity", 10, "units", "units of one item in a bag line"),
     Limit("idempotency_key_ttl_s", 24 * 3600, "seconds", "a state-changing request's key and first answer are kept"),
     Limit("max_idempotency_key_chars", 200, "characters", "an Idempotency-Key header"),
+    # --- shopping together (docs/SOCIAL.md)
+    Limit("max_group_members", 8, "people", "members of one shopping group, advisors included (voice is peer to peer)"),
+    Limit("max_invite_uses", 20, "people", "people one invite code admits"),
+    Limit("max_invite_ttl_s", 24 * 3600, "seconds", "an invite code's lifetime"),
+    Limit("invite_tries_per_address_per_min", 20, "per minute", "invite codes looked up or used by one address"),
+    Limit("group_idle_ttl_s", 24 * 3600, "seconds", "a group nobody changed this long ends"),
+    Limit("max_chat_chars", 500, "characters", "one chat message"),
+    Limit("chat_messages_per_min", 30, "per minute", "chat messages and reactions by one shopper, sustained"),
+    Limit("chat_burst", 8, "messages", "chat messages and reactions by one shopper in a burst"),
+    Limit("chat_history_lines", 50, "lines", "chat lines a group keeps (in memory) for members who join later"),
+    Limit("points_per_s", 10, "per second", "pointing updates (`point`, `show`) by one connection"),
+    Limit("strokes_per_s", 4, "per second", "marks drawn in the air (`draw`) by one connection"),
+    Limit("max_stroke_points", 64, "points", "points in one drawn mark"),
+    Limit("stroke_ttl_s", 20, "seconds", "how long members show a drawn mark"),
+    Limit("max_reach_m", 2.5, "metres", "a pointing ray starts, and a mark is drawn, this close to your head"),
+    Limit("rtc_messages_per_s", 20, "per second", "voice signalling messages by one connection (burst 60)"),
+    Limit("max_rtc_bytes", 8 * 1024, "bytes", "one voice signalling message's `data`, encoded"),
+    Limit("max_report_chars", 500, "characters", "a report's text"),
+    Limit("reports_per_shopper_per_hour", 10, "per hour", "reports filed by one shopper"),
+    Limit("max_question_chars", 300, "characters", "one question to the store assistant"),
+    Limit("assistant_questions_per_address_per_min", 30, "per minute", "questions to the assistant from one address"),
     # --- names
     Limit("max_name_chars", 32, "characters", "a display name"),
 )
@@ -75,6 +96,7 @@ TABLE: dict[str, Limit] = {limit.name: limit for limit in _TABLE}
 OPERATOR_EXEMPT = frozenset({
     "joins_per_address_per_s", "join_burst_per_address", "pending_seats_per_address",
     "seats_per_address_per_room", "rooms_per_address", "room_creations_per_address_per_min",
+    "shoppers_per_address_per_min",
 })
 
 # The subset the websocket welcome message sends to the client (`limits`).

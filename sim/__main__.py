@@ -1,4 +1,4 @@
-"""`python -m sim load ...` (bots in a room) and `python -m sim mocap ...` (stream a BVH file as VMC)."""
+"""`python -m sim load ...` (bots in a room), `mocap ...` (stream a BVH file as VMC), `failover ...` (kill a node)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ USAGE = """usage: python -m sim COMMAND [options]
 commands:
   load    fill a room with bots that move like shoppers and report whether the server held
   mocap   stream a BVH motion-capture file to the server as VMC over UDP
+  cluster   start N nodes on one Redis, fill R rooms with bots, report per room and per node
+  failover  start several nodes on one Redis, kill -9 one mid-session, measure the shoppers' way back
 
 python -m sim COMMAND --help shows the options of a command."""
 
@@ -26,6 +28,14 @@ def main(argv: list[str]) -> int:
         from sim.mocap_sender import main as mocap_main
 
         return mocap_main(rest)
+    if command == "cluster":
+        from sim.cluster_load import main as cluster_main
+
+        return cluster_main(rest)
+    if command == "failover":
+        from sim.failover import main as failover_main
+
+        return failover_main(rest)
     print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 

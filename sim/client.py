@@ -26,6 +26,7 @@ from websockets.uri import parse_uri
 
 from server.realtime.codec import FRAME_HEADER, AvatarState, Snapshot, SnapshotError, decode_frame
 from server.realtime.pose import (
+    CONTROLLERS,
     KIND_POSE_UPLOAD,
     KIND_SNAPSHOT,
     N_BODY_JOINTS,
@@ -34,6 +35,8 @@ from server.realtime.pose import (
     PART_NAMES,
     PART_OFFSETS,
     UPLOAD_HEADER,
+    UPLOAD_TRIGGERS,
+    quantize_trigger,
 )
 from server.realtime.quantize import dequantize_positions_mm, dequantize_quats
 
@@ -55,9 +58,11 @@ def upload_header(presence: int, seq: int, ack: int) -> bytes:
     return UPLOAD_HEADER.pack(KIND_POSE_UPLOAD, presence, seq & 0xFFFF, ack & 0xFFFFFFFF)
 
 
-def encode_pose_upload(seq: int, ack: int, parts: dict[int, np.ndarray]) -> bytes:
+def encode_pose_upload(seq: int, ack: int, parts: dict[int, np.ndarray],
+                       triggers: dict[int, float] | None = None) -> bytes:
     """A pose upload: `parts` maps part index -> its float values (PART_FLOATS[part] of them).
-    Head (part 0) is required."""
+    Head (part 0) is required. `triggers`: controller part -> trigger value 0..1 (presence bit 6 and one byte per
+    present controller, left first; a present controller without a value sends 0)."""
     presence = 0
     chunks = []
     for part in range(N_PARTS):
@@ -71,6 +76,10 @@ def encode_pose_upload(seq: int, ack: int, parts: dict[int, np.ndarray]) -> byte
         chunks.append(values.tobytes())
     if not presence & 1:
         raise ValueError("a pose upload needs the head")
+    controllers = [p for p in CONTROLLERS if presence >> p & 1]
+    if triggers and controllers:
+        presence |= UPLOAD_TRIGGERS
+        chunks.append(bytes(quantize_trigger(triggers.get(p, 0.0)) for p in controllers))
     return UPLOAD_HEADER.pack(KIND_POSE_UPLOAD, presence, seq & 0xFFFF, ack & 0xFFFFFFFF) + b"".join(chunks)
 
 
@@ -286,11 +295,11 @@ class _WebSocketTransport(asyncio.Protocol):
 
 
 def http_json(method: str, url: str, body: dict | None = None, timeout: float = 10.0,
-              operator_token: str | None = None) -> tuple[int, dict]:
+              operator_token: str | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict]:
     """Small blocking JSON-over-HTTP helper (run it in a thread from async code). `operator_token` lifts
     the per-address limits (a load test holds many seats from one address)."""
     data = json.dumps(body).encode() if body is not None else None
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", **(headers or {})}
     if operator_token:
         headers["Authorization"] = f"Bearer {operator_token}"
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
@@ -309,6 +318,7 @@ class PlazaClient:
         self.session = session
         self.ws: _WebSocketTransport | None = None
         self.events: asyncio.Queue = asyncio.Queue()
+        self._pending_get: asyncio.Future | None = None  # see next_event
         self.queue_events = True
         self.seq = 0
         self.auto_ack = True  # acknowledge snapshots with `ack` messages while no pose uploads carry acks
@@ -319,12 +329,14 @@ class PlazaClient:
     @classmethod
     async def join(cls, base_url: str, room: str = "main", name: str = "shopper", invite_code: str | None = None,
                    decode: bool = True, origin: str | None = None, queue_events: bool = True,
-                   operator_token: str | None = None) -> PlazaClient:
+                   operator_token: str | None = None, shopper_key: str | None = None) -> PlazaClient:
+        """Reserve a seat and connect; `shopper_key` links the seat to a shopper (their group, their checkout)."""
         client = cls(base_url, ClientSession(decode))
         client.queue_events = queue_events
         body = {"name": name, **({"invite_code": invite_code} if invite_code else {})}
         status, reply = await asyncio.to_thread(http_json, "POST", f"{client.base_url}/api/rooms/{room}/join", body,
-                                                operator_token=operator_token)
+                                                operator_token=operator_token,
+                                                headers={"X-Shopper-Key": shopper_key} if shopper_key else None)
         if status != 200:
             raise ConnectionError(f"join refused ({status}): {reply}")
         client.room = room
@@ -334,7 +346,10 @@ class PlazaClient:
     async def connect(self, ws_path: str, token: str | None = None, origin: str | None = None,
                       wait_welcome: bool = True) -> None:
         """Open the websocket at `ws_path` and, with a token, authenticate with the first message."""
-        url = self.base_url.replace("http://", "ws://", 1) + ws_path
+        # A relative path is on this server; many nodes answer with the owning node's absolute URL.
+        base = ws_path if "://" in ws_path else self.base_url + ws_path
+        url = base.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+        self.ws_path = ws_path
         uri = parse_uri(url)
         loop = asyncio.get_running_loop()
         _, self.ws = await loop.create_connection(
@@ -353,7 +368,8 @@ class PlazaClient:
         """Reconnect with the resume token after a drop (same seat, same avatar)."""
         token = self.session.welcome["resume"]
         self.session.welcome = None
-        await self.connect(f"/ws?v={PROTOCOL_VERSION}&room={self.room}", token=token)
+        await self.connect(getattr(self, "ws_path", None) or f"/ws?v={PROTOCOL_VERSION}&room={self.room}",
+                           token=token)
 
     def _on_binary(self, data: bytes) -> None:
         try:
@@ -366,12 +382,16 @@ class PlazaClient:
             self.events.put_nowait((kind, value))
 
     async def next_event(self) -> tuple[str, Any]:
-        get = asyncio.ensure_future(self.events.get())
+        # The queue read outlives a caller that gives up waiting (asyncio.wait_for cancels us, not it): the next
+        # call takes it over, so the event it receives is returned then instead of being lost with it.
+        if self._pending_get is None:
+            self._pending_get = asyncio.ensure_future(self.events.get())
+        get = self._pending_get
         closed = self.ws.closed if self.ws else None
         done, _ = await asyncio.wait([get, closed] if closed else [get], return_when=asyncio.FIRST_COMPLETED)
         if get in done:
+            self._pending_get = None
             return get.result()
-        get.cancel()
         return "closed", closed.result()
 
     async def next_snapshot(self, timeout: float = 5.0) -> Snapshot:
@@ -392,9 +412,9 @@ class PlazaClient:
             with contextlib.suppress(ConnectionError):
                 self.ws.send(msgpack.packb({"t": "ack", "tick": self.session.last_tick}))
 
-    def send_pose(self, parts: dict[int, np.ndarray]) -> None:
+    def send_pose(self, parts: dict[int, np.ndarray], triggers: dict[int, float] | None = None) -> None:
         self.seq += 1
-        self.ws.send(encode_pose_upload(self.seq, self.session.last_tick, parts))
+        self.ws.send(encode_pose_upload(self.seq, self.session.last_tick, parts, triggers))
         self._last_ack_at = time.monotonic()
 
     def send_pose_payload(self, presence: int, payload: bytes) -> None:
@@ -426,6 +446,9 @@ class PlazaClient:
         return await asyncio.wait_for(wait(), timeout)
 
     async def close(self) -> None:
+        if self._pending_get is not None:
+            self._pending_get.cancel()
+            self._pending_get = None
         if self.ws is not None and not self.ws.closed.done():
             self.ws.close()
             try:

@@ -17,6 +17,7 @@ import contextlib
 import select
 import socket
 import time
+import urllib.parse
 
 import msgpack
 
@@ -69,7 +70,12 @@ class LeanBots:
     # ------------------------------------------------------------------ connecting
     async def connect(self, host: str, port: int, ws_path: str, token: str, origin: str | None = None,
                       timeout: float = 15.0) -> int:
-        """Open one bot's websocket, authenticate and wait for its welcome; returns the bot's index."""
+        """Open one bot's websocket, authenticate and wait for its welcome; returns the bot's index. `ws_path` may
+        be an absolute URL (many nodes: the room's owner), which then names the host and port."""
+        if "://" in ws_path:
+            parts = urllib.parse.urlsplit(ws_path)
+            host, port = parts.hostname or host, parts.port or port
+            ws_path = parts.path + (f"?{parts.query}" if parts.query else "")
         loop = asyncio.get_running_loop()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setblocking(False)

@@ -78,6 +78,7 @@ class LoadReport:
     saturated: bool = False
     saturation: list[str] = field(default_factory=list)
     connect_s: float | None = None  # seconds from the first join to the last bot's welcome
+    social: dict | None = None  # --group-size: groups, and chat / pointing / shared-bag event latency
     notes: list[str] = field(default_factory=list)  # why a figure is missing
 
     def summary(self) -> str:
@@ -121,6 +122,14 @@ class LoadReport:
             cpu_parts = (("decode", p["decode_s"]), *parts.items())
             lines.append("      CPU s: " + "  ".join(f"{k} {v:.2f}" for k, v in cpu_parts)
                          + f"  (uploads sent {p['uploads_sent']}, blocked {p['uploads_blocked']})")
+        if self.social:
+            soc = self.social
+            lines.append(f"  groups                    {soc['groups']} of {soc['group_size']} "
+                         f"({soc['members']} shoppers){'  errors ' + str(soc['errors']) if soc['errors'] else ''}")
+            for name, label in (("chat", "chat line"), ("point", "pointing ray"), ("bag", "shared-bag edit")):
+                k = soc[name]
+                lines.append(f"  {label + ' latency':25s} p50 {_ms(k['p50_ms'])}  p99 {_ms(k['p99_ms'])}  "
+                             f"({k['delivered']}/{k['deliveries_expected']} deliveries of {k['sent']} sent)")
         for note in self.notes:
             lines.append(f"  note: {note}")
         if self.saturated:
@@ -167,6 +176,7 @@ class ShardConfig:
     seed: int = 1
     operator_token: str | None = None
     connect_concurrency: int = 32
+    group_size: int = 0  # > 0: the decoding bots shop in groups of this size (sim/social.py)
 
 
 @dataclass
@@ -204,6 +214,9 @@ class Shard:
         self._sampled_sent = 0
         self._ackers: asyncio.Task | None = None
         self.floor = None
+        self.social = None  # sim.social.SocialBots with --group-size
+        self.social_members: dict[int, object] = {}  # id(sampled bot) -> its sim.social.Member
+        self.sampled_heads: np.ndarray | None = None  # the decoding bots' newest uploaded head positions
         # thread CPU of the tick loop's steps ("sampled": the decoding bots' uploads and the latency probes)
         self.cpu_parts = {"motion": 0.0, "encode": 0.0, "send": 0.0, "sampled": 0.0}
 
@@ -231,12 +244,22 @@ class Shard:
         async def sampled_bot(i: int) -> _Sampled | None:
             async with sem:
                 try:
+                    shopper = None
+                    if cfg.group_size:
+                        from sim.social import make_shopper
+
+                        shopper = await make_shopper(cfg.url, f"bot{i}", cfg.operator_token)
                     client = await PlazaClient.join(cfg.url, room=cfg.room, name=f"bot{i}", decode=True,
-                                                    queue_events=False, operator_token=cfg.operator_token)
+                                                    queue_events=False, operator_token=cfg.operator_token,
+                                                    shopper_key=shopper[1] if shopper else None)
                 except Exception as exc:
                     self.join_errors.append(f"bot {i}: {exc}")
                     return None
                 bot = _Sampled(client)
+                if shopper is not None:
+                    from sim.social import Member
+
+                    self.social_members[id(bot)] = Member(client, *shopper)
                 client.ws.on_binary = self._sampled_handler(bot)
                 return bot
 
@@ -245,6 +268,12 @@ class Shard:
         await asyncio.gather(*(lean_bot(first + cfg.decode + i) for i in range(cfg.lean)))
         self.sampled = [b for b in await sampled if b is not None]
         self._ackers = ackers
+        if cfg.group_size and self.sampled:
+            from sim.social import SocialBots
+
+            members = [self.social_members[id(b)] for b in self.sampled]
+            self.social = SocialBots(cfg.url, members, cfg.group_size, cfg.operator_token)
+            await self.social.form_groups(cfg.room)
 
     def _sampled_handler(self, bot: _Sampled):
         session, sent, latencies = bot.client.session, self.sent, self.latencies
@@ -263,6 +292,9 @@ class Shard:
                 return
             finally:
                 self.decode_s += time.thread_time() - t0
+            if kind == "control" and self.social is not None:
+                self.social.on_control(self.social_members[id(bot)], snap, now)
+                return
             if kind == "snapshot" and snap is not None:
                 for avatar_id, state in snap.avatars.items():
                     key = (state.components[0], state.components[2])
@@ -326,6 +358,10 @@ class Shard:
         start = end = None
         await asyncio.sleep(max(0.0, schedule.go - time.monotonic()))
         self.uploading = True
+        social = None
+        if self.social is not None:
+            heads = lambda j: None if self.sampled_heads is None else self.sampled_heads[j]  # noqa: E731
+            social = asyncio.create_task(self.social.run(schedule.open, schedule.close, heads))
         while True:
             now = time.monotonic()
             due = schedule.go + k * dt
@@ -359,6 +395,7 @@ class Shard:
                 for j in moved:
                     self.sent[(int(ids[probes[j]]), int(keys[j, 0]), int(keys[j, 1]))] = now
             if sampled:
+                self.sampled_heads = parts[0][n_lean:, :3].copy()
                 presence, payloads = upload_rows({p: v[n_lean:] for p, v in parts.items()})
                 for j, bot in enumerate(sampled):
                     if bot.client.ws.closed.done():
@@ -381,7 +418,11 @@ class Shard:
                     del self.sent[key]
             k += 1
             await asyncio.sleep(max(0.0, schedule.go + k * dt - time.monotonic()))
-        return self._result(start, end, ticks, missed, lags)
+        result = self._result(start, end, ticks, missed, lags)
+        if social is not None:
+            await social
+            result["social"] = self.social.report()
+        return result
 
     def _result(self, start: dict, end: dict, ticks: int, missed: int, lags: list[float]) -> dict:
         window = end["t"] - start["t"]
@@ -555,7 +596,8 @@ def _split(total: int, parts: int) -> list[int]:
 
 async def run_load(url: str, room: str, bots: int, seconds: float, hands: bool = False, body: bool = False,
                    decode: int = 4, warmup: float = 3.0, send_hz: float = 60.0, seed: int = 1,
-                   progress: bool = True, operator_token: str | None = None, procs: int = 1) -> LoadReport:
+                   progress: bool = True, operator_token: str | None = None, procs: int = 1,
+                   group_size: int = 0) -> LoadReport:
     """Connect `bots` bots to `room`, upload for `warmup` + `seconds`, measure over the last `seconds`.
     The waits are the schedule's, not the progress display's: `progress=False` measures the same."""
     url = url.rstrip("/")
@@ -569,7 +611,8 @@ async def run_load(url: str, room: str, bots: int, seconds: float, hands: bool =
     for i, share in enumerate(shares):
         d = decode if i == 0 else 0
         d = min(d, share)
-        configs.append(ShardConfig(url, room, i, share - d, d, first, hands, body, send_hz, seed, operator_token))
+        configs.append(ShardConfig(url, room, i, share - d, d, first, hands, body, send_hz, seed, operator_token,
+                                   group_size=group_size if i == 0 else 0))
         first += share
     workers = _Workers(configs[1:]) if procs > 1 else None
     shard = Shard(configs[0])
@@ -611,6 +654,7 @@ async def run_load(url: str, room: str, bots: int, seconds: float, hands: bool =
             workers.stop()
     report = _report(bots, room, connected, results, before, after, send_hz, hands, body, procs, decode, schedule)
     report.connect_s = connect_s
+    report.social = own.get("social")
     return report
 
 
@@ -774,6 +818,9 @@ def main(argv: list[str]) -> int:
                         help="simulator processes to spread the bots over (default 1; the decoding bots stay in "
                              "the first)")
     parser.add_argument("--send-hz", type=float, default=60.0, help="pose upload rate per bot (default 60)")
+    parser.add_argument("--group-size", type=int, default=0,
+                        help="the decoding bots shop in groups of this size: they chat, point and edit a shared "
+                             "bag, and the report gives those events' latency next to the pose latency")
     parser.add_argument("--seed", type=int, default=1, help="motion seed")
     parser.add_argument("--no-progress", action="store_true", help="no progress display on stderr")
     parser.add_argument("--json", default=None, help="also write the report as JSON to this file")
@@ -794,7 +841,8 @@ def main(argv: list[str]) -> int:
         room = info["id"]
     report = asyncio.run(run_load(args.url, room, args.bots, args.seconds, args.hands, args.body,
                                   args.decode, args.warmup, args.send_hz, seed=args.seed,
-                                  progress=not args.no_progress, operator_token=token, procs=args.procs))
+                                  progress=not args.no_progress, operator_token=token, procs=args.procs,
+                                  group_size=args.group_size))
     print(report.summary())
     if args.json:
         with open(args.json, "w") as f:

@@ -13,6 +13,39 @@ from server.config import Settings
 from server.net.app import create_app
 from server.net.serve import uvicorn_config
 
+# PLAZA_TEST_STORAGE=redis runs every test's server on the Redis backend (REDIS_URL, a key prefix of the
+# test's own, deleted afterwards) instead of SQLite: `make test-redis`, and CI runs both.
+STORAGE = os.environ.get("PLAZA_TEST_STORAGE", "sqlite")
+
+
+@pytest.fixture(autouse=True)
+def storage_backend(monkeypatch):
+    if STORAGE != "redis":
+        yield "sqlite"
+        return
+    import uuid
+
+    import redis
+
+    from tests.storage_backends import REDIS_URL, require_redis
+
+    require_redis()
+    prefix = f"plaza-test:{uuid.uuid4().hex}:"
+    original = Settings.__init__
+
+    def init(self, *args, **kwargs) -> None:
+        original(self, *args, **kwargs)
+        if self.redis_url is None:
+            self.redis_url, self.storage_prefix = REDIS_URL, prefix
+    monkeypatch.setattr(Settings, "__init__", init)
+    yield "redis"
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        for key in client.scan_iter(match=prefix + "*", count=500):
+            client.delete(key)
+    finally:
+        client.close()
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs(available, reason): see tests/support.py needs()")

@@ -50,3 +50,13 @@ def needs(available: bool, reason: str):
     import pytest
 
     return pytest.mark.needs(available=available, reason=reason)
+
+
+class Clock:
+    """A clock the test moves by hand (`clock.t += seconds`), for services that take `clock=`."""
+
+    def __init__(self, t: float = 1_000_000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t

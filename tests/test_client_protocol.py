@@ -80,15 +80,17 @@ def make_vectors(seed: int = 7, n: int = 12) -> dict:
     ])
 
     uploads = []
-    for presence_bits in (0b1, 0b111, 0b11001, 0b111111):
+    for presence_bits, triggers in ((0b1, None), (0b111, None), (0b11001, None), (0b111111, None),
+                                    (0b111, {1: float(rng.random()), 2: float(rng.random())}), (0b101, {2: 0.93})):
         parts = {}
         for part in range(N_PARTS):
             if presence_bits >> part & 1:
                 parts[part] = rng.normal(size=PART_FLOATS[part]).astype(np.float32)
-        data = encode_pose_upload(int(rng.integers(0, 70000)), int(rng.integers(0, 2**32)), parts)
+        data = encode_pose_upload(int(rng.integers(0, 70000)), int(rng.integers(0, 2**32)), parts, triggers)
         uploads.append({
             "seq": int.from_bytes(data[2:4], "little"), "ack": int.from_bytes(data[4:8], "little"),
             "parts": {str(p): v.astype(float).tolist() for p, v in parts.items()}, "hex": data.hex(),
+            **({"triggers": {str(p): v for p, v in triggers.items()}} if triggers else {}),
         })
     hands = []
     for i in range(8):

@@ -76,14 +76,14 @@ def messages(client: PlazaClient) -> list[dict]:
 
 async def test_a_pinch_held_in_front_of_the_shopper_places_the_order(live_server):
     client, me, checkout = await shopper_in_room(live_server, "pincher")
-    await stream(client, [(0.4, RELAXED), (2.2, PINCH)])
+    await stream(client, [(0.4, RELAXED), (3.0, PINCH)])
     for _ in range(100):
         _, view = await asyncio.to_thread(call, live_server.url, "GET", f"/api/checkouts/{checkout['id']}", None, me)
         if view["state"] != "awaiting_confirmation" and view["state"] != "paying":
             break
         await asyncio.sleep(0.05)
-    assert view["state"] == "placed"
     seen = messages(client)
+    assert view["state"] == "placed", [m for m in seen if m.get("t") in ("confirm_progress", "checkout")]
     progress = [m["progress"] for m in seen if m.get("t") == "confirm_progress"]
     assert progress and max(progress) == 1.0 and any(0 < p < 1 for p in progress)
     assert {"t": "checkout", "checkout": checkout["id"], "state": "placed", "reason": None} in seen
@@ -102,4 +102,40 @@ async def test_a_short_pinch_or_a_forged_confirmation_places_nothing(live_server
     assert (await asyncio.to_thread(call, live_server.url, "GET", "/api/orders", None, me))[1] == []
     progress = [m["progress"] for m in messages(client) if m.get("t") == "confirm_progress"]
     assert progress and 0 < max(progress) < 1  # it was seen, and let go before the ring filled
+    await client.close()
+
+
+async def stream_trigger(client: PlazaClient, plan) -> None:
+    """plan: list of (seconds, right trigger value), a controller held in front of the head."""
+    sx, sy, sz = client.session.welcome["spawn"]
+    head = np.array([sx, sy + 1.6, sz, *IDENTITY])
+    grip = np.array([sx + 0.2, sy + 1.2, sz - 0.3, *IDENTITY])
+    for seconds, value in plan:
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            client.send_pose({0: head, 2: grip}, triggers={2: value})
+            await asyncio.sleep(1 / 60)
+
+
+async def wait_for_outcome(server, checkout: dict, me: dict) -> dict:
+    for _ in range(100):
+        _, view = await asyncio.to_thread(call, server.url, "GET", f"/api/checkouts/{checkout['id']}", None, me)
+        if view["state"] not in ("awaiting_confirmation", "paying"):
+            break
+        await asyncio.sleep(0.05)
+    return view
+
+
+async def test_a_held_controller_trigger_places_the_order_and_a_short_press_does_not(live_server):
+    client, me, checkout = await shopper_in_room(live_server, "triggerer")
+    await stream_trigger(client, [(0.3, 0.0), (0.6, 1.0), (0.5, 0.0)])  # pressed too briefly
+    _status, view = await asyncio.to_thread(call, live_server.url, "GET", f"/api/checkouts/{checkout['id']}", None, me)
+    assert view["state"] == "awaiting_confirmation"
+    await stream_trigger(client, [(3.0, 1.0)])
+    view = await wait_for_outcome(live_server, checkout, me)
+    seen = messages(client)
+    assert view["state"] == "placed", [m for m in seen if m.get("t") in ("confirm_progress", "checkout")]
+    done = [m for m in seen if m.get("t") == "confirm_progress" and m.get("done")]
+    assert done and done[0]["hand"] == "right"
+    assert {"t": "checkout", "checkout": checkout["id"], "state": "placed", "reason": None} in seen
     await client.close()

@@ -234,8 +234,15 @@ def test_uploads_have_the_documented_layout_and_are_accepted(vector):
     assert (kind, seq, ack) == (0x01, vector["input"]["seq"], vector["input"]["ack"])
     present = [p for p in range(6) if presence >> p & 1]
     assert [PART_NAMES[p] for p in present] == list(vector["input"]["parts"])
-    assert len(data) == 8 + 4 * sum(PART_FLOATS[p] for p in present) == vector["size"]
-    floats = struct.unpack_from(f"<{(len(data) - 8) // 4}f", data, 8)
+    # presence bit 6: one trigger byte per present controller after the floats (documented in section 7)
+    controllers = [p for p in (1, 2) if p in present] if presence & 0x40 else []
+    assert bool(presence & 0x40) == ("triggers" in vector["input"]) and not presence & 0x80
+    assert len(data) == 8 + 4 * sum(PART_FLOATS[p] for p in present) + len(controllers) == vector["size"]
+    trailer = data[len(data) - len(controllers):] if controllers else b""
+    for p, byte in zip(controllers, trailer, strict=True):
+        assert byte == round(min(1, max(0, vector["input"]["triggers"].get(PART_NAMES[p], 0))) * 255)
+        assert vector["decoded"]["triggers_u8"][PART_NAMES[p]] == byte
+    floats = struct.unpack_from(f"<{(len(data) - 8 - len(controllers)) // 4}f", data, 8)
     at = 0
     for p in present:
         want = np.asarray(vector["input"]["parts"][PART_NAMES[p]], dtype=np.float32)
@@ -248,6 +255,9 @@ def test_uploads_have_the_documented_layout_and_are_accepted(vector):
     room.connect(avatar.id, 0.0)
     assert room.receive_pose(avatar.id, data, 0.005) is None
     assert room.tick(1 / 60).rejections == []
+    assert room.presence[avatar.slot] == presence & 0x3F  # bit 6 is the upload's, never the state's
+    want = [trailer[controllers.index(p)] if p in controllers else -1 for p in (1, 2)]
+    assert room.trigger[avatar.slot].tolist() == want
 
 
 def test_a_one_byte_change_to_an_upload_is_refused_with_the_documented_code():

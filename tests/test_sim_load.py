@@ -164,3 +164,17 @@ async def test_lean_bots_with_hands_and_body_upload_what_the_server_accepts(live
     state = live_server.hub.registry.rooms[room].room
     presence = [int(state.presence[a.slot]) for a in state.avatars.values()]
     assert len(presence) == 3 and all(p & 0x3F == 0x3F for p in presence), presence  # every part was accepted
+
+
+async def test_bots_shop_in_groups_and_every_event_reaches_every_other_member(live_server):
+    room = await new_room(live_server)
+    report = await run_load(live_server.url, room, bots=6, seconds=4.0, decode=4, warmup=0.5, progress=False,
+                            operator_token=live_server.settings.operator_token, group_size=2)
+    social = report.social
+    assert social["groups"] == 2 and social["members"] == 4 and social["errors"] == {}, social
+    for kind in ("chat", "point", "bag"):
+        assert social[kind]["sent"] > 0, kind
+        # each event goes to the one other member of its group, and none is lost
+        assert social[kind]["delivered"] == social[kind]["deliveries_expected"] == social[kind]["sent"], kind
+        assert social[kind]["p50_ms"] is not None
+    assert "shared-bag edit latency" in report.summary()

@@ -29,6 +29,7 @@ from server.realtime import codec, hand_model  # noqa: E402
 from server.realtime.driver import RoomDriver  # noqa: E402
 from server.realtime.pose import (  # noqa: E402
     BODY,
+    CONTROLLERS,
     HEAD,
     KIND_POSE_UPLOAD,
     KIND_SNAPSHOT,
@@ -46,6 +47,7 @@ from server.realtime.pose import (  # noqa: E402
     RIGHT_CONTROLLER,
     RIGHT_HAND,
     UPLOAD_HEADER,
+    UPLOAD_TRIGGERS,
 )
 from server.realtime.quantize import (  # noqa: E402
     dequantize_positions_mm,
@@ -139,9 +141,10 @@ def _quat_text(packed: int) -> str:
 def annotate_upload(data: bytes) -> list[Row]:
     kind, presence, seq, ack = UPLOAD_HEADER.unpack_from(data)
     parts = [PART_NAMES[p] for p in range(N_PARTS) if presence >> p & 1]
+    flags = [" + trigger bytes (bit 6)"] if presence & UPLOAD_TRIGGERS else []
     rows: list[Row] = [
         (0, data[0:1], "kind", f"{kind} (pose upload)"),
-        (1, data[1:2], "presence", f"{presence:#04x} = {' + '.join(parts)}"),
+        (1, data[1:2], "presence", f"{presence:#04x} = {' + '.join(parts)}{''.join(flags)}"),
         (2, data[2:4], "seq u16", str(seq)),
         (4, data[4:8], "ack u32", f"{ack} (newest snapshot tick received; 0 = none)"),
     ]
@@ -154,6 +157,12 @@ def annotate_upload(data: bytes) -> list[Row]:
             (value,) = struct.unpack_from("<f", data, at)
             rows.append((at, data[at : at + 4], f"{PART_NAMES[part]}.{label} f32", f"{value:.7g}"))
             at += 4
+    if presence & UPLOAD_TRIGGERS:
+        for part in CONTROLLERS:
+            if presence >> part & 1:
+                value = f"{data[at]} (= {data[at] / 255:.4g})"
+                rows.append((at, data[at : at + 1], f"{PART_NAMES[part]}.trigger u8", value))
+                at += 1
     return rows
 
 
@@ -318,10 +327,11 @@ def describe_frame(data: bytes, history: dict[tuple[int, int], codec.AvatarState
             "sections": sections, "avatars": avatars}
 
 
-def upload_vector(name: str, description: str, seq: int, ack: int, parts: dict[int, list[float]]) -> dict[str, Any]:
+def upload_vector(name: str, description: str, seq: int, ack: int, parts: dict[int, list[float]],
+                  triggers: dict[int, float] | None = None) -> dict[str, Any]:
     from sim.client import encode_pose_upload  # the reference client's encoder
 
-    data = encode_pose_upload(seq, ack, {p: np.array(v) for p, v in parts.items()})
+    data = encode_pose_upload(seq, ack, {p: np.array(v) for p, v in parts.items()}, triggers)
     kind, presence, seq_read, ack_read = UPLOAD_HEADER.unpack_from(data)
     floats = struct.unpack_from(f"<{(len(data) - UPLOAD_HEADER.size) // 4}f", data, UPLOAD_HEADER.size)
     decoded, at = {}, 0
@@ -329,12 +339,18 @@ def upload_vector(name: str, description: str, seq: int, ack: int, parts: dict[i
         if presence >> part & 1:
             decoded[PART_NAMES[part]] = list(floats[at : at + PART_FLOATS[part]])
             at += PART_FLOATS[part]
-    return {
+    vector = {
         "name": name, "description": description,
         "input": {"seq": seq, "ack": ack, "parts": {PART_NAMES[p]: v for p, v in sorted(parts.items())}},
         "size": len(data), "hex": data.hex(),
         "decoded": {"kind": kind, "presence": presence, "seq": seq_read, "ack": ack_read, "float32": decoded},
     }
+    if triggers:
+        vector["input"]["triggers"] = {PART_NAMES[p]: v for p, v in sorted(triggers.items())}
+        trailer = data[UPLOAD_HEADER.size + 4 * at:]
+        present = [p for p in CONTROLLERS if presence >> p & 1]
+        vector["decoded"]["triggers_u8"] = {PART_NAMES[p]: b for p, b in zip(present, trailer, strict=True)}
+    return vector
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -521,6 +537,10 @@ def build() -> tuple[dict[str, Any], str]:
     hand_upload = upload_vector("hands/seq7", "head + both tracked hands (25 joints each, WebXR order)", 7, 1234, {
         HEAD: HEAD_1, LEFT_HAND: hand_floats(0, (-0.15, 1.3, -0.3)), RIGHT_HAND: hand_floats(1, (0.15, 1.3, -0.3)),
     })
+    trigger_upload = upload_vector(
+        "triggers/seq4", "head + two controllers with their trigger values (presence bit 6: one u8 each, left first)",
+        4, 3, {HEAD: HEAD_2, LEFT_CONTROLLER: LEFT_2, RIGHT_CONTROLLER: RIGHT_2},
+        {LEFT_CONTROLLER: 0.0, RIGHT_CONTROLLER: 0.9})
     vectors = {
         "format": "plaza-protocol-vectors/1",
         "protocol_version": 1,
@@ -531,7 +551,7 @@ def build() -> tuple[dict[str, Any], str]:
         "layout": layout_constants(),
         "quantization": quantize_vectors(),
         "zigzag_varints": varint_vectors(),
-        "uploads": [*vr.uploads, hand_upload],
+        "uploads": [*vr.uploads, hand_upload, trigger_upload],
         "snapshot_sequences": [vr.as_json(), body.as_json(), hands_vectors()],
     }
     return vectors, render_examples(vr)

@@ -103,6 +103,13 @@ class Checkout:
     deadline: float  # confirm before this
     state: State = State.RESERVING
     bag_version: int = 0  # the bag the total was fixed from; a changed bag cannot be confirmed
+    # A shared (group) bag: which bag, which of its lines this checkout covers, and their fingerprint (other
+    # members may edit other lines meanwhile; only a change to these lines stops the confirmation).
+    bag_key: str | None = None
+    line_ids: list[str] = field(default_factory=list)
+    lines_fingerprint: str = ""
+    discount_minor: int = 0  # a coupon's discount, fixed with the total
+    coupon: str | None = None
     hold_started_at: float | None = None
     paying_since: float | None = None
     reason: str | None = None  # why it ended (declined, failed, ...)
@@ -130,7 +137,7 @@ class Checkout:
 
     @property
     def total_minor(self) -> int:
-        return self.goods_minor + self.shipping_minor
+        return self.goods_minor - self.discount_minor + self.shipping_minor
 
     def _to(self, state: State, now: float, reason: str | None = None) -> None:
         self.state = state
@@ -233,7 +240,9 @@ class Checkout:
             "id": self.id, "state": self.state.value, "reason": self.reason,
             "lines": [asdict(li) | {"total_minor": li.total_minor} for li in self.lines],
             "currency": self.currency, "goods_minor": self.goods_minor, "shipping_minor": self.shipping_minor,
+            "discount_minor": self.discount_minor, "coupon": self.coupon,
             "total_minor": self.total_minor, "deadline": self.deadline, "delivery": self.delivery,
             "payment_method": self.payment_method, "payment_status": self.payment.get("status"),
             "hold_s": HOLD_S, "holding": self.hold_started_at is not None,
+            "group_bag": self.bag_key.removeprefix("group:") if self.bag_key else None,
         }

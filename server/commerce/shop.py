@@ -22,6 +22,7 @@ from server import limits
 from server.commerce.catalog import Catalog, Product
 from server.commerce.checkout import (
     PAYMENT_WINDOW_S,
+    TERMINAL,
     Charge,
     Checkout,
     CheckoutError,
@@ -59,6 +60,12 @@ def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def lines_fingerprint(lines: list[dict[str, Any]]) -> str:
+    """What a checkout of these bag lines fixed: their items and quantities (not who is paying for them)."""
+    return _hash(json.dumps(sorted((li["line_id"], li["product_id"], li["variant_id"], li["quantity"])
+                                   for li in lines)))
+
+
 class Shop:
     def __init__(self, storage: Storage, catalog: Catalog, payments: PaymentProvider,
                  clock: Callable[[], float] = time.time) -> None:
@@ -66,6 +73,12 @@ class Shop:
         self.on_stock_change: Callable[[dict[str, int]], None] | None = None  # the room tells shoppers
         # A checkout opened, moved or ended (the gesture recogniser arms and disarms on it).
         self.on_checkout_change: Callable[[Checkout], None] | None = None
+        # A bag changed: (bag key, shopper who changed it); shared bags tell their group.
+        self.on_bag_change: Callable[[str, str | None], None] | None = None
+        self.coupons: Any = None  # server.promotions.coupons.CouponBook once promotions are mounted
+        # Told ("placed" or "refunded", order) once per order and event (referral rewards follow orders).
+        self.order_listeners: list[Callable[[str, dict[str, Any]], Awaitable[None]]] = []
+        self.bag_listeners: list[Callable[[str, str], None]] = []  # (who added, product): store analytics
 
     # ------------------------------------------------------------------ stock
     async def seed_stock(self) -> None:
@@ -77,16 +90,19 @@ class Shop:
         found = await self.storage.stock([sku_of(product.id, v.id) for v in product.variants])
         return {v.id: max(0, found[sku_of(product.id, v.id)]) for v in product.variants}
 
-    async def _stock_changed(self, skus: list[str]) -> None:
+    async def stock_changed(self, skus: list[str]) -> None:
         if self.on_stock_change is not None and skus:
             self.on_stock_change(await self.storage.stock(skus))
 
     # ------------------------------------------------------------------ shoppers
-    async def create_shopper(self, name: str) -> dict[str, str]:
+    async def create_shopper(self, name: str, address: str | None = None) -> dict[str, str]:
+        """A new shopper identity; `address` (the client's) is kept only as a hash, to spot self-referrals."""
         shopper_id = "s_" + secrets.token_urlsafe(9)
         secret = secrets.token_urlsafe(24)
-        await self.storage.put("shopper", shopper_id, {"name": name, "key_hash": _hash(secret),
-                                                       "created_at": self.clock()}, 0)
+        record = {"name": name, "key_hash": _hash(secret), "created_at": self.clock()}
+        if address:
+            record["created_from"] = _hash("plaza-address:" + address)
+        await self.storage.put("shopper", shopper_id, record, 0)
         return {"shopper_id": shopper_id, "shopper_key": f"{shopper_id}.{secret}", "name": name}
 
     async def authenticate(self, shopper_key: str | None) -> str:
@@ -148,17 +164,27 @@ class Shop:
         doc = await self.storage.get("bag", shopper_id)
         return (doc.version, doc.value) if doc else (0, {"lines": []})
 
-    async def _edit_bag(self, shopper_id: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    async def _edit_bag(self, bag_key: str, change: Callable[[dict[str, Any]], None],
+                        by: str | None = None) -> dict[str, Any]:
+        """Change a bag under compare-and-set (a shopper's own, keyed by shopper id, or a group's `group:<id>`)."""
         for _ in range(50):
-            version, bag = await self._bag_doc(shopper_id)
+            version, bag = await self._bag_doc(bag_key)
             bag = json.loads(json.dumps(bag))
             change(bag)
             try:
-                await self.storage.put("bag", shopper_id, bag, version, owner=shopper_id)
-                return await self.bag(shopper_id)
+                await self.storage.put("bag", bag_key, bag, version, owner=bag_key)
             except VersionConflict:
                 continue
+            self._bag_changed(bag_key, by)
+            return await self.bag(bag_key)
         raise ShopError(409, "bag_busy", "the bag is being changed elsewhere; try again")
+
+    def _bag_changed(self, bag_key: str, by: str | None) -> None:
+        if self.on_bag_change is not None:
+            try:
+                self.on_bag_change(bag_key, by)
+            except Exception:
+                log.exception("bag listener failed")
 
     async def add_to_bag(self, shopper_id: str, product_id: str, variant_id: str, quantity: int,
                          added_by: str | None = None) -> dict[str, Any]:
@@ -173,8 +199,9 @@ class Shop:
                           if self.catalog.get(li["product_id"])}
             if currencies and product.currency not in currencies:
                 raise ShopError(409, "mixed_currency", "one bag is paid in one currency")
-            line = next((li for li in bag["lines"]
-                         if li["product_id"] == product_id and li["variant_id"] == variant_id), None)
+            adder = added_by or shopper_id  # in a shared bag, each member's lines stay theirs
+            line = next((li for li in bag["lines"] if li["product_id"] == product_id
+                         and li["variant_id"] == variant_id and li.get("added_by", shopper_id) == adder), None)
             if line is None:
                 if len(bag["lines"]) >= limits.get("max_bag_lines"):
                     raise ShopError(409, "bag_full", f"a bag holds {int(limits.get('max_bag_lines'))} items")
@@ -187,9 +214,13 @@ class Shop:
                 raise ShopError(409, "out_of_stock", f"only {max(available, 0)} left of {product.name}")
             line["quantity"] += quantity
 
-        return await self._edit_bag(shopper_id, add)
+        bag = await self._edit_bag(shopper_id, add, by=added_by or shopper_id)
+        for listener in self.bag_listeners:
+            listener(added_by or shopper_id, product_id)
+        return bag
 
-    async def set_quantity(self, shopper_id: str, line_id: str, quantity: int) -> dict[str, Any]:
+    async def set_quantity(self, shopper_id: str, line_id: str, quantity: int, by: str | None = None
+                           ) -> dict[str, Any]:
         max_qty = int(limits.get("max_line_quantity"))
         if not 0 <= quantity <= max_qty:
             raise ShopError(422, "bad_quantity", f"a line holds 0 to {max_qty} units (0 removes it)")
@@ -203,7 +234,7 @@ class Shop:
             else:
                 line["quantity"] = quantity
 
-        return await self._edit_bag(shopper_id, change)
+        return await self._edit_bag(shopper_id, change, by=by or shopper_id)
 
     async def bag(self, shopper_id: str) -> dict[str, Any]:
         """The bag with live prices and stock."""
@@ -219,9 +250,11 @@ class Shop:
             sku = sku_of(product.id, li["variant_id"])
             currency = product.currency
             total += product.price_minor * li["quantity"]
-            lines.append(li | {"name": product.name, "kind": product.kind, "option": variant.key if variant else "",
-                               "unit_minor": product.price_minor, "total_minor": product.price_minor * li["quantity"],
-                               "available": max(0, stock.get(sku, 0)), "model_url": product.model_url})
+            stored = {k: v for k, v in li.items() if k != "checkout"}  # a claim mark is the shop's business
+            lines.append(stored | {"name": product.name, "kind": product.kind, "option": variant.key if variant else "",
+                                   "unit_minor": product.price_minor,
+                                   "total_minor": product.price_minor * li["quantity"],
+                                   "available": max(0, stock.get(sku, 0)), "model_url": product.model_url})
         return {"version": version, "lines": lines, "currency": currency, "total_minor": total}
 
     # ------------------------------------------------------------------ checkout
@@ -249,13 +282,17 @@ class Shop:
         shipping = 0 if goods_minor >= FREE_SHIPPING_FROM_MINOR else SHIPPING_MINOR
         return {"type": "address", "address": clean}, shipping
 
-    async def open_checkout(self, shopper_id: str, payment_method: str,
-                            delivery: dict[str, Any] | None) -> dict[str, Any]:
+    async def open_checkout(self, shopper_id: str, payment_method: str, delivery: dict[str, Any] | None,
+                            bag_key: str | None = None, only_added_by: str | None = None,
+                            coupon: str | None = None) -> dict[str, Any]:
+        """Fix the total of the shopper's bag, or of a shared bag (`bag_key`; `only_added_by`: just the lines
+        that member added), and hold its stock."""
         if not self.payments.accepts(payment_method):
             raise ShopError(422, "bad_payment_method", "unknown payment method (see docs/COMMERCE.md)")
-        bag = await self.bag(shopper_id)
+        bag = await self.bag(bag_key or shopper_id)
+        chosen = [li for li in bag["lines"] if only_added_by is None or li.get("added_by") == only_added_by]
         lines = [Line(sku_of(li["product_id"], li["variant_id"]), li["product_id"], li["variant_id"], li["name"],
-                      li["kind"], li["quantity"], li["unit_minor"]) for li in bag["lines"]]
+                      li["kind"], li["quantity"], li["unit_minor"]) for li in chosen]
         goods = sum(li.total_minor for li in lines)
         fixed_delivery, shipping = self._delivery(lines, delivery, goods)
         checkout_id = "c_" + secrets.token_urlsafe(9)
@@ -265,11 +302,53 @@ class Shop:
         except CheckoutError as exc:
             raise ShopError(409, exc.code, exc.message) from None
         checkout.bag_version = bag["version"]
+        if bag_key is not None:
+            checkout.bag_key, checkout.line_ids = bag_key, [li["line_id"] for li in chosen]
+            checkout.lines_fingerprint = lines_fingerprint(chosen)
+        if coupon is not None:
+            if self.coupons is None:
+                raise ShopError(409, "coupons_unavailable", "coupons cannot be used right now")
+            checkout.discount_minor = await self.coupons.quote(coupon, lines, checkout.currency, shopper_id)
+            checkout.coupon = coupon.strip().upper()
+        # Saved before the lines and the coupon are claimed, so a racing checkout that sees a claim can see it
+        # is live.
         await self.storage.put("checkout", checkout_id, checkout.to_dict(), 0, owner=shopper_id)
+        try:
+            if bag_key is not None:
+                await self._claim_lines(bag_key, checkout)
+            if checkout.coupon is not None:
+                await self.coupons.claim(checkout.coupon, checkout_id, lines, checkout.currency, shopper_id)
+        except ShopError as exc:
+            checkout.state, checkout.reason = State.FAILED, exc.code
+            await self.storage.put("checkout", checkout_id, checkout.to_dict(), 1)
+            raise
         await self._run(checkout, 1, effects)
         final = (await self._load(checkout_id, shopper_id))[1]
         self._changed(final)
         return final.view()
+
+    async def _claim_lines(self, bag_key: str, checkout: Checkout) -> None:
+        """Mark a shared bag's lines as being paid by this checkout; refused while another live checkout has
+        any of them (two friends cannot both pay for one jacket)."""
+        wanted = set(checkout.line_ids)
+        for _ in range(50):
+            version, bag = await self._bag_doc(bag_key)
+            current = [li for li in bag["lines"] if li["line_id"] in wanted]
+            if lines_fingerprint(current) != checkout.lines_fingerprint:
+                raise ShopError(409, "bag_changed", "the bag changed while checkout opened; try again")
+            for mark in {li.get("checkout") for li in current} - {None, checkout.id}:
+                if await self.checkout_live(mark):
+                    raise ShopError(409, "lines_in_checkout", "someone in your group is paying for some of these "
+                                                              "items; wait until they finish")
+            for li in current:
+                li["checkout"] = checkout.id
+            try:
+                await self.storage.put("bag", bag_key, bag, version, owner=bag_key)
+            except VersionConflict:
+                continue
+            self._bag_changed(bag_key, checkout.shopper_id)
+            return
+        raise ShopError(409, "bag_busy", "the bag is being changed elsewhere; try again")
 
     def _changed(self, checkout: Checkout) -> None:
         if self.on_checkout_change is not None:
@@ -313,11 +392,11 @@ class Shop:
                 except OutOfStock as exc:
                     follow = checkout.out_of_stock(exc.sku, self.clock())
                 version = await self._save(checkout, version)
-                await self._stock_changed(list(effect.lines))
+                await self.stock_changed(list(effect.lines))
                 await self._run(checkout, version, follow)
             elif isinstance(effect, Release):
                 if await self.storage.release(checkout.id):
-                    await self._stock_changed([li.sku for li in checkout.lines])
+                    await self.stock_changed([li.sku for li in checkout.lines])
             elif isinstance(effect, Commit):
                 if not await self.storage.commit(checkout.id):
                     log.error("checkout %s was paid but its reservation was not held", checkout.id)
@@ -365,27 +444,38 @@ class Shop:
     async def _place_order(self, checkout: Checkout) -> None:
         order = {"id": checkout.id, "shopper_id": checkout.shopper_id, "state": "paid", "placed_at": self.clock(),
                  **{k: v for k, v in checkout.view().items() if k in (
-                     "lines", "currency", "goods_minor", "shipping_minor", "total_minor", "delivery")}}
+                     "lines", "currency", "goods_minor", "shipping_minor", "discount_minor", "coupon", "total_minor",
+                     "delivery")}}
         try:
             await self.storage.put("order", checkout.id, order, 0, owner=checkout.shopper_id)
         except VersionConflict:
             return  # placed before (a retry): nothing more to do
-        virtual = [li for li in checkout.lines if li.kind == "virtual"]
-        bundles = [li for li in checkout.lines if li.kind == "bundle"]
-        items = [{"product_id": li.product_id, "variant_id": li.variant_id, "order_id": checkout.id}
-                 for li in virtual]
-        for li in bundles:  # the virtual parts of a bundle arrive in the wardrobe too
-            product = self.catalog.get(li.product_id)
+        if checkout.coupon is not None and self.coupons is not None:
+            await self.coupons.redeem(checkout.coupon, checkout.id, checkout.id)
+        await self.order_event("placed", order)
+        await self.deliver_virtual(checkout.shopper_id, checkout.lines, checkout.id)
+        if checkout.bag_key is not None:  # a shared bag: exactly the lines this checkout covered
+            paid_for = set(checkout.line_ids)
+            await self._edit_bag(checkout.bag_key, lambda bag: bag.__setitem__("lines", [
+                li for li in bag["lines"] if li["line_id"] not in paid_for]), by=checkout.shopper_id)
+            return
+        bought = {li.sku for li in checkout.lines}
+        await self._edit_bag(checkout.shopper_id, lambda bag: bag.__setitem__("lines", [
+            li for li in bag["lines"] if sku_of(li["product_id"], li["variant_id"]) not in bought]))
+
+    async def deliver_virtual(self, shopper_id: str, lines: list[Line], order_id: str) -> None:
+        """Virtual goods (and the virtual parts of bundles) arrive in the wardrobe at once."""
+        items = [{"product_id": li.product_id, "variant_id": li.variant_id, "order_id": order_id}
+                 for li in lines if li.kind == "virtual"]
+        for li in lines:
+            product = self.catalog.get(li.product_id) if li.kind == "bundle" else None
             for part in product.bundle_items if product else ():
                 part_product = self.catalog.get(part["product"])
                 if part_product is not None and part_product.kind == "virtual":
                     items.append({"product_id": part_product.id, "variant_id": part_product.variants[0].id,
-                                  "order_id": checkout.id})
+                                  "order_id": order_id})
         if items:
-            await self._edit_doc("wardrobe", checkout.shopper_id, lambda w: w.setdefault("items", []).extend(items))
-        bought = {li.sku for li in checkout.lines}
-        await self._edit_bag(checkout.shopper_id, lambda bag: bag.__setitem__("lines", [
-            li for li in bag["lines"] if sku_of(li["product_id"], li["variant_id"]) not in bought]))
+            await self._edit_doc("wardrobe", shopper_id, lambda w: w.setdefault("items", []).extend(items))
 
     async def _edit_doc(self, kind: str, key: str, change: Callable[[dict[str, Any]], None]) -> None:
         while True:
@@ -399,10 +489,22 @@ class Shop:
                 continue
 
     # ------------------------------------------------------------------ shopper actions on a checkout
+    async def checkout_live(self, checkout_id: str) -> bool:
+        """Is this checkout still open (holding what it claimed)?"""
+        doc = await self.storage.get("checkout", checkout_id)
+        return doc is not None and State(doc.value["state"]) not in TERMINAL
+
     async def checkout(self, shopper_id: str, checkout_id: str) -> dict[str, Any]:
         return (await self._load(checkout_id, shopper_id))[1].view()
 
     async def _bag_unchanged(self, shopper_id: str, checkout: Checkout) -> None:
+        if checkout.bag_key is not None:
+            _, bag = await self._bag_doc(checkout.bag_key)
+            current = [li for li in bag["lines"] if li["line_id"] in set(checkout.line_ids)]
+            if (lines_fingerprint(current) != checkout.lines_fingerprint
+                    or any(li.get("checkout") != checkout.id for li in current)):
+                raise ShopError(409, "bag_changed", "the items changed since checkout opened; open checkout again")
+            return
         version, _ = await self._bag_doc(shopper_id)
         if version != checkout.bag_version:
             raise ShopError(409, "bag_changed", "the bag changed since checkout opened; open checkout again")
@@ -502,6 +604,7 @@ class Shop:
             if doc is None:
                 raise ShopError(404, "no_such_order", "no such order")
             if doc.value["state"] == "refunded":
+                await self.order_event("refunded", doc.value)  # listeners are idempotent: a retry completes them
                 return doc.value
             try:
                 await self.storage.put("order", order_id, doc.value | {"state": "refunded"}, doc.version)
@@ -509,10 +612,21 @@ class Shop:
             except VersionConflict:
                 continue
         order = doc.value
-        await self.payments.refund(f"checkout:{order_id}", order["total_minor"])
+        # A checkout's charge is keyed by the checkout; other orders (team buys) name their charge.
+        await self.payments.refund(order.get("charge_key", f"checkout:{order_id}"), order["total_minor"])
         for line in order["lines"]:
             await self.storage.restock(line["sku"], line["quantity"])
-        await self._stock_changed([line["sku"] for line in order["lines"]])
+        await self.stock_changed([line["sku"] for line in order["lines"]])
         await self._edit_doc("wardrobe", order["shopper_id"], lambda w: w.__setitem__(
             "items", [i for i in w.get("items", []) if i["order_id"] != order_id]))
-        return (await self.storage.get("order", order_id)).value
+        final = (await self.storage.get("order", order_id)).value
+        await self.order_event("refunded", final)
+        return final
+
+    async def order_event(self, event: str, order: dict[str, Any]) -> None:
+        """Tell the order listeners; each is idempotent, and one failing does not stop the others."""
+        for listener in self.order_listeners:
+            try:
+                await listener(event, order)
+            except Exception:
+                log.exception("order listener failed on %s of %s", event, order.get("id"))

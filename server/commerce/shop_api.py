@@ -45,6 +45,9 @@ class NewShopper(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     name: DisplayName = Field(min_length=1, max_length=int(limits.get("max_name_chars")),
                               description="Shown to friends")
+    ref: str | None = Field(default=None, max_length=16, description="The referral code of the link that brought "
+                                                                     "you (docs/PROMOTIONS.md); unknown codes are "
+                                                                     "ignored")
 
 
 class AddLine(BaseModel):
@@ -80,6 +83,11 @@ class OpenCheckout(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     payment_method: str = Field(max_length=64, description=f"A payment method token; test: {', '.join(TEST_METHODS)}")
     delivery: Delivery | None = Field(default=None, description="Needed when the bag holds physical goods")
+    group: str | None = Field(default=None, max_length=64, description="Check out your group's shared bag "
+                                                                        "(docs/SOCIAL.md) instead of your own")
+    part: Literal["all", "mine"] = Field(default="all", description="With `group`: every line, or only the lines "
+                                                                    "you added")
+    coupon: str | None = Field(default=None, max_length=32, description="A coupon code (docs/PROMOTIONS.md)")
 
 
 class Hold(BaseModel):
@@ -131,11 +139,16 @@ ERRORS = responses(401, 404, 409, 429, 503)
 async def create_shopper(body: NewShopper, request: Request) -> JSONResponse:
     shop = _shop(request)
     limiter: AddressLimiter = request.app.state.plaza.shopper_limiter
-    wait = limiter.take(request.client.host if request.client else "?")
+    operator = request.app.state.plaza.settings.is_operator(request.headers.get("authorization"))
+    wait = 0.0 if operator else limiter.take(request.client.host if request.client else "?")
     if wait:
         raise Problem(429, "rate_limited", "too many new shoppers from this address", headers={
             "Retry-After": retry_after(wait)})
-    return JSONResponse(await shop.create_shopper(body.name), status_code=201, headers={"Cache-Control": "no-store"})
+    made = await shop.create_shopper(body.name, request.client.host if request.client else None)
+    referrals = getattr(request.app.state.plaza, "referrals", None)
+    if body.ref and referrals is not None:
+        made["referred"] = await referrals.attach(made["shopper_id"], body.ref) is not None
+    return JSONResponse(made, status_code=201, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/api/shoppers/me", summary="Who the key belongs to", responses=ERRORS)
@@ -180,8 +193,16 @@ async def open_checkout(body: OpenCheckout, request: Request, x_shopper_key: Sho
                         idempotency_key: IdempotencyKey = None) -> JSONResponse:
     shop, shopper = await _who(request, x_shopper_key)
     delivery = body.delivery.model_dump() if body.delivery else None
-    return await _once(request, shop, shopper, idempotency_key, {"op": "checkout", **body.model_dump()},
-                       lambda: shop.open_checkout(shopper, body.payment_method, delivery), status=201)
+    if body.group is not None:
+        groups = getattr(request.app.state.plaza, "groups", None)
+        if groups is None:
+            raise Problem(503, "groups_unavailable", "shopping groups are starting or stopped; try again")
+        run = lambda: groups.checkout_group(body.group, shopper, body.part, body.payment_method, delivery,  # noqa: E731
+                                            body.coupon)
+    else:
+        run = lambda: shop.open_checkout(shopper, body.payment_method, delivery, coupon=body.coupon)  # noqa: E731
+    return await _once(request, shop, shopper, idempotency_key, {"op": "checkout", **body.model_dump()}, run,
+                       status=201)
 
 
 @router.get("/api/checkouts/{checkout_id}", summary="A checkout's state, total and deadline", responses=ERRORS)

@@ -19,6 +19,7 @@ Thresholds are chosen with the benchmark (`python -m server.gestures.bench`, doc
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -32,12 +33,19 @@ CLENCH_FINGERS = (2, 3, 4)  # middle, ring, pinky (finger f's angles start at 4 
 
 @dataclass(frozen=True)
 class PinchConfig:
-    on_m: float = 0.016  # tip distance (canonical hand) at which a pinch starts
-    off_m: float = 0.022  # ... and ends (a resting thumb often lies 2-3 cm from the index tip)
-    open_m: float = 0.030  # a hand that must open first (after a grip or when armed mid-pinch) opens past this
-    hold_s: float = 1.5
-    max_gap_s: float = 0.15  # tracking may drop this long without ending the hold
+    on_m: float = 0.024  # filtered tip distance (canonical hand) below which a pinch can start
+    off_m: float = 0.028  # ... and above which it ends (hysteresis)
+    rise_m: float = 0.015  # ... or when it opens this much from the closest it came during the hold
+    approach_m: float = 0.015  # a pinch starts only if the tips closed by this much ...
+    approach_s: float = 1.0  # ... within this long: a deliberate closing, not a resting thumb drifting near
+    close_ratio: float = 0.5  # ... and to at most this fraction of the widest they were in that time
+    open_m: float = 0.035  # a hand that must open first (after a grip, a long gap, or armed mid-pinch) opens past
+    open_s: float = 0.1  # ... this, for this long (a tracking flicker of a grip that stays closed is not opening)
+    hold_s: float = 1.6
+    max_gap_s: float = 0.25  # tracking may drop this long without ending the hold (the clock pauses)
     max_drift_m: float = 0.08  # wrist movement allowed during the hold
+    settle_m: float = 0.05  # a pinch starts only if the wrist stayed within this of where it is ...
+    settle_s: float = 1.0  # ... for this long before, closing included (closing on a product while reaching: a grip)
     clench_rad: float = 2.6  # mean flexion (proximal + intermediate) above which the other fingers are a fist
     smooth_s: float = 0.1  # time constant of the tip-distance filter (tracking jitter is frame to frame)
 
@@ -87,11 +95,15 @@ class PinchHold:
         self.anchor: np.ndarray | None = None
         self.pinched = False  # hysteresis state of the filtered pinch signal
         self.tip: float | None = None  # filtered tip distance
+        self.recent: deque[tuple[float, float]] = deque()  # (time, filtered tip) of the last approach_s
+        self.wrists: deque[tuple[float, np.ndarray]] = deque()  # (time, wrist) of the last settle_s
+        self.open_since: float | None = None  # WAIT_OPEN: since when the hand has been clearly open
+        self.hold_min = 1.0  # HOLDING: the closest the tips came (filtered)
 
     def arm(self, pinching_now: bool = False) -> None:
         self.armed = True
         self.phase = Phase.WAIT_OPEN if pinching_now or self.pinched else Phase.OPEN
-        self.held_s = 0.0
+        self.held_s, self.open_since = 0.0, None
 
     def disarm(self) -> None:
         self.armed = False
@@ -107,35 +119,55 @@ class PinchHold:
         dt = 0.0 if self.last_t is None else max(0.0, now - self.last_t)
         self.last_t = now
         if not present:
-            if self.phase is Phase.HOLDING and self.last_seen is not None and now - self.last_seen > cfg.max_gap_s:
-                return self._reset(Phase.WAIT_OPEN)
+            if self.last_seen is not None and now - self.last_seen > cfg.max_gap_s:
+                self.recent.clear()  # an approach seen before a long gap does not count after it
+                self.wrists.clear()
+                self.open_since = None
+                if self.phase is Phase.HOLDING:
+                    return self._reset(Phase.WAIT_OPEN)
             return None  # a short gap pauses the hold (no time is counted while unseen)
         gap = 0.0 if self.last_seen is None else now - self.last_seen
         self.last_seen = now
         if self.tip is None or gap > cfg.max_gap_s:
-            self.tip = tip_m
+            self.tip = float(tip_m)
         else:
-            self.tip += (tip_m - self.tip) * (1.0 - np.exp(-gap / cfg.smooth_s))
-        self.pinched = self.tip < (cfg.off_m if self.pinched else cfg.on_m)
-        pinch = self.pinched and clench < cfg.clench_rad
+            self.tip += (float(tip_m) - self.tip) * (1.0 - np.exp(-gap / cfg.smooth_s))
+        tip = self.tip
+        recent = self.recent
+        recent.append((now, tip))
+        while recent[0][0] < now - cfg.approach_s:
+            recent.popleft()
+        if wrist is not None:
+            wrists = self.wrists
+            wrists.append((now, np.asarray(wrist, dtype=np.float64)))
+            while wrists[0][0] < now - cfg.settle_s:
+                wrists.popleft()
+        self.pinched = tip < (cfg.off_m if self.pinched else cfg.on_m)
         if not self.armed or self.phase is Phase.CONFIRMED:
             return None
         if self.phase is Phase.WAIT_OPEN:
-            if self.tip > cfg.open_m:  # clearly open, not a tracking flicker of a grip that is still closed
-                self.phase = Phase.OPEN
+            if tip <= cfg.open_m:
+                self.open_since = None
+            elif self.open_since is None:
+                self.open_since = now
+            elif now - self.open_since >= cfg.open_s:  # clearly and steadily open, not a flicker of a grip
+                self.phase, self.open_since = Phase.OPEN, None
             return None
         if self.phase is Phase.OPEN:
-            if pinch:
-                self.phase, self.held_s = Phase.HOLDING, 0.0
+            if (self.pinched and tip < cfg.on_m and clench < cfg.clench_rad
+                    and self._approached(tip) and self._settled(wrist)):
+                self.phase, self.held_s, self.hold_min = Phase.HOLDING, 0.0, tip
                 self.anchor = None if wrist is None else np.array(wrist, dtype=np.float64)
                 return HoldEvent("progress", 0.0)
             return None
         # holding
-        if not self.pinched:
-            return self._reset(Phase.OPEN)  # let go early: try again at once
+        self.hold_min = min(self.hold_min, tip)
+        if not self.pinched or tip - self.hold_min > cfg.rise_m:
+            self.pinched = False
+            return self._reset(Phase.OPEN)  # let go early: a new pinch (a new closing of the tips) starts again
         moved = (wrist is not None and self.anchor is not None
                  and np.linalg.norm(np.asarray(wrist) - self.anchor) > cfg.max_drift_m)
-        if moved or not pinch:
+        if moved or clench >= cfg.clench_rad:
             # A pinch that travels (or closes into a fist) is a grip on something, not a confirmation: it
             # cannot become one until the hand opens.
             return self._reset(Phase.WAIT_OPEN)
@@ -145,6 +177,16 @@ class PinchHold:
             return HoldEvent("confirmed", 1.0)
         return HoldEvent("progress", self.progress())
 
+    def _approached(self, tip: float) -> bool:
+        widest = max(d for _, d in self.recent)
+        return widest - tip >= self.cfg.approach_m and tip <= self.cfg.close_ratio * widest
+
+    def _settled(self, wrist: np.ndarray | None) -> bool:
+        if wrist is None:
+            return True
+        here = np.asarray(wrist, dtype=np.float64)
+        return all(np.linalg.norm(w - here) <= self.cfg.settle_m for _, w in self.wrists)
+
     def _reset(self, phase: Phase) -> HoldEvent:
-        self.phase, self.held_s, self.anchor = phase, 0.0, None
+        self.phase, self.held_s, self.anchor, self.open_since = phase, 0.0, None, None
         return HoldEvent("reset", 0.0)

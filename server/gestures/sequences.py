@@ -13,7 +13,7 @@ codes. Frames are dropped (3 % at random plus, in a third of the sequences, one 
 whole stream is 45 ms late.
 
 Kinds: `confirm` (a deliberate pinch held to the end) and the non-confirm kinds `rest`, `wave`, `grab`
-(clench and carry), `point`, `short_pinch` (0.2-0.9 s), `near_pinch` (the tips stop 3-4.5 cm apart) and
+(clench and carry), `point`, `short_pinch` (0.2-0.9 s), `near_pinch` (the tips stop 3-4.5 cm apart, canonical hand) and
 `carry_pinch` (a pinch grip that moves, as when picking up a lipstick). Seeded: the same seed, the same data.
 """
 
@@ -58,7 +58,7 @@ class Sequences:
     present: np.ndarray  # (N, T) bool
     angle_codes: np.ndarray  # (N, T, 20) uint8
     scale_codes: np.ndarray  # (N, T) uint8
-    wrist: np.ndarray  # (N, T, 3)
+    wrist: np.ndarray  # (N, T, 3) as tracked (the wrist joint with its tracking error), as the server has it
     pinch_at: np.ndarray  # (N,) when the hand reached the pinch (confirm kind), else nan
 
 
@@ -72,6 +72,22 @@ def _blend(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def _ramp(t: np.ndarray, start: float, length: float) -> np.ndarray:
     return np.clip((t - start) / length, 0.0, 1.0)
+
+
+def tip_distance(angles: np.ndarray) -> np.ndarray:
+    """Thumb tip to index tip of hands with these angles (M, 20), canonical scale, metres."""
+    m = len(angles)
+    params = hm.HandParams(np.zeros((m, 3)), np.tile((0.0, 0.0, 0.0, 1.0), (m, 1)), angles, np.ones(m))
+    pos, _ = hm.joints_from_hand_params(params, np.ones(m))
+    return np.linalg.norm(pos[:, 4] - pos[:, 9], axis=1)
+
+
+def _stop_short(a: np.ndarray, b: np.ndarray, distance: float) -> float:
+    """The largest blend weight w (steps of 0.01) such that the tips stay at least `distance` apart on the way from
+    pose a to a + w (b - a)."""
+    w = np.linspace(0.0, 1.0, 101)
+    far = tip_distance(_blend(a, b, w)) >= distance
+    return 0.0 if not far[0] else float(w[np.argmin(far) - 1]) if not far.all() else 1.0
 
 
 def _one(rng: np.random.Generator, kind: str, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -102,8 +118,10 @@ def _one(rng: np.random.Generator, kind: str, t: np.ndarray) -> tuple[np.ndarray
         w = _ramp(t, start, 0.2) - _ramp(t, start + 0.2 + hold, 0.2)
         angles = _blend(relaxed, _jitter(rng, PINCH, 3.0), w)
     elif kind == "near_pinch":
-        # 5-35 % of the way from relaxed to the pinch: the tips stop 3-4.5 cm apart
-        angles = _blend(relaxed, _jitter(rng, PINCH, 3.0), rng.uniform(0.05, 0.35) * _ramp(t, 0.3, 0.3))
+        # Part of the way from relaxed towards the pinch: the tips stop 3-4.5 cm apart (canonical hand). The way is
+        # cut where the tips come within that distance; a relaxed hand already closer does not move.
+        target = _jitter(rng, PINCH, 3.0)
+        angles = _blend(relaxed, target, _stop_short(relaxed, target, rng.uniform(0.03, 0.045)) * _ramp(t, 0.3, 0.3))
     elif kind == "carry_pinch":
         start = rng.uniform(0.2, 0.6)
         angles = _blend(relaxed, _jitter(rng, PINCH, 3.0), _ramp(t, start, 0.2))
@@ -153,4 +171,5 @@ def make_sequences(kinds: list[str], seconds: float = 3.5, seed: int = 0, noise:
         present[i, start:start + length] = False
     return Sequences(list(kinds), t_true + LATENCY_S, present,
                      hm.quantize_angles(fitted.angles).reshape(n, m, hm.N_ANGLES),
-                     hm.quantize_scale(fitted.scale).reshape(n, m), wrist, pinch_at + LATENCY_S)
+                     hm.quantize_scale(fitted.scale).reshape(n, m), fitted.wrist_pos.reshape(n, m, 3),
+                     pinch_at + LATENCY_S)

@@ -22,6 +22,12 @@ log = logging.getLogger(__name__)
 FEATURE_MODULES: tuple[str, ...] = (
     "server.commerce.catalog_api",
     "server.commerce.shop_api",
+    "server.commerce.owner_api",  # after the shop: the console's stock, orders and staff
+    "server.social.api",  # after the shop: groups share its storage and bags
+    "server.promotions.api",  # after the shop: team buys, coupons, hunts and referrals use it
+    "server.cluster.api",  # after the services whose events it relays to the other nodes
+    "server.analytics.api",  # after the shop: bag and order events feed the store's funnel
+    "server.assistant.api",
     "server.sizing.api",
     "server.mocap.api",
     "server.net.client_static",

@@ -218,6 +218,15 @@ def mount(app: FastAPI, client_dir: Path = CLIENT_DIR) -> None:
         html = render_index(template, prefixes, default_scene())
         return HTMLResponse(html, headers={"Cache-Control": REVALIDATE})
 
+    @app.api_route("/admin", methods=["GET", "HEAD"], include_in_schema=False)
+    async def owner_console() -> Response:
+        # The page is public (it holds no data); every figure it shows needs the owner key (docs/OPERATIONS.md).
+        try:
+            page = (client_dir / "admin.html").read_text(encoding="utf-8")
+        except OSError:
+            return _missing_client_page("webxr_client/admin.html is missing")
+        return HTMLResponse(page, headers={"Cache-Control": REVALIDATE})
+
     @app.api_route("/favicon.ico", methods=["GET", "HEAD"], include_in_schema=False)
     async def favicon() -> Response:
         return Response(favicon_ico(), media_type="image/x-icon",

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from server import limits
@@ -51,6 +52,11 @@ class Hub:
         self.planners: dict[str, SnapshotPlanner] = {}
         self._room_sessions: dict[str, list[Session]] = {}  # open sessions per room, rebuilt on change
         self._task: asyncio.Task | None = None
+        # Told when a session opens (True) or ends (False): the co-shopping layer's presence and pins.
+        self.seat_listeners: list[Callable[[Session, bool], None]] = []
+        self.social: Any = None  # server.social.live.GroupLive once the shop is up (docs/SOCIAL.md)
+        # Many nodes: what every connection must hear goes to the other nodes too (server/cluster/node.py).
+        self.relay_all: Callable[[dict[str, Any]], None] | None = None
         self._join_buckets: dict[str, TokenBucket] = {}
         self._create_buckets: dict[str, TokenBucket] = {}
         self._state = JsonState(settings.data_dir, "rooms.json") if settings.persist_state else None
@@ -158,6 +164,14 @@ class Hub:
             self._retire(old)
         self.sessions[key] = session
         self._room_sessions.pop(session.room_id, None)
+        self._tell_seat_listeners(session, True)
+
+    def _tell_seat_listeners(self, session: Session, opened: bool) -> None:
+        for listener in self.seat_listeners:
+            try:
+                listener(session, opened)
+            except Exception:
+                log.exception("seat listener failed")
 
     def detach(self, session: Session) -> None:
         """The session's transport is gone (dropped or closed)."""
@@ -167,6 +181,7 @@ class Hub:
         del self.sessions[key]
         self._retire(session)
         self._room_sessions.pop(session.room_id, None)
+        self._tell_seat_listeners(session, False)
         info = self.registry.rooms.get(session.room_id)
         if info is None:
             return
@@ -196,9 +211,11 @@ class Hub:
             if session.avatar_id != exclude:
                 session.send(message)
 
-    def broadcast_all(self, message: dict[str, Any]) -> None:
+    def broadcast_all(self, message: dict[str, Any], relay: bool = True) -> None:
         for session in list(self.sessions.values()):
             session.send(message)
+        if relay and self.relay_all is not None:
+            self.relay_all(message)
 
     def send_to(self, room_id: str, avatar_id: int, message: dict[str, Any]) -> None:
         session = self.sessions.get((room_id, avatar_id))

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
 
@@ -70,6 +70,53 @@ class Hold(Message):
 
 class Confirm(Message):
     pass
+
+
+ProductId = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/-]+$")]
+MemberId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+Point3 = tuple[Number, Number, Number]
+
+
+class Chat(Message):
+    text: Annotated[StrictStr, Field(min_length=1, max_length=int(limits.get("max_chat_chars")))]
+
+
+class React(Message):
+    emoji: Annotated[StrictStr, Field(max_length=8)]
+
+
+class Point(Message):
+    product: ProductId | None
+    from_: Annotated[Point3, Field(alias="from")]
+    dir: Point3
+
+
+class Show(Message):
+    product: ProductId
+
+
+class Follow(Message):
+    member: MemberId | None
+    jump: bool = False
+
+
+class Presence(Message):
+    away: bool
+
+
+class Voice(Message):
+    on: bool
+
+
+class Rtc(Message):
+    to: MemberId
+    kind: Literal["offer", "answer", "ice", "bye"]
+    data: StrictStr | dict[str, Any] | None = None
+
+
+class Draw(Message):
+    points: Annotated[list[Point3], Field(min_length=2, max_length=int(limits.get("max_stroke_points")))]
+    color: Annotated[StrictStr, Field(pattern=r"^#[0-9a-fA-F]{6}$")] = "#ffcc00"
 
 
 Handler = Callable[["Session", Any, float], None]
@@ -188,6 +235,83 @@ def _leave(session: Session, msg: Leave, now: float) -> None:
 def _confirm(session: Session, msg: Confirm, now: float) -> None:
     session.error("confirm_forbidden", "a checkout is confirmed by your hand gesture as the server sees it, or by "
                   "the hold-to-pay control; a message cannot confirm it", msg.id)
+
+
+# ------------------------------------------------------------------ shopping together (docs/SOCIAL.md)
+def _live(session: Session, request_id: Any) -> Any:
+    live = session.hub.social
+    if live is None:
+        session.error("groups_unavailable", "shopping groups are starting or stopped; try again", request_id)
+    return live
+
+
+_GROUP_REPLY = "`ok` or `error`"
+_SEE = " (docs/SOCIAL.md)"
+
+
+@message("chat", Chat, fields=f"`text`: string, 1-{int(limits.get('max_chat_chars'))} characters", reply=_GROUP_REPLY,
+         meaning="a chat line to your shopping group; every member (you too) gets `chat`" + _SEE)
+def _chat(session: Session, msg: Chat, now: float) -> None:
+    if (live := _live(session, msg.id)) is not None:
+        live.chat(session, msg.text, msg.id, now)
+
+
+@message("react", React, fields="`emoji`: one of 👍 ❤️ 😂 😮 👏 🔥", reply=_GROUP_REPLY,
+         meaning="a reaction over your avatar; the group gets `reaction`" + _SEE)
+def _react(session: Session, msg: React, now: float) -> None:
+    if (live := _live(session, msg.id)) is not None:
+        live.react(session, msg.emoji, msg.id, now)
+
+
+@message("point", Point, fields="`product`: id or nil; `from`, `dir`: [x, y, z]", reply=_GROUP_REPLY,
+         meaning="a pointing ray (nil product: stopped); the other members get `pointed`" + _SEE)
+def _point(session: Session, msg: Point, now: float) -> None:
+    if (live := _live(session, msg.id)) is not None:
+        live.point(session, msg.product, msg.from_, msg.dir, msg.id, now)
+
+
+@message("show", Show, fields="`product`: id", reply=_GROUP_REPLY,
+         meaning='"look at this": the other members get `shown` and open its card' + _SEE)
+def _show(session: Session, msg: Show, now: float) -> None:
+    if (live := _live(session, msg.id)) is not None:
+        live.show(session, msg.product, msg.id, now)
+
+
+@message("follow", Follow, fields="`member`: id or nil; `jump`: bool", reply="`ok` (with `to` after a jump) or `error`",
+         meaning="follow a member (nil: stop); `jump` moves you next to them; the others get `following`" + _SEE)
+def _follow(session: Session, msg: Follow, now: float) -> None:
+    if (live := _live(session, msg.id)) is not None:
+        live.follow(session, msg.member, msg.jump, msg.id)
+
+
+@message("presence", Presence, fields="`away`: bool", reply=_GROUP_REPLY,
+         meaning="your page is hidden (away) or back; the group gets `group_member`" + _SEE)
+def _presence(session: Session, msg: Presence, now: float) -> None:
+    if (live := _live(session, msg.id)) is not None:
+        live.set_presence(session, msg.away, msg.id)
+
+
+@message("voice", Voice, fields="`on`: bool", reply=_GROUP_REPLY,
+         meaning="your microphone is live or not; the group gets `group_member` with `voice`" + _SEE)
+def _voice(session: Session, msg: Voice, now: float) -> None:
+    if (live := _live(session, msg.id)) is not None:
+        live.voice(session, msg.on, msg.id)
+
+
+@message("rtc", Rtc, fields="`to`: member id; `kind`: offer/answer/ice/bye; `data`: string or map", reply=_GROUP_REPLY,
+         meaning=f"voice signalling to one member, relayed as `rtc`; `data` at most "
+                 f"{int(limits.get('max_rtc_bytes'))} bytes" + _SEE)
+def _rtc(session: Session, msg: Rtc, now: float) -> None:
+    if (live := _live(session, msg.id)) is not None:
+        live.rtc(session, msg.to, msg.kind, msg.data, msg.id, now)
+
+
+@message("draw", Draw, fields=f"`points`: 2-{int(limits.get('max_stroke_points'))} [x, y, z]; `color`: `#rrggbb`",
+         reply="`ok` (with `stroke` id) or `error`",
+         meaning="a mark drawn in the air; every member gets `stroke`" + _SEE)
+def _draw(session: Session, msg: Draw, now: float) -> None:
+    if (live := _live(session, msg.id)) is not None:
+        live.draw(session, msg.points, msg.color, msg.id, now)
 
 
 # ------------------------------------------------------------------ the document

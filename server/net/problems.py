@@ -196,6 +196,18 @@ def _where(request: Request) -> str:
     return f"{request.method} {getattr(route, 'path', '?')}"
 
 
+def _storage_down(exc: BaseException) -> bool:
+    """A storage backend that cannot be reached (not a bug): Redis connection loss or timeout, SQLite busy."""
+    import sqlite3
+
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # pragma: no cover - redis is a dependency
+        return isinstance(exc, sqlite3.OperationalError)
+    return isinstance(exc, RedisConnectionError | RedisTimeoutError | sqlite3.OperationalError)
+
+
 def install(app: FastAPI) -> None:
     """Answer every error of `app` as problem details, and document them in its OpenAPI schema."""
 
@@ -216,6 +228,10 @@ def install(app: FastAPI) -> None:
         return _response(validation_problem(request, exc), request)
 
     async def on_crash(request: Request, exc: Exception) -> Response:
+        if _storage_down(exc):  # Redis restarting, SQLite locked past its timeout: try again shortly
+            log.warning("storage unavailable in %s: %s", _where(request), type(exc).__name__)
+            return _response(Problem(503, "storage_unavailable", "The store's records are out of reach for a "
+                                     "moment; please try again in a few seconds.", headers={"Retry-After": "2"}))
         # Type and stack only: an exception's message may quote the request (a body value, a key).
         stack = "".join(traceback.format_tb(exc.__traceback__))
         log.error("unhandled %s in %s\n%s", type(exc).__name__, _where(request), stack)

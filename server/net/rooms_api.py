@@ -12,7 +12,7 @@ import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from server import limits
@@ -114,6 +114,9 @@ async def create_room(body: CreateRoom, request: Request) -> dict:
     except (KeyError, FileNotFoundError, ValueError) as exc:
         raise Problem(404, "unknown_scene", f"no usable scene {scene[:64]!r}: {str(exc)[:200]}") from None
     await asyncio.to_thread(hub.write_rooms, hub.rooms_to_save())  # answered 201 = kept across a restart
+    node = getattr(request.app.state.plaza, "node", None)
+    if node is not None:
+        await node.room_created(info.room.id)
     view = info.public_view() | {"interest": body.interest}
     if info.private:
         view["invite_code"] = info.invite_code
@@ -140,16 +143,31 @@ async def store_room(scene_id: str, request: Request) -> dict:
 
 
 @router.post("/api/rooms/{room_id}/join", summary="Reserve a seat and get a join token",
-             response_model=SeatReservation, responses=responses(401, 403, 404, 409, 429))
+             response_model=SeatReservation, responses=responses(401, 403, 404, 409, 429, 503))
 async def join_room(room_id: str, body: JoinRoom, request: Request,
                     x_shopper_key: Annotated[str | None, Header(alias="X-Shopper-Key", description=(
                         "Optional: links the seat to a shopper, so that the shopper's checkout can be confirmed "
                         "by a hand gesture in this room"))] = None) -> dict:
     hub = _hub(request)
     operator, address = _operator(request), _address(request)
-    if not operator and not hub.allow_join(address):
+    node = getattr(request.app.state.plaza, "node", None)
+    forwarded = node.forwarded_address(request.headers) if node is not None else None
+    if forwarded is not None:
+        address = forwarded  # limited by the node that took the request; seats count the shopper's address
+    elif not operator and not hub.allow_join(address):
         raise Problem(429, "rate_limited", "too many joins from this address; wait a moment",
                       headers={"Retry-After": "1"})
+    if node is not None:  # many nodes: the room's owner serves the join (docs/SCALING.md)
+        try:
+            target = await node.route(room_id, forwarded is not None)
+        except RoomError as exc:
+            raise _problem(exc) from None
+        if target is not None:
+            status, reply, media = await node.forward_join(target, room_id, body.model_dump(exclude_none=True),
+                                                           address, {"X-Shopper-Key": x_shopper_key,
+                                                                     "Authorization": request.headers.get(
+                                                                         "authorization")})
+            return JSONResponse(reply, status_code=status, media_type=media.split(";")[0])
     shopper_id = None
     shop = getattr(request.app.state.plaza, "shop", None)
     if x_shopper_key is not None and shop is not None:
@@ -162,9 +180,10 @@ async def join_room(room_id: str, body: JoinRoom, request: Request,
                                                       address=address, exempt=operator, shopper_id=shopper_id)
     except RoomError as exc:
         raise _problem(exc) from None
+    ws_path = f"/ws?v={PROTOCOL_VERSION}&room={room_id}"
     return {
         "room": room_id, "avatar": avatar_id, "token": token, "expires_in": int(limits.get("join_token_ttl_s")),
-        "ws_url": f"/ws?v={PROTOCOL_VERSION}&room={room_id}", "scene": info.scene,
+        "ws_url": node.ws_url(ws_path) if node is not None else ws_path, "scene": info.scene,
     }
 
 

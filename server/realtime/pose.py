@@ -3,6 +3,9 @@
 An avatar has up to six parts; bit p of the presence byte says part p is present:
   0 head (always), 1 left controller, 2 right controller, 3 left hand, 4 right hand, 5 body.
 Uploads carry float32 values; snapshots carry the quantized integer components listed in PART_COMPONENTS.
+In an upload (only), presence bit 6 (UPLOAD_TRIGGERS) says that after the floats comes one u8 trigger value per
+present controller (left first): the controllers' trigger (gamepad button 0) 0..255 = 0..1, for a trigger-hold
+confirmation. Uploads without it are the same as before (protocol version 2 grows by addition).
 """
 
 from __future__ import annotations
@@ -41,14 +44,31 @@ KIND_POSE_UPLOAD: Final = 0x01
 KIND_SNAPSHOT: Final = 0x02
 UPLOAD_HEADER = struct.Struct("<BBHI")  # kind, presence, seq, ack tick
 VALID_PRESENCE_MASK: Final = 0x3F
+UPLOAD_TRIGGERS: Final = 0x40  # upload presence bit 6: trigger bytes follow the floats
+CONTROLLERS: Final = (LEFT_CONTROLLER, RIGHT_CONTROLLER)
 
 
 def upload_float_count(presence: int) -> int:
     return sum(PART_FLOATS[p] for p in range(N_PARTS) if presence >> p & 1)
 
 
+def upload_trigger_count(presence: int) -> int:
+    """Trigger bytes after the floats: one per present controller when bit 6 is set."""
+    return sum(presence >> p & 1 for p in CONTROLLERS) if presence & UPLOAD_TRIGGERS else 0
+
+
 def upload_size(presence: int) -> int:
-    return UPLOAD_HEADER.size + 4 * upload_float_count(presence)
+    return UPLOAD_HEADER.size + 4 * upload_float_count(presence) + upload_trigger_count(presence)
+
+
+def valid_upload_presence(presence: int) -> bool:
+    """Head set, only bits 0-6, and bit 6 only with a controller."""
+    return (bool(presence & 1 << HEAD) and not presence & ~(VALID_PRESENCE_MASK | UPLOAD_TRIGGERS)
+            and (not presence & UPLOAD_TRIGGERS or upload_trigger_count(presence) > 0))
+
+
+def quantize_trigger(value: float) -> int:
+    return round(min(1.0, max(0.0, float(value))) * 255)
 
 
 def part_float_offsets(presence: int) -> dict[int, int]:

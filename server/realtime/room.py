@@ -22,17 +22,21 @@ from server.realtime.pose import (
     BODY,
     HEAD,
     KIND_POSE_UPLOAD,
+    LEFT_CONTROLLER,
     LEFT_HAND,
     N_BODY_JOINTS,
     N_COMPONENTS,
     N_HAND_JOINTS,
     PART_FLOATS,
     PART_OFFSETS,
+    RIGHT_CONTROLLER,
     RIGHT_HAND,
     UPLOAD_HEADER,
+    UPLOAD_TRIGGERS,
     VALID_PRESENCE_MASK,
     part_float_offsets,
     upload_size,
+    valid_upload_presence,
 )
 from server.realtime.quantize import quantize_positions_mm, quantize_quats
 from server.realtime.quat import quat_mul
@@ -40,7 +44,7 @@ from server.realtime.rules import RoomRules
 from server.realtime.sync import HISTORY  # ticks of past states kept for delta baselines
 
 _FACE_MINUS_Z = np.array([0.0, 1.0, 0.0, 0.0])  # half a turn about +Y
-_UPLOAD_SIZES = {p: upload_size(p) for p in range(VALID_PRESENCE_MASK + 1) if p & 1 << HEAD}
+_UPLOAD_SIZES = {p: upload_size(p) for p in range(256) if valid_upload_presence(p)}
 
 MAX_AVATAR_ID = 0x7FFF
 INITIAL_SLOTS = 8
@@ -117,6 +121,7 @@ class Room:
         self._spawn_cycle = itertools.cycle(range(len(self.rules.spawn_points)))
         self._grow(min(capacity, INITIAL_SLOTS))
         self._pending: dict[int, tuple[int, bytes, float]] = {}  # slot -> latest upload this tick
+        self._pending_triggers: dict[int, bytes] = {}  # slot -> its trigger bytes (uploads with presence bit 6)
         self._external: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
         self._teleports: dict[int, np.ndarray] = {}
         self.counters: dict[str, int] = {}
@@ -142,6 +147,9 @@ class Room:
         self.last_pose_time = grown(getattr(self, "last_pose_time", None), (size,), np.float64, (0,))
         self.slot_ids = grown(getattr(self, "slot_ids", None), (size,), np.int32, (0,))
         self.slot_joined = grown(getattr(self, "slot_joined", None), (size,), np.int64, (0,))
+        # controllers' trigger values 0..255 from the newest accepted upload (-1: not sent); never in snapshots
+        self.trigger = grown(getattr(self, "trigger", None), (size, 2), np.int16, (0,))
+        self.trigger[old:] = -1
         self._hist_state = grown(getattr(self, "_hist_state", None), (HISTORY, size, n), np.int32, (1,))
         self._hist_presence = grown(getattr(self, "_hist_presence", None), (HISTORY, size), np.uint8, (1,))
         self._by_slot.extend([None] * (size - old))
@@ -197,6 +205,7 @@ class Room:
         self.state[slot, 0:3] = quantize_positions_mm(head)
         self.state[slot, 3:7] = quantize_quats(np.array([0.0, 0.0, 0.0, 1.0]))
         self.presence[slot] = 1 << HEAD
+        self.trigger[slot] = -1
 
     def spawn_position(self, avatar_id: int) -> tuple[float, float, float]:
         head = self.head_pos[self._avatar(avatar_id).slot]
@@ -270,12 +279,19 @@ class Room:
             return self._reject(avatar_id, "pose_malformed", f"unknown binary frame kind {kind}")
         expected = _UPLOAD_SIZES.get(presence)
         if expected is None:
-            return self._reject(avatar_id, "pose_malformed", "presence byte must set bit 0 (head) and only bits 0-5")
+            return self._reject(avatar_id, "pose_malformed",
+                                "presence byte must set bit 0 (head) and only bits 0-5 (bit 6 with a controller)")
         if len(data) != expected:
             return self._reject(
                 avatar_id, "pose_malformed",
                 f"pose upload with presence {presence:#04x} must be {upload_size(presence)} bytes, got {len(data)}",
             )
+        if presence & UPLOAD_TRIGGERS:  # trigger bytes after the floats: the floats are laid out as without them
+            presence &= VALID_PRESENCE_MASK
+            cut = upload_size(presence)
+            data, self._pending_triggers[avatar.slot] = data[:cut], data[cut:]
+        else:
+            self._pending_triggers.pop(avatar.slot, None)
         self._pending[avatar.slot] = (presence, data, now)
         return None
 
@@ -293,6 +309,27 @@ class Room:
             return self._reject(avatar_id, "teleport_blocked", "teleport target is not walkable floor")
         self._teleports[avatar.slot] = to
         return None
+
+    def head_of(self, avatar_id: int) -> np.ndarray:
+        """The avatar's head position as the server last accepted it (metres)."""
+        return self.head_pos[self._avatar(avatar_id).slot].copy()
+
+    def place_beside(self, avatar_id: int, other_id: int) -> tuple[float, float, float] | Rejection:
+        """Teleport an avatar next to another (a friend's "jump to"), whatever the distance: the first walkable
+        floor point on rings of 1.0 and 1.6 m around the other's head. The floor point, or a rejection."""
+        avatar, other = self._avatar(avatar_id), self._avatar(other_id)
+        centre = self.head_pos[other.slot]
+        floor_y = float(centre[1]) - DEFAULT_EYE_HEIGHT
+        angles = np.linspace(0.0, 2 * np.pi, 12, endpoint=False)
+        for radius in (1.0, 1.6):
+            spots = np.stack([centre[0] + radius * np.cos(angles), np.full_like(angles, floor_y),
+                              centre[2] + radius * np.sin(angles)], axis=1)
+            ok = self._inside(spots) & self.rules.walkable_mask(spots[:, [0, 2]])
+            if ok.any():
+                spot = spots[int(np.argmax(ok))]
+                self._teleports[avatar.slot] = spot
+                return (float(spot[0]), float(spot[1]), float(spot[2]))
+        return self._reject(avatar_id, "teleport_blocked", "no walkable floor next to them")
 
     def apply_external_pose(self, avatar_id: int, now: float, hips_pos: np.ndarray, body_rots: np.ndarray) -> None:
         """A full-body pose from a mocap source bound to this avatar (hips world position, 22 local
@@ -343,15 +380,17 @@ class Room:
         if not self._pending:
             return []
         pending, self._pending = self._pending, {}
+        triggers, self._pending_triggers = self._pending_triggers, {}
         groups: dict[int, list[tuple[int, bytes, float]]] = {}
         for slot, (presence, data, received) in pending.items():
             groups.setdefault(presence, []).append((slot, data, received))
         rejections: list[Rejection] = []
         for presence, items in groups.items():
-            rejections += self._apply_group(presence, items, now)
+            rejections += self._apply_group(presence, items, now, triggers)
         return rejections
 
-    def _apply_group(self, presence: int, items: list[tuple[int, bytes, float]], now: float) -> list[Rejection]:
+    def _apply_group(self, presence: int, items: list[tuple[int, bytes, float]], now: float,
+                     triggers: dict[int, bytes] | None = None) -> list[Rejection]:
         """Validate and quantize every upload with the same layout at once."""
         slots = np.array([s for s, _, _ in items], dtype=np.intp)
         n_floats = (len(items[0][1]) - UPLOAD_HEADER.size) // 4
@@ -433,8 +472,24 @@ class Room:
                 self._drop_part(new_presence, states, BODY, ~reach, "body_out_of_reach")
         self.state[slots] = states
         self.presence[slots] = new_presence
+        self._store_triggers(slots, presence, new_presence, triggers or {})
         self.counters["poses_accepted"] = self.counters.get("poses_accepted", 0) + len(slots)
         return rejections
+
+    def _store_triggers(self, slots: np.ndarray, uploaded: int, presence: np.ndarray,
+                        triggers: dict[int, bytes]) -> None:
+        """Trigger values of the accepted uploads (one byte per uploaded controller, left first), kept for the
+        controllers still present after the checks; -1 where none was sent."""
+        self.trigger[slots] = -1
+        if not triggers:
+            return
+        sides = [side for side, part in enumerate((LEFT_CONTROLLER, RIGHT_CONTROLLER)) if uploaded >> part & 1]
+        for i, slot in enumerate(slots.tolist()):
+            sent = triggers.get(slot)
+            if sent:
+                for side, value in zip(sides, sent, strict=True):
+                    if presence[i] >> (LEFT_CONTROLLER + side) & 1:
+                        self.trigger[slot, side] = value
 
     def _drop_part(self, presence: np.ndarray, states: np.ndarray, part: int, bad: np.ndarray, code: str) -> None:
         if bad.any():

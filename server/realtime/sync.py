@@ -18,7 +18,9 @@ class ClientSync:
         "_known_upto",
         "acked_tick",
         "avatar_id",
+        "client_pinned",
         "delivered",
+        "group_pinned",
         "inflight",
         "pinned",
         "settled_tick",
@@ -32,7 +34,9 @@ class ClientSync:
         # delivered[t % HISTORY] == t: the frame of tick t is known to have arrived (recent ticks only)
         self.delivered = np.zeros(HISTORY, dtype=np.int64)
         self.acked_tick = 0
-        self.pinned: frozenset[int] = frozenset()
+        self.pinned: frozenset[int] = frozenset()  # the client's own pins plus its shopping group's members
+        self.client_pinned: frozenset[int] = frozenset()
+        self.group_pinned: frozenset[int] = frozenset()
         self.settled_view: np.ndarray | None = None  # view of the newest frame known to have arrived
         self.settled_tick = 0
         # known[x]: the last acknowledged tick at which this client received avatar slot x (0 = none): the
@@ -48,8 +52,14 @@ class ClientSync:
             self.acked_tick = tick
 
     def pin(self, avatar_ids: list[int]) -> None:
-        """Avatars this client always receives at the full rate (its companions)."""
-        self.pinned = frozenset(int(i) for i in avatar_ids)
+        """Avatars this client asked to always receive at the full rate (its companions)."""
+        self.client_pinned = frozenset(int(i) for i in avatar_ids)
+        self.pinned = self.client_pinned | self.group_pinned
+
+    def pin_group(self, avatar_ids: set[int]) -> None:
+        """The avatars of this client's shopping group in its room: always at the full rate (server/social)."""
+        self.group_pinned = frozenset(int(i) for i in avatar_ids if i != self.avatar_id)
+        self.pinned = self.client_pinned | self.group_pinned
 
     def known(self, allocated: int) -> np.ndarray:
         """Per avatar slot, the newest acknowledged tick this client received it at (0: none)."""

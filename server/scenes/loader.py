@@ -18,6 +18,8 @@ from server.scenes.model import (
     FIXTURE_TYPES,
     MAX_EXTENT_M,
     Fixture,
+    Hunt,
+    HuntItem,
     Placement,
     Scene,
     SceneLight,
@@ -228,7 +230,40 @@ def parse_scene(data: Any, file: str, product_exists: Callable[[str], bool] | No
                 break
     if len(scene.waypoints) < 2:
         raise f.fail("fixtures", "fewer than two fixtures with products can be reached on foot")
+    scene.hunts = _parse_hunts(f, data.get("hunts", []), scene)
     return scene
+
+
+def _parse_hunts(f: _Field, raw_hunts: Any, scene: Scene) -> list[Hunt]:
+    if not isinstance(raw_hunts, list):
+        raise f.fail("hunts", "must be a list of hunts")
+    hunts: list[Hunt] = []
+    for i, raw in enumerate(raw_hunts):
+        p = f"hunts[{i}]"
+        if not isinstance(raw, dict):
+            raise f.fail(p, "must be an object with id, name, reward and items")
+        hid = f.text(raw, "id", p + ".id")
+        if not _ID_RE.match(hid) or any(h.id == hid for h in hunts):
+            raise f.fail(p + ".id", "use a unique id of 2-64 lowercase letters, digits and dashes")
+        reward = f.obj(raw, "reward", p + ".reward")
+        items = []
+        for j, item in enumerate(f.obj(raw, "items", p + ".items")):
+            q = f"{p}.items[{j}]"
+            if not isinstance(item, dict):
+                raise f.fail(q, "must be an object with id, name, hint, at")
+            x, z = f.vec(f.obj(item, "at", q + ".at"), 2, q + ".at", -MAX_EXTENT_M, MAX_EXTENT_M)
+            if not scene.is_walkable(x, z):
+                raise f.fail(q + ".at", f"[{x}, {z}] cannot be reached on foot")
+            items.append(HuntItem(f.text(item, "id", q + ".id"), f.text(item, "name", q + ".name"),
+                                  f.text(item, "hint", q + ".hint"), (x, z)))
+        if not items or len({it.id for it in items}) != len(items):
+            raise f.fail(p + ".items", "needs at least one item, each with its own id")
+        hunts.append(Hunt(hid, f.text(raw, "name", p + ".name"), tuple(items),
+                          int(f.number(f.obj(reward, "amount_minor", p + ".reward.amount_minor"),
+                                       p + ".reward.amount_minor", 1, 1_000_000)),
+                          int(f.number(reward.get("min_spend_minor", 0), p + ".reward.min_spend_minor", 0, 10**9)),
+                          int(f.number(reward.get("valid_days", 30), p + ".reward.valid_days", 1, 365))))
+    return hunts
 
 
 def list_scenes() -> list[str]:
@@ -274,3 +309,21 @@ def load_scene(scene_id: str) -> Scene:
     if entry:
         scene.model_url = "/assets/scenes/" + entry["file"]
     return scene
+
+
+@functools.cache
+def scene_or_none(scene_id: str) -> Scene | None:
+    """The scene of a store id taken from a request, or None when there is no valid one by that name."""
+    try:
+        return load_scene(scene_id)
+    except (SceneError, OSError, ValueError):
+        return None
+
+
+def product_positions(scene: Scene) -> dict[str, tuple[float, float]]:
+    """Where each product of a scene stands on its floor (x, z): its first placement."""
+    out: dict[str, tuple[float, float]] = {}
+    for fixture in scene.fixtures:
+        for placement in fixture.placements:
+            out.setdefault(placement.product_id, (placement.position[0], placement.position[2]))
+    return out

@@ -155,6 +155,27 @@ class WalkableArea:
         return ok
 
 
+@dataclass(frozen=True)
+class HuntItem:
+    id: str
+    name: str
+    hint: str  # what shoppers are told; the position never leaves the server
+    at: tuple[float, float]  # floor x, z
+
+
+@dataclass(frozen=True)
+class Hunt:
+    """A treasure hunt hidden in the store (docs/PROMOTIONS.md): find every item to earn the coupon."""
+
+    id: str
+    name: str
+    items: tuple[HuntItem, ...]
+    reward_minor: int  # the coupon's amount off
+    min_spend_minor: int
+    valid_days: int
+    find_radius_m: float = 1.2  # head within this horizontal distance of an item finds it
+
+
 @dataclass
 class Scene:
     id: str
@@ -173,6 +194,7 @@ class Scene:
     door_width: float = 2.0
     model_url: str | None = None
     source_file: str = ""
+    hunts: list[Hunt] = field(default_factory=list)  # not in to_dict: the client must not read the answers
 
     @property
     def bounds_min(self) -> tuple[float, float, float]:

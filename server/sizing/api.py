@@ -42,6 +42,9 @@ ChartId = Annotated[str, PathParam(max_length=64, description="Size chart id, e.
 Number = Annotated[float, Strict()]
 # Bounds on free-text fields: an id is short, and an error message may quote it.
 ID_CHARS, SIZE_CHARS = 64, 16
+ShopperKeyHeader = Annotated[str | None, Header(alias="X-Shopper-Key", max_length=128,
+                                                description="The page's shopper key (optional): a product's "
+                                                "size request then counts as a try-on in the store's analytics")]
 
 
 def shopper_problem(status: int, code: str, message: str, problems: list[dict[str, str]] | None = None,
@@ -396,7 +399,8 @@ def estimate(body: EstimateIn) -> Any:
 
 
 @router.post("/recommend", response_model=RecommendOut, responses=RECOMMEND_ERRORS, summary="Recommend a size")
-def recommend_size(req: RecommendIn, request: Request, x_owner_key: OwnerKey = None) -> Any:
+def recommend_size(req: RecommendIn, request: Request, x_owner_key: OwnerKey = None,
+                   x_shopper_key: ShopperKeyHeader = None) -> Any:
     """Size for a chart and fit style (or a catalog product), with fit per region and avatar parameters.
 
     Stores nothing unless `consent` is true."""
@@ -433,6 +437,9 @@ def recommend_size(req: RecommendIn, request: Request, x_owner_key: OwnerKey = N
     feedback = [*feedback, *usual]
     belief = belief_for(model, sex, values, feedback, load_chart)
     result = answer(model, sex, belief, chart, fit, size_lean(feedback, values, load_chart))
+    analytics = getattr(request.app.state.plaza, "analytics", None)
+    if analytics is not None and req.product_id and x_shopper_key:
+        analytics.tried_on(x_shopper_key, req.product_id)  # the funnel's try-on: a pseudonym, never the body
     rec = result.recommendation
     return RecommendOut(
         chart_id=chart.id, fit=fit, size=rec.size, runner_up=rec.runner_up, confidence=round(rec.confidence, 3),

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.browser.conftest import running_server, wait_frames
+from tests.browser.conftest import PANEL_PROBLEMS, running_server, wait_frames
+from tests.browser.conftest import hold_to_pay as _hold
 
 DESKTOP = {"width": 1280, "height": 720}
 SMALL = {"width": 480, "height": 360}
@@ -70,33 +71,6 @@ def _open_checkout(page) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_selector('#shop-panel[data-view="setup"]')
     _shop_button(page, "open-checkout").click()
     page.wait_for_selector('#shop-panel[data-view="checkout"] button.hold:not([disabled])')
-
-
-def _hold(page, ms: int) -> None:  # type: ignore[no-untyped-def]
-    box = page.locator("#shop-panel button.hold").bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.down()
-    page.wait_for_timeout(ms)  # the server times the hold (1 s): wall time is the point here
-    page.mouse.up()
-
-
-PANEL_PROBLEMS = """(sel) => {
-    const root = document.querySelector(sel);
-    if (!root || root.hidden) return ['hidden'];
-    const r = root.getBoundingClientRect();
-    const problems = [];
-    if (r.left < 0 || r.top < 0 || r.right > innerWidth + 1 || r.bottom > innerHeight + 1) problems.push('off-screen');
-    for (const el of root.querySelectorAll('h2, div.text, button, label')) {
-        if (el.scrollWidth > el.clientWidth + 1) problems.push(`overflows: ${el.textContent}`);
-        const busy = /^(Working|Paying)/.test(el.textContent);
-        if (el.textContent.includes('…') && !busy) {
-            problems.push(`cut: ${el.textContent}`);
-        }
-        const b = el.getBoundingClientRect();
-        if (b.right > r.right + 1 || b.left < r.left - 1) problems.push(`outside: ${el.textContent}`);
-    }
-    return problems;
-}"""
 
 
 def test_desktop_shopper_buys_a_shirt_in_a_size(new_page, shop_url, output_dir) -> None:
@@ -158,6 +132,41 @@ def test_desktop_shopper_buys_a_shirt_in_a_size(new_page, shop_url, output_dir) 
     _shop_button(page, "orders").click()
     page.wait_for_function(f"document.querySelector('#shop-panel').textContent.includes('{order['id']}')")
     assert page.errors == []
+
+
+def test_for_you_under_the_bag_follows_the_bag_and_shows_the_product(new_page, shop_url, output_dir) -> None:
+    page = _open(new_page, shop_url, "name=Ivo", DESKTOP)
+    page.evaluate(f"plaza.products.select('{SHIRT}')")
+    page.wait_for_selector("#product-card:not([hidden])")
+    _card_button(page, "variant:Ink").click()
+    _card_button(page, "size:M").click()
+    _card_button(page, "addtobag").click()
+    page.wait_for_function("document.querySelector('#product-card .note')?.textContent === 'Added to your bag.'")
+    page.locator("#open-bag").click()
+    page.wait_for_selector('#shop-panel button[data-id^="see:"]', timeout=30000)
+    panel = page.locator("#shop-panel").inner_text()
+    assert "For you" in panel and "Popular here" not in panel
+    shown = page.evaluate("[...document.querySelectorAll('#shop-panel button[data-id^=\"see:\"]')]"
+                          ".map((b) => b.dataset.id.slice(4))")
+    assert SHIRT not in shown and 1 <= len(shown) <= 3
+    assert page.evaluate(PANEL_PROBLEMS, "#shop-panel") == []
+    # The shopper's choice to let what they look at count: asked in words, given with one press, undone with one.
+    page.wait_for_selector('#shop-panel button[data-id="trail:on"]', timeout=30000)
+    assert "30 days" in page.locator('#shop-panel [data-id="trail"]').inner_text()
+    _shop_button(page, "trail:on").click()
+    page.wait_for_selector('#shop-panel button[data-id="trail:off"]', timeout=30000)
+    key = page.evaluate("plaza.shopApi.key")
+    assert httpx.get(f"{shop_url}/api/me/trail", headers={"X-Shopper-Key": key}).json()["consent"] is True
+    assert page.evaluate(PANEL_PROBLEMS, "#shop-panel") == []
+    page.screenshot(path=str(output_dir / "buy-for-you-desktop.png"))
+    _shop_button(page, "trail:off").click()
+    page.wait_for_selector('#shop-panel button[data-id="trail:on"]', timeout=30000)
+    assert httpx.get(f"{shop_url}/api/me/trail", headers={"X-Shopper-Key": key}).json()["consent"] is False
+    _shop_button(page, f"see:{shown[0]}").click()
+    page.wait_for_function(f"plaza.products.selected === '{shown[0]}'")
+    page.wait_for_selector("#product-card:not([hidden])")
+    assert page.locator("#shop-panel").is_hidden()
+    assert page.errors == []  # type: ignore[attr-defined]
 
 
 def test_a_short_press_does_not_pay(new_page, shop_url) -> None:

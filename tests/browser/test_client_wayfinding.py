@@ -113,7 +113,7 @@ def test_the_map_and_hint_fit_a_phone(browser, server_url, output_dir) -> None: 
             assert _inside(page.locator(selector).bounding_box(), 390, 844), selector
         # A tap on the store dismisses the hint (and is not eaten by it).
         page.touchscreen.tap(300, 500)
-        assert page.locator("#first-hint").count() == 0
+        page.wait_for_selector("#first-hint", state="detached", timeout=5000)
         page.tap("#open-map")
         panel = page.locator("#store-map")
         assert panel.is_visible() and _inside(panel.bounding_box(), 390, 844)

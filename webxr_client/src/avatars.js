@@ -47,7 +47,7 @@ const shared = {
 const UP = new THREE.Vector3(0, 1, 0);
 
 /** The segmented mannequin of a body: one capsule-like bone per joint (cylinder + ball), instanced. */
-class Mannequin {
+export class Mannequin {
   constructor(color) {
     this.material = new THREE.MeshStandardMaterial({ color, roughness: 0.7, transparent: true, opacity: 0 });
     this.bones = new THREE.InstancedMesh(shared.bone, this.material, N_BODY);
@@ -319,7 +319,7 @@ function setPart(object, pose, o) {
   object.quaternion.set(pose[o + 3], pose[o + 4], pose[o + 5], pose[o + 6]);
 }
 
-function makeLabel(text) {
+export function makeLabel(text) {
   const canvas = document.createElement('canvas');
   canvas.width = 256;
   canvas.height = 64;

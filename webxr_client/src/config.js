@@ -1,4 +1,5 @@
-// Page options from the URL (?scene=, ?room=, ?name=, ?height=, ?simple=1, ?emulate=quest3, ?net=0) and the page's
+// Page options from the URL (?scene=, ?room=, ?name=, ?height=, ?simple=1, ?emulate=quest3, ?net=0, ?advisor=1;
+// ?join=CODE is read by social/social.js) and the page's
 // <meta name="plaza-default-scene"> which the server fills from its --scene flag.
 
 export function readConfig(location = window.location, doc = document) {
@@ -13,6 +14,7 @@ export function readConfig(location = window.location, doc = document) {
     simplified: q.get('simple') === '1',
     emulate: q.get('emulate') || null, // IWER device: quest3 | quest2 | questpro
     networking: q.get('net') !== '0',
+    advisor: q.get('advisor') === '1', // the advisor page: a staff key, the queue of shoppers' calls
     inputProfilesPath: window.PLAZA_ASSETS?.inputProfiles || '/vendor/input-profiles-missing/',
   };
 }

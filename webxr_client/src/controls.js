@@ -48,6 +48,9 @@ export class DesktopControls {
       e.preventDefault();
       this.hooks.zoom?.(Math.exp(-e.deltaY * 0.001));
     }, { passive: false });
+    // A tap is handled on pointerup; the browser's synthesized click would then land on whatever the tap
+    // just opened under the finger (the product card's Close on a phone) and undo it.
+    el.addEventListener('touchend', (e) => { if (e.cancelable) e.preventDefault(); }, { passive: false });
     el.style.touchAction = 'none';
   }
 

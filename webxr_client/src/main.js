@@ -19,6 +19,7 @@ import { ShopApi } from './shop/shop_api.js';
 import { ShopPanel } from './shop/shop_panel.js';
 import { loadStore } from './store_scene.js';
 import { TryOn } from './tryon/tryon.js';
+import { SizingApi } from './tryon/sizing_api.js';
 import { PanelSystem } from './ui/panel.js';
 import { ProductCard } from './ui/product_card.js';
 import { checkName } from './ui/names.js';
@@ -26,6 +27,11 @@ import { ProfileForm } from './ui/profile_form.js';
 import { XRMenu } from './ui/xr_menu.js';
 import { departments, FirstVisitHint, Signage, StoreMap } from './wayfinding.js';
 import { RoomFit } from './room_fit.js';
+import { Social } from './social/social.js';
+import { Promotions } from './promotions/promotions.js';
+import { StoreAssistant } from './assistant/assistant.js';
+import { optionAxes, pickVariant, preselectSize } from './shop/choice.js';
+import { refFromUrl } from './promotions/promo_api.js';
 import { installEmulator, XRInput, XRSessions } from './xr/session.js';
 
 const HEIGHT_KEY = 'plaza.height';
@@ -79,13 +85,16 @@ async function main() {
   // Try-on talks to the sizing API over HTTP only; nothing of it goes to the room connection.
   let tryon = null;
   // On a screen the product card is HTML beside the product; in a headset an in-scene panel.
+  let hint = null; // the first visit's hint (made once the store is known, below)
   const card = new ProductCard(document.getElementById('product-card'), () => {});
   // Buying (shop/): a shopper identity kept in localStorage, the bag and checkout panels (HTML on a screen,
   // an in-scene panel in a headset); the product card adds to the bag through it.
-  const shopApi = new ShopApi();
+  // The advisor page (?advisor=1) acts as a staff account: its key is kept apart from the shopper's, never made.
+  const shopApi = config.advisor ? new ShopApi({ storeKey: 'plaza.staff', canCreate: false }) : new ShopApi();
   // The name over our avatar: ?name=, else the one chosen here last time, else "Shopper".
   let myName = checkName(config.name ?? storageGet(NAME_KEY) ?? '').name ?? 'Shopper';
   shopApi.name = myName;
+  shopApi.ref = refFromUrl(); // an invite link's ?ref= goes with the new shopper (promotions)
   const shopRoot = Object.assign(document.createElement('aside'), { id: 'shop-panel', hidden: true });
   shopRoot.setAttribute('role', 'dialog');
   shopRoot.setAttribute('aria-label', 'Your bag');
@@ -97,11 +106,16 @@ async function main() {
     immersive: () => renderer.xr.isPresenting });
   window.addEventListener('resize', () => { if (!shopRoot.hidden) shop.fitToScreen(); });
   const recommended = new Map(); // product id -> the try-on's recommended size, preselected on the card
+  let social = null; // shopping together (social/): created once the room plumbing exists
+  let promo = null; // promotions (promotions/): created with the social panel
+  let assistant = null; // the store assistant (assistant/): created with the promotions
   const products = new ProductManager({ store, panels, camera, gltfLoader, card,
+    onShow: (id) => social?.showProduct(id) ?? '', canShow: () => Boolean(social?.group.active),
     shop: { add: (product, variantId) => shop.add(product, variantId), openBag: () => shop.show('bag'),
       recommendedSize: (id) => recommended.get(id) ?? null },
     // A product that arrives, moves or changes colour gets its shadow redrawn.
     onChange: (kind, item) => {
+      if (kind === 'select') hint?.dismiss(); // the shopper found out how; the card gets the whole screen
       if (!item) return lighting.refresh();
       lighting.shade(item.object);
       if (kind === 'model') priceTags.place(item); // the tag sits over the real model, not the placeholder
@@ -112,7 +126,7 @@ async function main() {
       return undefined;
     },
     immersive: () => renderer.xr.isPresenting, onTryOn: (p) => { products.deselect(); tryon?.open(p); } });
-  tryon = new TryOn({ scene, panels, camera, products, turnView: (dYaw, dPitch) => controls.hooks.look(dYaw, dPitch) });
+  tryon = new TryOn({ scene, panels, camera, products, api: new SizingApi({ shopperKey: () => shopApi.key }), turnView: (dYaw, dPitch) => controls.hooks.look(dYaw, dPitch) });
   const catalog = await fetchCatalog(config.sceneId).catch(() => []);
   const inStore = products.place(catalog);
   for (const p of catalog) shop.names[p.id] = p.name;
@@ -190,10 +204,12 @@ async function main() {
     return raycaster.intersectObjects(store.floors, false)[0] ?? null;
   }
   /** What a select along a ray does: press a panel, pick a product, or teleport onto the floor. */
-  function selectAlong(origin, direction, { teleport = true, holder = null } = {}) {
+  function selectAlong(origin, direction, { teleport = true, holder = null, source = null } = {}) {
     if (panels.selectAlong(origin, direction)) return 'panel';
     raycaster.set(origin, direction);
     const product = products.pick(raycaster);
+    // Point mode (shopping together): a select on a product shows it to the friends instead of opening it.
+    if (product && social?.interceptSelect(product.item.product.id, source)) return 'point';
     if (product) {
       products.select(product.item.product.id);
       if (holder) products.inspect(product.item.product.id, holder);
@@ -240,6 +256,7 @@ async function main() {
       raycaster.set(o, d);
       const hit = products.pick(raycaster);
       products.hover(hit?.item.product.id ?? null);
+      social?.hoverWhilePointing(hit?.item.product.id ?? null);
       renderer.domElement.style.cursor = hit ? 'pointer' : '';
     },
     dragObject(dx, dy) {
@@ -258,14 +275,20 @@ async function main() {
   const xrInput = new XRInput(renderer, rig, config.inputProfilesPath, {
     // Every input kind (controller trigger, hand pinch, Vision Pro gaze-and-pinch) arrives as select.
     selectStart(source) {
+      if (social?.drawArmed && social.group.active) { // drawing marks: the trigger or pinch held draws
+        social.startStroke(source);
+        plaza.lastSelect = 'draw';
+        return;
+      }
       const ray = source.ray;
       const origin = ray.getWorldPosition(new THREE.Vector3());
       const direction = new THREE.Vector3(0, 0, -1).applyQuaternion(ray.getWorldQuaternion(new THREE.Quaternion()));
-      const result = selectAlong(origin, direction, { holder: ray });
+      const result = selectAlong(origin, direction, { holder: ray, source });
       if (result === 'product') grabs.set(source.index, products.inspecting?.id);
       plaza.lastSelect = result;
     },
     selectEnd(source) {
+      if (social?.drawing?.source === source) social.endStroke();
       shop.selectEnded(); // releases "Hold to pay" pressed with this select
       if (grabs.has(source.index)) {
         grabs.delete(source.index);
@@ -282,6 +305,8 @@ async function main() {
       products.refresh();
       shop.render(); // the open bag moves to an in-scene panel
       roomFit.render();
+      social?.panel.render();
+      promo?.rerender();
       if (mode === 'immersive-ar') scene.background = null;
       setStatus(mode === 'immersive-ar' ? 'In AR' : 'In VR');
     },
@@ -294,6 +319,8 @@ async function main() {
       products.refresh();
       shop.render();
       roomFit.render();
+      social?.panel.render();
+      promo?.rerender();
       setStatus(`${store.info.name ?? config.sceneId}${room ? ` · you are ${myName}` : ''}`);
     },
     onError: setStatus,
@@ -375,6 +402,20 @@ async function main() {
     if (!goNear(target.x, target.z)) setStatus('That product can’t be reached on foot; showing its details.');
     products.select(id);
   }
+  shop.onShowProduct = (id) => goTo({ kind: 'product', id }); // "For you" under the bag
+  tryon.onForget = () => shopApi.call('DELETE', '/api/me/trail').catch(() => {}); // "Forget me" erases it too
+  // "Add size M to bag" on the try-on result: that size in the colour the product shows (else the first one).
+  tryon.onAddToBag = (product, chartSize) => {
+    const raw = product.raw;
+    const { colours, sizes } = optionAxes(raw);
+    const size = preselectSize(sizes, chartSize);
+    if (sizes.length && !size) return Promise.resolve(`${product.name} is not sold in size ${chartSize}.`);
+    const shown = products.items.get(product.id)?.variant;
+    const colour = colours.includes(shown) ? shown : (product.choices?.[0]?.id ?? colours[0] ?? null);
+    const variant = pickVariant(raw, { colour, size });
+    if (!variant) return Promise.resolve('That size is not sold in this colour.');
+    return shop.add(product, variant.id);
+  };
   function goTo(place) {
     hint.dismiss();
     if (place.kind === 'product') return goToProduct(place.id);
@@ -398,7 +439,7 @@ async function main() {
   storeMap.setDepartments(depts);
   mapButton.addEventListener('click', () => { hint.dismiss(); products.deselect(); });
   const touchScreen = navigator.maxTouchPoints > 0 || Boolean(window.matchMedia?.('(pointer: coarse)').matches);
-  const hint = new FirstVisitHint({ storeName: store.info.name ?? config.sceneId, touch: touchScreen });
+  hint = new FirstVisitHint({ storeName: store.info.name ?? config.sceneId, touch: touchScreen });
 
   // --- simplified mode -------------------------------------------------------------------------
   const simplified = new SimplifiedView({
@@ -449,6 +490,8 @@ async function main() {
     const stature = (tryon.result || tryon.profile) ? tryon.form?.values?.stature : null;
     if (Number.isFinite(stature) && validHeight(stature / 100) !== ownHeight) setOwnHeight(stature / 100);
     tryon.update(dt, Boolean(frame)); // desktop: turns the view to a mirror at the side; headset: a hint
+    social?.update(dt);
+    assistant?.update();
     if (room) room.sendPose(ownPoseParts(camera, xrInput, Boolean(frame)), performance.now());
     avatars.render(performance.now(), camera);
     renderer.render(scene, camera);
@@ -460,10 +503,10 @@ async function main() {
   // The shopper identity first (created on the first visit), so the room seat is linked to it.
   const shopperReady = shopApi.ensureShopper(myName)
     .then(() => shop.refreshBag()).catch((err) => console.warn(`No shopper yet (${err.message}); buying will retry.`));
-  if (config.networking) joinRoom(myName).catch((err) => {
+  const roomReady = config.networking ? joinRoom(myName).catch((err) => {
     room = null;
     setStatus(`Shopping alone: could not join the room (${err.message}).`);
-  });
+  }) : Promise.resolve();
   let pageHooks = false;
   /** Joins the store's room as `name`; `keepPlace`: a rejoin (a new name) keeps us where we stand. */
   async function joinRoom(name, { keepPlace = false } = {}) {
@@ -475,7 +518,8 @@ async function main() {
         { name: avatarName, ...avatarHandJoints(pose), body: pose.body }),
       onLeave: (id) => avatars.remove(id),
       onStatus: setStatus,
-      onWelcome: () => avatars.resetClocks(),
+      onWelcome: (welcome) => { avatars.resetClocks(); social?.onWelcome(welcome); },
+      onControl: (message) => { social?.onMessage(message); promo?.onMessage(message); assistant?.onMessage(message); },
       shopperKey: () => shopApi.key,
       onStock: (levels) => products.applyStock(levels),
       onProfile: (id, height) => avatars.setHeight(id, height),
@@ -548,6 +592,36 @@ async function main() {
     url.searchParams.delete('room'); // every store has its own room
     window.location.assign(url.toString());
   }
+  /** Another room of this store (a group's): leave this one, join that one. */
+  async function switchRoom(id) {
+    config.roomId = id;
+    room?.close();
+    await joinRoom(myName);
+  }
+  social = new Social({ shopApi, room: () => room, scene, camera, rig, products, avatars, shop, panels, config, setStatus,
+    immersive: () => renderer.xr.isPresenting, rejoin: switchRoom, buttons: document.getElementById('buttons'),
+    advisor: config.advisor, nav: { moveBy, turnBy, headXZ, facing, teleportTo } });
+  social.attachDrawing(renderer.domElement, screenRay, (o, d) => {
+    raycaster.set(o, d);
+    return raycaster.intersectObjects([...products.items.values()].map((i) => i.object).concat(store.floors), true);
+  });
+  // The staff key typed on the advisor page: the room seat is rejoined under it (advisor calls arrive there).
+  social.onStaffKey = () => (config.networking ? switchRoom(room?.room ?? config.roomId) : null);
+  Promise.all([shopperReady, roomReady]).then(() => social.start()).catch((err) => console.warn(`social: ${err.message}`));
+  // Promotions (promotions/): team buys on the card, the treasure hunt, "Invite & earn".
+  promo = new Promotions({ shopApi, shop, products, panels, camera, scene, store: config.sceneId,
+    storeName: store.info.name ?? config.sceneId, immersive: () => renderer.xr.isPresenting,
+    buttons: document.getElementById('buttons'), goToProduct: (id) => goTo({ kind: 'product', id }), setStatus });
+  shopperReady.then(() => promo.start()).catch((err) => console.warn(`promotions: ${err.message}`));
+  // The store assistant (assistant/): answers from the catalog, and walks us to a product along its route.
+  assistant = new StoreAssistant({ store: config.sceneId, shopApi, scene, camera, panels, products, social,
+    immersive: () => renderer.xr.isPresenting, buttons: document.getElementById('buttons'), setStatus,
+    walkable: store.walkable, onLead: () => simplified.peek(),
+    nav: { headXZ, facing, turnBy, teleportTo, placeHead: (x, z) => {
+      const [hx, hz] = headXZ();
+      rig.position.x += x - hx;
+      rig.position.z += z - hz;
+    } } });
   const xrMenu = new XRMenu({ panels, camera,
     state: () => ({ name: myName, height: ownHeight, stores: storeList, store: config.sceneId }),
     actions: {
@@ -556,13 +630,17 @@ async function main() {
       switchStore,
       setName: rename,
       setHeight: (h) => setOwnHeight(h),
+      friends: () => social.panel.show(),
+      hunt: () => promo.toggle(promo.huntPanel, () => promo.loadHunts()),
+      invite: () => promo.toggle(promo.invitePanel, () => promo.loadReferrals()),
+      ask: () => assistant.toggle(),
     } });
 
   Object.assign(plaza, {
     THREE, renderer, scene, camera, rig, store, panels, products, avatars, sessions, xrInput, controls,
     simplified, tryon, lighting, priceTags, teleportTo, moveBy, turnBy, shop, shopApi, shopperReady, setOwnHeight,
     ownHeight: () => ownHeight, xrMenu, profileForm, rename, myName: () => myName, storeMap, signage, hint,
-    departments: depts, goTo, roomFit,
+    departments: depts, goTo, roomFit, social, promo, assistant,
     cameraWorldPosition: () => camera.getWorldPosition(new THREE.Vector3()).toArray(),
     productWorldPosition: (id) => products.items.get(id)?.object.getWorldPosition(new THREE.Vector3()).toArray() ?? null,
     /** Screen pixel of a panel widget's centre (tests click it like a shopper would). */

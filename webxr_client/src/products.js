@@ -87,7 +87,7 @@ export function provenanceLines(provenance, max = 4) {
  * `levels` are the room's live stock levels by SKU (`<product>/<variant>`).
  */
 export function cardContent(product, { variant = null, size = null, inspecting = false, canTryOn = false,
-  variantNames = [], canBuy = false, levels = {}, note = '', added = false, canFitRoom = false } = {}) {
+  variantNames = [], canBuy = false, levels = {}, note = '', added = false, canFitRoom = false, canShow = false } = {}) {
   const options = product.choices.length ? product.choices : variantNames.map((n) => ({ id: n, name: n }));
   const raw = product.raw ?? {};
   const { sizes } = optionAxes(raw);
@@ -125,6 +125,7 @@ export function cardContent(product, { variant = null, size = null, inspecting =
     actions: [
       ...buy,
       ...(added ? [{ id: 'openbag', label: 'View bag' }] : []),
+      ...(canShow ? [{ id: 'show', label: 'Look at this' }] : []), // shopping together: opens it for the friends
       ...(canTryOn && product.sizeChart ? [{ id: 'tryon', label: 'Try on' }] : []),
       ...(canFitRoom && product.category === 'furniture' && product.dimensionsCm ? [{ id: 'roomfit', label: 'Fit in my room' }] : []),
       { id: 'inspect', label: inspecting ? 'Put back' : 'Pick up' },
@@ -138,6 +139,7 @@ export function panelItems(content) {
   return [
     { id: 'title', kind: 'title', label: content.title },
     { id: 'price', kind: 'text', label: `${content.price} · ${content.stock}` },
+    ...(content.promo ?? []), // promotions/: a team price, open teams, Start / Join / Leave
     ...(content.description ? [{ id: 'description', kind: 'text', label: content.description, muted: true }] : []),
     ...content.facts.map((line, i) => ({ id: `prov${i}`, kind: 'text', label: line, muted: true })),
     ...content.choices.map((c) => ({ id: c.id, kind: 'button', label: c.label, row: 'variants', selected: c.selected })),
@@ -161,10 +163,14 @@ const _corner = new THREE.Vector3();
 
 export class ProductManager {
   constructor({ store, panels, camera, gltfLoader, onChange = () => {}, onTryOn = null, card = null,
-    immersive = () => false, shop = null, onRoomFit = null }) {
+    immersive = () => false, shop = null, onRoomFit = null, onShow = null, canShow = null }) {
+    // Shopping together: "Look at this" on the card (while in a group) brings it up for the friends.
+    this.onShow = onShow; // (product id) => Promise<note>
+    this.canShow = canShow; // () => bool
     this.onRoomFit = onRoomFit; // (product) => void; furniture cards offer "Fit in my room" when set
     // Buying (shop/): {add(product, variantId) -> Promise<note>, recommendedSize(productId)}; null: no buying.
     this.shop = shop;
+    this.promo = null; // promotions/promotions.js: the card's team section (cardItems, press)
     this.levels = {}; // live stock by SKU, from the room's `stock` messages
     this.store = store;
     this.card = card; // ui/product_card.js on screens; null: panels everywhere
@@ -349,7 +355,9 @@ export class ProductManager {
     const content = cardContent(item.product, { variant: item.variant, inspecting: Boolean(this.inspecting),
       canTryOn: Boolean(this.onTryOn), variantNames: item.gltf ? variantNames(item.gltf) : [],
       canFitRoom: Boolean(this.onRoomFit), canBuy: Boolean(this.shop), size: item.size ?? null, levels: this.levels, note: item.note ?? '',
+      canShow: Boolean(this.canShow?.()),
       added: Boolean(item.added) });
+    content.promo = this.promo?.cardItems(item) ?? [];
     item.content = content;
     if (this.card && !this.immersive()) {
       this.panels.remove('product');
@@ -420,13 +428,27 @@ export class ProductManager {
       item.note = 'Adding…';
       this.showPanel(item);
       item.note = await this.shop.add(item.product, item.content.variantId);
-      item.added = item.note === 'Added to your bag.';
+      item.added = item.note === 'Added to your bag.' || item.note === 'Added to our bag.';
       if (this.selected === item.product.id) this.showPanel(item);
+    } else if (widgetId === 'show' && this.onShow) {
+      item.note = await this.onShow(item.product.id);
+      if (this.selected === item.product.id) this.showPanel(item);
+    } else if (widgetId.startsWith('team-') && this.promo) {
+      await this.promo.press(widgetId, item);
     } else if (widgetId === 'openbag' && this.shop) {
       if (this.inspecting) this.putBack();
       this.deselect();
       this.shop.openBag();
     }
+  }
+
+  /** Promotions: the open card's team section changed (a countdown second, a `team` message); redrawn in place. */
+  refreshPromo() {
+    const item = this.selected && this.items.get(this.selected);
+    if (!item?.content) return;
+    item.content.promo = this.promo?.cardItems(item) ?? [];
+    if (this.card && !this.immersive()) this.card.updatePromo(item.content.promo);
+    else this.panels.get('product')?.setItems(panelItems(item.content));
   }
 
   /** The room's `stock` message: live levels by SKU; an open card of a changed product is redrawn. */

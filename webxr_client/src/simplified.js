@@ -34,6 +34,15 @@ export class SimplifiedView {
     this.category?.addEventListener('change', () => this.render());
     toggle.addEventListener('click', () => this.set(!this.enabled));
     back?.addEventListener('click', () => this.unpeek());
+    window.addEventListener('resize', () => this.fit());
+  }
+
+  /** The list starts below the top bar, whose buttons wrap to three or four rows on a phone in large text: a
+   *  fixed offset hid Friends, Bag and "Full 3D mode" under the list. */
+  fit() {
+    if (this.section.hidden) return;
+    const bar = document.getElementById('buttons')?.getBoundingClientRect();
+    this.section.style.top = `${Math.round((bar?.bottom ?? 50) + 8)}px`;
   }
 
   /** The list steps aside so "Show me" and "Try on" happen in view; "Back to the list" brings it back. */
@@ -46,6 +55,7 @@ export class SimplifiedView {
   unpeek() {
     if (this.back) this.back.hidden = true;
     if (this.enabled) this.section.hidden = false;
+    this.fit();
   }
 
   set(enabled) {
@@ -55,7 +65,11 @@ export class SimplifiedView {
     this.toggle.setAttribute('aria-pressed', String(enabled));
     this.toggle.textContent = enabled ? 'Full 3D mode' : 'Simplified mode';
     document.body.classList.toggle('simplified', enabled);
-    if (enabled) this.render();
+    if (enabled) {
+      this.render();
+      this.fit();
+      requestAnimationFrame(() => this.fit()); // once the larger simplified font has laid the bar out
+    }
     this.onToggle?.(enabled);
   }
 

@@ -314,11 +314,12 @@ export class StoreMap {
 }
 
 const HINT_KEY = 'plaza.hinted';
+const RELEASE_MS = 400; // after a pointerup: the click a tap makes comes first
 
 /**
  * The first visit's hint: a few words on how to get around, for the device in hand. It never takes a click
  * meant for the store (only its button is clickable) and goes away for good on "Got it", or once the shopper
- * has done something (clicked or tapped the store, pressed a key, opened the map).
+ * has done something (clicked or tapped, pressed a key, opened the map or a product).
  */
 export class FirstVisitHint {
   constructor({ storeName, touch, storage = safeStorage() }) {
@@ -335,7 +336,13 @@ export class FirstVisitHint {
     document.body.append(this.root);
     this.root.querySelector('#hint-ok').addEventListener('click', () => this.dismiss());
     this.onAct = (e) => { if (!this.root?.contains(e.target)) this.dismiss(); };
-    window.addEventListener('pointerdown', this.onAct, true);
+    // A tap or click dismisses it once it is over: the hint going changes the bands a product card is placed
+    // between, and a card that moved between pointerdown and click would take the tap on another button.
+    this.onRelease = (e) => {
+      if (!this.root?.contains(e.target)) setTimeout(() => this.dismiss(), e.type === 'click' ? 0 : RELEASE_MS);
+    };
+    window.addEventListener('click', this.onRelease, true);
+    window.addEventListener('pointerup', this.onRelease, true);
     window.addEventListener('keydown', this.onAct, true);
   }
 
@@ -347,7 +354,8 @@ export class FirstVisitHint {
     if (!this.root) return;
     this.root.remove();
     this.root = null;
-    window.removeEventListener('pointerdown', this.onAct, true);
+    window.removeEventListener('click', this.onRelease, true);
+    window.removeEventListener('pointerup', this.onRelease, true);
     window.removeEventListener('keydown', this.onAct, true);
     try { this.storage?.setItem(HINT_KEY, '1'); } catch { /* not remembered */ }
   }

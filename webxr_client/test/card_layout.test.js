@@ -31,3 +31,15 @@ test('on a phone the card is a sheet away from the product: bottom, or top when 
   const low = cardPlacement({ x: 100, y: 600, w: 50, h: 50 }, { w: 374, h: 300 }, phone);
   assert.deepEqual(low, { left: 8, top: 78, width: 374, mode: 'sheet-top' });
 });
+
+test('an open sheet stays at its end until the product is well past the middle', () => {
+  const phone = { w: 390, h: 844, top: 70, bottom: 60 };
+  const sheet = { w: 374, h: 300 };
+  const at = (y, previous) => cardPlacement({ x: 100, y, w: 50, h: 50 }, sheet, phone, previous).mode;
+  assert.equal(at(380, null), 'sheet-bottom'); // opens: the middle decides
+  assert.equal(at(520, 'sheet-bottom'), 'sheet-bottom'); // a little past the middle: no jump
+  assert.equal(at(620, 'sheet-bottom'), 'sheet-top'); // well past it: the sheet moves off the product
+  assert.equal(at(320, 'sheet-top'), 'sheet-top');
+  assert.equal(at(180, 'sheet-top'), 'sheet-bottom');
+  assert.equal(cardPlacement(null, sheet, phone, 'sheet-top').mode, 'sheet-top'); // out of view: stays
+});

@@ -59,6 +59,22 @@ test('uploads: sizes, header, and refusal of bad input', () => {
   assert.throws(() => encodePoseUpload(1, 0, { 0: [1, 2, 3] }), /head needs 7 numbers/);
 });
 
+test('uploads: controller trigger values ride after the floats behind presence bit 6', () => {
+  const head = [0, 1.6, 0, 0, 0, 0, 1];
+  const grip = [0.2, 1.2, -0.3, 0, 0, 0, 1];
+  const plain = encodePoseUpload(1, 0, { 0: head, 2: grip });
+  assert.equal(plain[1], 0b101);
+  assert.equal(plain.length, uploadSize(0b101));
+  assert.equal(encodePoseUpload(1, 0, { 0: head, 2: grip }, { 1: 1 }).length, plain.length); // no left controller
+  const right = encodePoseUpload(1, 0, { 0: head, 2: grip }, { 2: 0.5 });
+  assert.equal(right[1], 0b101 | 0x40);
+  assert.equal(right.length, plain.length + 1);
+  assert.equal(right[right.length - 1], 128);
+  const both = encodePoseUpload(1, 0, { 0: head, 1: grip, 2: grip }, { 2: 2 });
+  assert.deepEqual(Array.from(both.slice(-2)), [0, 255]); // left without a value sends 0; values are clamped
+  assert.equal(both.length, uploadSize(0b111 | 0x40));
+});
+
 test('client session: welcome, roster, snapshots kept as baselines, junk counted not thrown', () => {
   const s = new ClientSession();
   s.receive(encode({ t: 'welcome', avatar: 3, roster: [{ id: 7, name: 'Ana' }], resume: 'r' }));

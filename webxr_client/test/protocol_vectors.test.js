@@ -28,7 +28,10 @@ const noDoc = doc ? false : 'docs/protocol_vectors.json is not in this checkout'
 test('published: pose uploads encode byte for byte', { skip: noDoc }, () => {
   for (const u of doc.uploads) {
     const parts = Object.fromEntries(Object.entries(u.input.parts).map(([name, v]) => [PART_NAMES.indexOf(name), v]));
-    assert.equal(hex(encodePoseUpload(u.input.seq, u.input.ack, parts)), u.hex, u.name);
+    const triggers = u.input.triggers
+      ? Object.fromEntries(Object.entries(u.input.triggers).map(([name, v]) => [PART_NAMES.indexOf(name), v]))
+      : null;
+    assert.equal(hex(encodePoseUpload(u.input.seq, u.input.ack, parts, triggers)), u.hex, u.name);
   }
 });
 
@@ -80,7 +83,7 @@ test('generated: random frame stream decodes to the server states', { skip: noGe
   });
   for (const u of vectors.uploads) {
     const parts = Object.fromEntries(Object.entries(u.parts).map(([p, v]) => [Number(p), v]));
-    assert.equal(hex(encodePoseUpload(u.seq, u.ack, parts)), u.hex);
+    assert.equal(hex(encodePoseUpload(u.seq, u.ack, parts, u.triggers ?? null)), u.hex);
   }
 });
 

@@ -137,3 +137,23 @@ test('panels: the bag total in the currency, delivery only for physical goods, c
   assert.equal(deliveryText({ type: 'address', address: { name: 'Ana', line1: 'Rua 5', line2: '', city: 'Porto',
     postal_code: '4000', country: 'PT' } }), 'Deliver to Ana, Rua 5, 4000 Porto, PT');
 });
+
+test('"For you" under the bag: named by its basis, nothing already in the bag, a Show me per product', async () => {
+  const { forYouItems } = await import('../src/shop/shop_view.js');
+  const forYou = { basis: 'your choices', products: [
+    { id: 'a', name: 'Loafers', price_minor: 8900, currency: 'EUR' },
+    { id: 'b', name: 'Block heels', price_minor: 12000, currency: 'EUR' }] };
+  const items = forYouItems(forYou, { lines: [{ product_id: 'b' }] });
+  assert.deepEqual(items.map((i) => i.id), ['for-you', 'fy:a', 'see:a']);
+  assert.equal(items[0].label, 'For you');
+  assert.match(items[1].label, /^Loafers · /);
+  assert.equal(forYouItems({ ...forYou, basis: 'popular here' }, null)[0].label, 'Popular here');
+  assert.deepEqual(forYouItems(null, null), []);
+  // The shopper's choice about their in-store trail: asked when not given, "Stop and erase" once given.
+  const asked = forYouItems(forYou, null, { consent: false });
+  assert.deepEqual(asked.slice(-2).map((i) => i.id), ['trail', 'trail:on']);
+  assert.match(asked.at(-2).label, /30 days/);
+  const given = forYouItems(forYou, null, { consent: true, kept_days: 30 });
+  assert.equal(given.at(-1).id, 'trail:off');
+  assert.equal(given.at(-1).label, 'Stop and erase');
+});

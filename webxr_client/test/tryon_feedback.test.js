@@ -66,3 +66,20 @@ test('after a remark the panel leads with the API message, then says whether the
   assert.equal(feedbackNote({ message: '  ', verdict: 'fits', region: 'chest', size: 'S', before: { size: 'S' },
     after: { size: 'S', confidence: 1 } }), 'Thanks: "fits" at the chest in S noted. We still recommend S (100% sure).');
 });
+
+test("a product's size request carries the shopper key (the store's try-on count), other calls do not", async () => {
+  const calls = [];
+  let key = null;
+  const api = new SizingApi({ shopperKey: () => key, fetchImpl: async (url, init) => {
+    calls.push({ url, init });
+    return { ok: true, json: async () => ({}) };
+  } });
+  await api.recommend({ product_id: 'oxford-shirt', body: {} });
+  key = 'sh_1.secret';
+  await api.recommend({ product_id: 'oxford-shirt', body: {} });
+  await api.feedback('p1', 'owner', {});
+  assert.equal(calls[0].init.headers['x-shopper-key'], undefined); // no shopper yet: nothing sent
+  assert.equal(calls[1].init.headers['x-shopper-key'], 'sh_1.secret');
+  assert.equal(calls[2].init.headers['x-shopper-key'], undefined);
+  assert.ok(!calls[1].init.body.includes('sh_1'));
+});

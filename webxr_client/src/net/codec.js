@@ -18,6 +18,9 @@ export const PART_OFFSETS = PART_COMPONENTS.reduce((acc, k) => [...acc, acc[acc.
 export const N_COMPONENTS = PART_OFFSETS[N_PARTS];
 const PART_MASK_BYTES = PART_COMPONENTS.map((k) => Math.ceil(k / 8));
 const UPLOAD_HEADER_BYTES = 8; // u8 kind, u8 presence, u16 seq, u32 ack tick
+// Upload presence bit 6: after the floats, one u8 trigger value (0..255 = 0..1) per present controller, left first.
+export const UPLOAD_TRIGGERS = 0x40;
+const CONTROLLER_PARTS = [1, 2];
 const FRAME_HEADER_BYTES = 11; // u8 kind, u8 flags, u32 tick, u32 server time ms, u8 section count
 const SECTION_HEADER_BYTES = 7; // u8 baseline offset (0 = absolute), u16 block count, u32 byte length
 const PRESENCE_CHANGED = 0x80;
@@ -27,18 +30,27 @@ const KEEP = [[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]];
 
 export class ProtocolError extends Error {}
 
-/** Bytes of an upload with this presence byte. */
+/** Bytes of an upload with this presence byte (bit 6: one trigger byte per present controller). */
 export function uploadSize(presence) {
   let floats = 0;
   for (let p = 0; p < N_PARTS; p += 1) if ((presence >> p) & 1) floats += PART_FLOATS[p];
-  return UPLOAD_HEADER_BYTES + 4 * floats;
+  const triggers = presence & UPLOAD_TRIGGERS ? CONTROLLER_PARTS.filter((p) => (presence >> p) & 1).length : 0;
+  return UPLOAD_HEADER_BYTES + 4 * floats + triggers;
+}
+
+/** A trigger value 0..1 -> its byte. */
+export function quantizeTrigger(value) {
+  const v = Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0;
+  return Math.round(v * 255);
 }
 
 /**
  * A pose upload. parts: {partIndex: array of PART_FLOATS[part] numbers}; the head (0) is required.
+ * triggers (optional): {1: left, 2: right controller trigger value 0..1}; when given for a present controller,
+ * presence bit 6 is set and each present controller's trigger byte follows the floats (0 if it has none).
  * @returns {Uint8Array}
  */
-export function encodePoseUpload(seq, ackTick, parts) {
+export function encodePoseUpload(seq, ackTick, parts, triggers = null) {
   let presence = 0;
   for (let p = 0; p < N_PARTS; p += 1) {
     const values = parts[p];
@@ -49,6 +61,8 @@ export function encodePoseUpload(seq, ackTick, parts) {
     presence |= 1 << p;
   }
   if (!(presence & 1)) throw new ProtocolError('a pose upload needs the head');
+  const controllers = CONTROLLER_PARTS.filter((p) => (presence >> p) & 1);
+  if (triggers && controllers.some((p) => triggers[p] !== undefined && triggers[p] !== null)) presence |= UPLOAD_TRIGGERS;
   const bytes = new Uint8Array(uploadSize(presence));
   const view = new DataView(bytes.buffer);
   view.setUint8(0, KIND_POSE_UPLOAD);
@@ -63,6 +77,7 @@ export function encodePoseUpload(seq, ackTick, parts) {
       at += 4;
     }
   }
+  if (presence & UPLOAD_TRIGGERS) for (const p of controllers) bytes[at++] = quantizeTrigger(triggers[p] ?? 0);
   return bytes;
 }
 

@@ -27,7 +27,11 @@ function objectPose(object, out = [], at = 0) {
   return out;
 }
 
-/** {0: head, 1/2: controllers, 3/4: hands} for encodePoseUpload, from the camera and XR input. */
+/**
+ * {0: head, 1/2: controllers, 3/4: hands} for encodePoseUpload, from the camera and XR input. A controller's
+ * trigger value (gamepad button 0, 0..1) goes in `parts.triggers[1 or 2]`: it rides with the pose (upload presence
+ * bit 6) so that the server can recognise a trigger-hold at checkout.
+ */
 export function ownPoseParts(camera, xrInput, inXR) {
   const parts = { 0: objectPose(camera) };
   if (!inXR || !xrInput) return parts;
@@ -43,6 +47,11 @@ export function ownPoseParts(camera, xrInput, inXR) {
       parts[3 + side] = values;
     } else if (input.targetRayMode === 'tracked-pointer') {
       parts[1 + side] = objectPose(source.grip);
+      const trigger = input.gamepad?.buttons?.[0]?.value;
+      if (Number.isFinite(trigger)) {
+        parts.triggers ??= {};
+        parts.triggers[1 + side] = trigger;
+      }
     }
   }
   return parts;

@@ -9,6 +9,11 @@ const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000];
 const ACK_EVERY_MS = 250; // acknowledge at least this often, well inside the server's max_behind_s
 // Close codes after which reconnecting with the same token cannot help.
 const FINAL_CLOSE_CODES = new Set([1000, 4001, 4005]);
+// The seat is gone (token refused, room closed or moved, server restarted): join again over HTTP.
+const REJOIN_CLOSE_CODES = new Set([4003, 4004, 4010]);
+// Resume attempts that cannot even connect (the node holding the room died) before joining again, which
+// lands wherever the room lives now (docs/SCALING.md).
+const RESUMES_BEFORE_REJOIN = 3;
 
 export class RoomClient {
   /**
@@ -16,7 +21,7 @@ export class RoomClient {
    *   onStatus(text), onWelcome(welcome), now: () => ms, shopperKey: () => key or null (sent on join),
    *   onStock(levels by SKU), onShop(confirm_progress / checkout message),
    *   onProfile(avatar id, height or null) (from roster entries, `joined` and `profile` messages),
-   *   onHeld(avatar id, product id or null)}
+   *   onHeld(avatar id, product id or null), onControl(message) (every control message: social/social.js)}
    */
   constructor(options) {
     this.options = options;
@@ -53,13 +58,14 @@ export class RoomClient {
       method: 'POST', body: { name: this.options.name || 'Shopper' }, headers: key ? { 'X-Shopper-Key': key } : {},
     });
     this.reserved = reply;
+    this.wsUrl = reply.ws_url; // on many nodes, the owning node's absolute URL: resumes go there too
     return this.connect(reply.ws_url, reply.token); // resolves with the welcome (spawn, name, roster)
   }
 
   /** Opens the websocket (no credentials in the URL) and presents the seat token in the first message. */
   connect(wsPath, token) {
     const url = new URL(wsPath, window.location.href);
-    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url);
       ws.binaryType = 'arraybuffer';
@@ -87,7 +93,11 @@ export class RoomClient {
       };
       ws.onclose = (event) => {
         this.options.onStatus?.(`Disconnected (${event.code}${event.reason ? `: ${event.reason}` : ''})`);
-        if (!welcomed) reject(new Error(event.reason || `the room refused the connection (${event.code})`));
+        if (!welcomed) {
+          const error = new Error(event.reason || `the room refused the connection (${event.code})`);
+          error.closeCode = event.code;
+          reject(error);
+        }
         else this.scheduleReconnect(event.code);
       };
     });
@@ -96,13 +106,14 @@ export class RoomClient {
   scheduleReconnect(code) {
     if (this.closedByUs || FINAL_CLOSE_CODES.has(code)) return;
     const token = this.session.welcome?.resume;
-    if (!token) return;
     const delay = RECONNECT_DELAYS_MS[Math.min(this.attempt, RECONNECT_DELAYS_MS.length - 1)];
     this.attempt += 1;
+    const rejoin = !token || REJOIN_CLOSE_CODES.has(code) || this.attempt > RESUMES_BEFORE_REJOIN;
     setTimeout(() => {
-      const path = `/ws?v=${PROTOCOL_VERSION}&room=${encodeURIComponent(this.room)}`;
-      this.connect(path, token).then(() => this.options.onStatus?.('Reconnected'))
-        .catch(() => this.scheduleReconnect(0));
+      const path = this.wsUrl || `/ws?v=${PROTOCOL_VERSION}&room=${encodeURIComponent(this.room)}`;
+      const again = rejoin ? this.join() : this.connect(path, token);
+      again.then(() => this.options.onStatus?.(rejoin ? 'Joined again' : 'Reconnected'))
+        .catch((error) => this.scheduleReconnect(error?.closeCode ?? 0));
     }, delay);
   }
 
@@ -149,6 +160,7 @@ export class RoomClient {
     if (message.t === 'left') this.options.onLeave?.(message.avatar);
     if (message.t === 'stock') this.options.onStock?.(message.levels ?? {});
     if (message.t === 'confirm_progress' || message.t === 'checkout') this.options.onShop?.(message);
+    this.options.onControl?.(message); // every control message (shopping together picks its own)
     if (message.id !== undefined && this.pendingRequests.has(message.id)) {
       this.pendingRequests.get(message.id)(message);
       this.pendingRequests.delete(message.id);
@@ -171,13 +183,13 @@ export class RoomClient {
 
   /**
    * Our pose, called every rendered frame; sent at most at the server's tick rate.
-   * parts: {0: head floats, 1/2: controllers, 3/4: hand joints} in world space.
+   * parts: {0: head floats, 1/2: controllers, 3/4: hand joints} in world space; optional parts.triggers {1/2: 0..1}.
    */
   sendPose(parts, nowMs) {
     if (!this.connected || nowMs - this.lastSent < this.sendIntervalMs * 0.9) return false;
     this.lastSent = nowMs;
     this.seq = (this.seq + 1) & 0xffff;
-    this.ws.send(encodePoseUpload(this.seq, this.session.lastTick, parts));
+    this.ws.send(encodePoseUpload(this.seq, this.session.lastTick, parts, parts.triggers ?? null));
     this.lastAckAt = performance.now();
     this.sent += 1;
     return true;

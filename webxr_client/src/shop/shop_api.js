@@ -30,7 +30,14 @@ function safeStorage() {
 }
 
 export class ShopApi {
-  constructor({ fetchFn = (...a) => fetch(...a), storage = safeStorage(), keyFn = newActionKey, sleep = null } = {}) {
+  /**
+   * `storeKey`: where the identity is kept (`plaza.shopper`; the advisor page keeps its staff key under
+   * `plaza.staff`); `canCreate`: false where an identity must be given, never made (staff).
+   */
+  constructor({ fetchFn = (...a) => fetch(...a), storage = safeStorage(), keyFn = newActionKey, sleep = null,
+    storeKey = STORE_KEY, canCreate = true } = {}) {
+    this.storeKey = storeKey;
+    this.canCreate = canCreate;
     this.fetchFn = fetchFn;
     this.storage = storage;
     this.keyFn = keyFn;
@@ -41,7 +48,7 @@ export class ShopApi {
   /** {shopper_id, shopper_key, name} kept by this browser, or null. */
   get shopper() {
     try {
-      const saved = JSON.parse(this.storage?.getItem(STORE_KEY) ?? 'null');
+      const saved = JSON.parse(this.storage?.getItem(this.storeKey) ?? 'null');
       return saved?.shopper_key ? saved : null;
     } catch {
       return null;
@@ -53,9 +60,12 @@ export class ShopApi {
   /** The shopper of this browser; created (POST /api/shoppers) on the first visit. */
   async ensureShopper(name = 'Shopper') {
     if (this.shopper) return this.shopper;
-    this.creating ??= this.send('POST', '/api/shoppers', { name: name || 'Shopper' }, { auth: false })
+    if (!this.canCreate) throw new ShopError('No key yet: enter your staff key first.', 401, 'no_key');
+    // An invite link's ?ref= goes with the new shopper (promotions: the inviter is rewarded on a first order).
+    this.creating ??= this.send('POST', '/api/shoppers', { name: name || 'Shopper', ...(this.ref ? { ref: this.ref } : {}) },
+      { auth: false })
       .then((made) => {
-        this.storage?.setItem(STORE_KEY, JSON.stringify(made));
+        this.storage?.setItem(this.storeKey, JSON.stringify(made));
         return made;
       })
       .finally(() => { this.creating = null; });
@@ -63,7 +73,10 @@ export class ShopApi {
   }
 
   /** Forgets a key the server does not know (another server's data, erased): the next call makes a new one. */
-  forget() { this.storage?.removeItem(STORE_KEY); }
+  forget() { if (this.canCreate) this.storage?.removeItem(this.storeKey); }
+
+  /** Keeps an identity given to this page ({shopper_id, shopper_key, name}: a staff account). */
+  remember(identity) { this.storage?.setItem(this.storeKey, JSON.stringify(identity)); }
 
   /**
    * One request. State-changing methods carry `actionKey` (a fresh one when not given) as Idempotency-Key;
@@ -106,7 +119,7 @@ export class ShopApi {
     try {
       return await this.send(method, path, body, options);
     } catch (err) {
-      if (err.status !== 401) throw err;
+      if (err.status !== 401 || !this.canCreate) throw err;
       this.forget();
       await this.ensureShopper(this.name);
       return this.send(method, path, body, options);
@@ -123,9 +136,10 @@ export class ShopApi {
   remove(lineId, actionKey = null) {
     return this.call('DELETE', `/api/bag/lines/${encodeURIComponent(lineId)}`, undefined, { actionKey });
   }
-  openCheckout(paymentMethod, delivery, actionKey = null) {
-    return this.call('POST', '/api/checkouts', { payment_method: paymentMethod, ...(delivery ? { delivery } : {}) },
-      { actionKey });
+  /** `shared`: {group, part: "all" | "mine"} checks out the group's shared bag (docs/SOCIAL.md). */
+  openCheckout(paymentMethod, delivery, actionKey = null, shared = null, coupon = null) {
+    return this.call('POST', '/api/checkouts', { payment_method: paymentMethod, ...(delivery ? { delivery } : {}),
+      ...(shared ? { group: shared.group, part: shared.part } : {}), ...(coupon ? { coupon } : {}) }, { actionKey });
   }
   checkout(id) { return this.call('GET', `/api/checkouts/${encodeURIComponent(id)}`); }
   hold(id, action, actionKey = null) {

@@ -6,9 +6,13 @@ import * as THREE from 'three';
 import { Panel } from '../ui/panel.js';
 import { ShopError, newActionKey } from './shop_api.js';
 import { countdownText, PICKUP_STORES, secondsLeft, shopItems } from './shop_view.js';
+import { partLines } from '../social/social_state.js';
+import { problemText } from '../promotions/promo_view.js';
 
 const PANEL_WIDTH = 0.62;
 const POLL_MS = 700;
+
+const FOR_YOU = 3; // products under the bag
 
 export class ShopPanel {
   /**
@@ -16,11 +20,15 @@ export class ShopPanel {
    *   pickup), names: {product id: name}, panels, camera, immersive: () => bool}
    */
   constructor({ api, root, toggle, store = 'boutique', names = {}, panels = null, camera = null, immersive = () => false }) {
-    Object.assign(this, { api, root, toggle, names, panels, camera, immersive });
+    Object.assign(this, { api, root, toggle, names, panels, camera, immersive, store });
+    this.onShowProduct = null; // (product id) => walk to it and open its card: "For you" (main.js)
     // Pickup defaults to the store the shopper is in, when it is a pickup point.
     const pickup = PICKUP_STORES.some(([id]) => id === store) ? store : PICKUP_STORES[0][0];
     this.state = { view: 'bag', bag: null, delivery: { type: 'pickup', store: pickup, address: {} }, method: 'test_approve',
-      checkout: null, order: null, message: '', busy: false, progress: 0, paying: false, names, options: {} };
+      checkout: null, order: null, message: '', busy: false, progress: 0, paying: false, names, options: {},
+      which: 'mine', sharedAvailable: false, you: null, part: 'all', coupon: null, coupons: [] };
+    // Shopping together: {id() -> group id or null, api: SocialApi, you() -> our member id}, set by social.js.
+    this.shared = null;
     this.open = false;
     this.hold = null; // {startedAt (ms), chain: Promise, key: {start, end}}
     this.timer = null;
@@ -32,7 +40,8 @@ export class ShopPanel {
     });
     root.addEventListener('input', (e) => {
       const name = e.target.dataset?.field;
-      if (name) this.state.delivery.address[name] = e.target.value;
+      if (name === 'coupon') this.state.coupon = e.target.value.trim().toUpperCase() || null; // promotions
+      else if (name) this.state.delivery.address[name] = e.target.value;
     });
     for (const type of ['pointerdown', 'wheel', 'dblclick', 'keydown']) root.addEventListener(type, (e) => e.stopPropagation());
     toggle.addEventListener('click', () => (this.open ? this.close() : this.show('bag')));
@@ -45,10 +54,31 @@ export class ShopPanel {
 
   async show(view = 'bag') {
     this.open = true;
-    this.set({ view, message: '' });
-    if (view === 'bag') await this.refreshBag();
-    if (view === 'orders') this.set({ orders: await this.api.orders().catch(() => []) });
-    if (view === 'wardrobe') this.set({ wardrobe: (await this.api.wardrobe().catch(() => ({ items: [] }))).items });
+    // Lists start unknown (null) so the view says "loading", never a false "No orders yet", until the answer.
+    this.set({ view, message: '', ...(view === 'orders' ? { orders: null } : {}), ...(view === 'wardrobe' ? { wardrobe: null } : {}) });
+    if (view === 'bag') {
+      this.api.call('GET', '/api/coupons').then((coupons) => this.set({ coupons })).catch(() => {}); // "Your coupons"
+      this.refreshForYou();
+      await this.refreshBag();
+    }
+    const failed = (what) => (err) => { this.set({ message: `Could not load ${what}: ${err.message}` }); return []; };
+    if (view === 'orders') this.set({ orders: await this.api.orders().catch(failed('your orders')) });
+    if (view === 'wardrobe') this.set({ wardrobe: (await this.api.wardrobe().then((w) => w.items).catch(failed('your wardrobe'))) });
+  }
+
+  /** "For you" under the bag (GET /api/recommendations): from this shopper's bag and orders, else what sells here. */
+  refreshForYou() {
+    this.api.call('GET', `/api/recommendations?store=${encodeURIComponent(this.store)}&k=${FOR_YOU}`)
+      .then((forYou) => this.set({ forYou })).catch(() => {}); // a missing row is no loss
+    this.api.call('GET', '/api/me/trail').then((trail) => this.set({ trail })).catch(() => {});
+  }
+
+  /** The shopper's choice: their in-store trail counts for "For you" (kept 30 days), or is erased now. */
+  async setTrail(on) {
+    const trail = await this.api.call('PUT', '/api/me/trail', { consent: on });
+    this.set({ trail, message: on ? 'Your picks now learn from what you look at and pick up here.'
+      : 'Erased: nothing of your visit is kept.', tone: 'info' });
+    this.refreshForYou();
   }
 
   close() {
@@ -58,9 +88,32 @@ export class ShopPanel {
     this.stopTimer();
   }
 
+  /** Whether the bag shown is the group's shared bag ("Our bag"). */
+  get ours() {
+    return this.state.which === 'ours' && Boolean(this.shared?.id());
+  }
+
+  /** The group came or went: the "My bag / Our bag" toggle appears or goes (and falls back to my bag). */
+  setShared(available) {
+    this.state.sharedAvailable = Boolean(available);
+    this.state.you = this.shared?.you() ?? null;
+    if (!available && this.state.which === 'ours') {
+      this.state.which = 'mine';
+      this.refreshBag();
+    } else {
+      this.render();
+    }
+  }
+
+  /** `which`: 'mine' or 'ours'. */
+  async showBag(which) {
+    this.state.which = which === 'ours' && this.shared?.id() ? 'ours' : 'mine';
+    await this.show('bag');
+  }
+
   async refreshBag() {
     try {
-      const bag = await this.api.bag();
+      const bag = this.ours ? await this.shared.api.bag(this.shared.id()) : await this.api.bag();
       this.state.bag = bag;
       this.updateToggle();
       this.render();
@@ -73,16 +126,20 @@ export class ShopPanel {
     // The checkout and the receipt name lines by SKU only: the bag's option words ("Ink/M") label them.
     for (const li of this.state.bag?.lines ?? []) this.state.options[`${li.product_id}/${li.variant_id}`] = li.option;
     const n = (this.state.bag?.lines ?? []).reduce((a, li) => a + li.quantity, 0);
-    this.toggle.textContent = n ? `Bag (${n})` : 'Bag';
+    const word = this.ours ? 'Our bag' : 'Bag';
+    this.toggle.textContent = n ? `${word} (${n})` : word;
   }
 
   /** The product card's "Add to bag": resolves with the card's note. */
   async add(product, variantId) {
     try {
-      this.state.bag = await this.api.add(product.id, variantId, 1, newActionKey());
+      const ours = this.ours;
+      this.state.bag = ours ? await this.shared.api.add(this.shared.id(), product.id, variantId, 1, newActionKey())
+        : await this.api.add(product.id, variantId, 1, newActionKey());
       this.updateToggle();
       if (this.open && this.state.view === 'bag') this.render();
-      return 'Added to your bag.';
+      if (!ours) this.refreshForYou();
+      return ours ? 'Added to our bag.' : 'Added to your bag.';
     } catch (err) {
       if (err.code === 'out_of_stock') return 'Sold out: that option cannot be added.';
       return err.message;
@@ -95,7 +152,16 @@ export class ShopPanel {
       if (id === 'close') return this.close();
       if (id === 'back') return this.show('bag');
       if (id === 'orders' || id === 'wardrobe') return this.show(id);
+      if (id.startsWith('see:')) {
+        this.close();
+        return this.onShowProduct?.(id.slice(4));
+      }
+      if (id === 'trail:on' || id === 'trail:off') return this.setTrail(id === 'trail:on');
       if (id === 'checkout') return this.set({ view: 'setup', message: '' });
+      if (id === 'which:mine' || id === 'which:ours') return this.showBag(id.slice(6));
+      if (id === 'part:all' || id === 'part:mine') return this.set({ part: id.slice(5) });
+      if (id.startsWith('coupon-apply:')) return this.set({ coupon: id.slice(13), message: `Coupon ${id.slice(13)} will be used at checkout.`, tone: 'info' });
+      if (id === 'coupon-clear') return this.set({ coupon: null, message: '' });
       if (id.startsWith('qty+:') || id.startsWith('qty-:') || id.startsWith('remove:')) return this.editLine(id);
       if (id.startsWith('delivery:')) return this.set({ delivery: { ...s.delivery, type: id.slice(9) } });
       if (id.startsWith('store:')) return this.set({ delivery: { ...s.delivery, store: id.slice(6) } });
@@ -119,8 +185,13 @@ export class ShopPanel {
     const key = newActionKey();
     try {
       let bag;
-      if (op === 'remove') bag = await this.api.remove(lineId, key);
-      else bag = await this.api.setQuantity(lineId, line.quantity + (op === 'qty+' ? 1 : -1), key);
+      const quantity = line.quantity + (op === 'qty+' ? 1 : -1);
+      if (this.ours) {
+        const g = this.shared.id();
+        bag = op === 'remove' ? await this.shared.api.removeLine(g, lineId, key)
+          : await this.shared.api.setQuantity(g, lineId, quantity, key);
+      } else if (op === 'remove') bag = await this.api.remove(lineId, key);
+      else bag = await this.api.setQuantity(lineId, quantity, key);
       this.state.bag = bag;
       this.updateToggle();
       this.set({ busy: false });
@@ -130,7 +201,7 @@ export class ShopPanel {
   }
 
   deliveryBody() {
-    const lines = this.state.bag?.lines ?? [];
+    const lines = this.ours ? partLines(this.state.bag, this.state.part, this.state.you).lines : (this.state.bag?.lines ?? []);
     if (!lines.some((li) => li.kind === 'physical' || li.kind === 'bundle')) return null;
     const d = this.state.delivery;
     return d.type === 'pickup' ? { type: 'pickup', store: d.store }
@@ -140,7 +211,9 @@ export class ShopPanel {
   async openCheckout() {
     this.set({ busy: true, message: '' });
     try {
-      const checkout = await this.api.openCheckout(this.state.method, this.deliveryBody(), newActionKey());
+      const shared = this.ours ? { group: this.shared.id(), part: this.state.part } : null;
+      const checkout = await this.api.openCheckout(this.state.method, this.deliveryBody(), newActionKey(), shared,
+        this.state.coupon);
       if (checkout.state === 'failed') {
         this.set({ busy: false, view: 'failed', reason: checkout.reason });
         return;
@@ -148,7 +221,7 @@ export class ShopPanel {
       this.set({ busy: false, view: 'checkout', checkout, paying: false, progress: 0 });
       this.startTimer();
     } catch (err) {
-      this.set({ busy: false, message: err.message, tone: 'error' });
+      this.set({ busy: false, message: problemText(err), tone: 'error' });
     }
   }
 
@@ -249,13 +322,23 @@ export class ShopPanel {
     if (v.state === 'placed') {
       const order = await this.api.order(v.id);
       this.events.push('placed');
-      this.state.bag = await this.api.bag().catch(() => this.state.bag);
+      this.state.bag = await (this.ours ? this.shared.api.bag(this.shared.id()) : this.api.bag()).catch(() => this.state.bag);
       this.updateToggle();
-      this.set({ view: 'receipt', order, paying: false, message: '' });
+      this.set({ view: 'receipt', order, paying: false, message: '', coupon: null }); // a coupon is used once
     } else {
       this.events.push(v.state);
       this.set({ view: 'failed', reason: v.reason ?? v.state, paying: false });
     }
+  }
+
+  /** `group_bag` {group, by, bag}: a member changed the shared bag; shown at once when "Our bag" is open. */
+  onGroupBag(message) {
+    if (!this.ours || message.group !== this.shared.id() || !message.bag) return;
+    // Two updates can cross on the way: the one with the higher version wins.
+    if (Number(this.state.bag?.version) > Number(message.bag.version)) return;
+    this.state.bag = message.bag;
+    this.updateToggle();
+    if (this.open && this.state.view === 'bag') this.render();
   }
 
   /** The room's `confirm_progress` and `checkout` messages (a pinch-and-hold the server recognised). */
@@ -361,7 +444,7 @@ export class ShopPanel {
       }
       return i;
     });
-    if (items.some((i) => i.kind === 'field')) {
+    if (items.some((i) => i.kind === 'field' && i.id !== 'field:coupon')) {
       panelItems.splice(panelItems.findIndex((i) => i.id === 'method-label'), 0,
         { id: 'address-note', kind: 'text', label: 'Enter an address on a screen, or pick up in a store.', muted: true });
     }

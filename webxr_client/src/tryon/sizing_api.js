@@ -10,17 +10,21 @@ export class SizingError extends Error {
 }
 
 export class SizingApi {
-  constructor({ base = '/api/sizing', fetchImpl = (...a) => fetch(...a), timeoutMs = 15000 } = {}) {
+  /** `shopperKey()`: the page's shopper key, sent with a product's size request so the store's (aggregated,
+   * pseudonymous) funnel counts a try-on; measurements are never linked to it. */
+  constructor({ base = '/api/sizing', fetchImpl = (...a) => fetch(...a), timeoutMs = 15000, shopperKey = () => null } = {}) {
     this.base = base;
+    this.shopperKey = shopperKey;
     this.fetch = fetchImpl;
     this.timeoutMs = timeoutMs;
     this.charts = new Map();
   }
 
-  async request(method, path, { body, ownerKey } = {}) {
+  async request(method, path, { body, ownerKey, shopperKey } = {}) {
     const headers = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (ownerKey) headers['x-owner-key'] = ownerKey;
+    if (shopperKey) headers['x-shopper-key'] = shopperKey;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.timeoutMs);
     let response;
@@ -43,7 +47,7 @@ export class SizingApi {
     return data;
   }
 
-  recommend(req, ownerKey) { return this.request('POST', '/recommend', { body: req, ownerKey }); }
+  recommend(req, ownerKey) { return this.request('POST', '/recommend', { body: req, ownerKey, shopperKey: this.shopperKey() }); }
 
   estimate(body) { return this.request('POST', '/estimate', { body }); }
 

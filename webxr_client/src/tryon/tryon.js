@@ -294,8 +294,28 @@ export class TryOn {
       ...fits.flatMap((x) => text(`fit:${x.region}:`, `${x.region.replace('_', ' ')}: you ${Math.round(r.body[x.region]
         * 10) / 10} cm, ${x.ease_cm >= 0 ? '+' : ''}${x.ease_cm.toFixed(1)} cm ${x.label}`, { height: 34, muted: true })),
       ...buttons('sizes', r.chart.labels.map((label) => ({ id: `size:${label}`, label, selected: label === size }))),
+      // Buying the size on the mannequin (the recommended one unless the shopper picked another).
+      ...(this.onAddToBag ? buttons('buy', [{ id: 'addtobag', label: this.adding ? 'Adding…' : `Add size ${size} to bag`,
+        disabled: this.adding }]) : []),
+      ...(this.bagNote ? text('bagnote', this.bagNote) : []),
       ...this.feedbackItems(fits),
     ];
+  }
+
+  /** "Add size M to bag" on the result: the shop picks the variant of that size in the colour on show. */
+  async addToBag() {
+    if (!this.result || !this.product || this.adding) return;
+    this.adding = true;
+    this.bagNote = '';
+    this.render();
+    try {
+      this.bagNote = await this.onAddToBag(this.product, this.result.selected);
+    } catch (err) {
+      this.bagNote = err.message ?? String(err);
+    } finally {
+      this.adding = false;
+      this.render();
+    }
   }
 
   /** "How does it fit?" for a shopper with a stored profile: pick a region, then a large verdict button. */
@@ -381,7 +401,10 @@ export class TryOn {
     else if (id === 'forget') return this.forget();
     else if (id === 'submit') return this.submit();
     else if (id === 'close') return this.close();
-    else if (id.startsWith('size:')) return this.selectSize(id.slice(5));
+    else if (id.startsWith('size:')) {
+      this.bagNote = '';
+      return this.selectSize(id.slice(5));
+    } else if (id === 'addtobag') return this.addToBag();
     else if (id.startsWith('fbregion:')) this.feedbackRegion = id.slice(9);
     else if (id.startsWith('fb:')) return this.sendFeedback(id.slice(3));
     this.render();
@@ -511,6 +534,7 @@ export class TryOn {
     try {
       await this.api.deleteProfile(stored.profile_id, stored.owner_key);
       this.messages = ['Your stored measurements are erased.'];
+      this.onForget?.(); // and the in-store trail, if the shopper let one be kept (main.js)
     } catch (err) {
       if (err.status !== 401 && err.status !== 404) {
         this.messages = [err.message];

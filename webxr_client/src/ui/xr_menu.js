@@ -1,7 +1,8 @@
 // The headset menu: summoned by the "Menu" button on the left wrist (point at it with the other hand, or
 // poke it) or the left controller's X / Y button. It opens in front of the eyes and offers: a name (a
 // few suggestions to step through, since there is no keyboard in a headset), the height others see you
-// at, another store, simplified mode (which leaves VR: the simple list is a screen thing) and exit VR.
+// at, "Shop with friends" (social/social_panel.js), another store, simplified mode (which leaves VR: the
+// simple list is a screen thing) and exit VR.
 import * as THREE from 'three';
 import { Panel } from './panel.js';
 import { suggestedName } from './names.js';
@@ -89,6 +90,10 @@ export class XRMenu {
           disabled: s.id === store });
       }
     }
+    if (this.actions.ask) items.push({ id: 'ask', kind: 'button', label: 'Ask the store', row: 'ask' });
+    if (this.actions.friends) items.push({ id: 'friends', kind: 'button', label: 'Shop with friends', row: 'social' });
+    if (this.actions.hunt) items.push({ id: 'hunt', kind: 'button', label: 'Treasure hunt', row: 'social' });
+    if (this.actions.invite) items.push({ id: 'invite', kind: 'button', label: 'Invite & earn', row: 'social' });
     items.push(
       { id: 'simple', kind: 'button', label: 'Simplified mode (leaves VR)', row: 'end' },
       { id: 'exit', kind: 'button', label: 'Exit VR', row: 'end' },
@@ -127,6 +132,8 @@ export class XRMenu {
     if (id === 'close') return this.close();
     if (id === 'exit') { this.close(); return this.actions.exitVR(); }
     if (id === 'simple') { this.close(); return this.actions.simplified(); }
+    if (id === 'friends') { this.close(); return this.actions.friends(); }
+    if (id === 'hunt' || id === 'invite' || id === 'ask') { this.close(); return this.actions[id](); }
     if (id === 'name:prev' || id === 'name:next') {
       this.suggestion += id === 'name:next' ? 1 : -1;
       return this.render();

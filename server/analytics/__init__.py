@@ -1,0 +1,1 @@
+"""Store analytics from the server's own data (docs/OPERATIONS.md)."""

@@ -1,0 +1,1 @@
+"""Promotions: team buys, referral rewards, coupons and treasure hunts (docs/PROMOTIONS.md)."""
