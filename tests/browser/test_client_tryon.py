@@ -180,6 +180,16 @@ def test_try_on_a_shirt_recommends_a_size_and_switching_sizes_refits_it(new_page
     # The recommended size wears the API's own colours.
     by_region = {g["region"]: g["colour"] for g in expected["avatar"]["garment"]}
     assert state["garment"]["colours"]["chest"] == by_region["chest"]
+    # "Add size M to bag" right on the result: the bag gets the shirt in the recommended size.
+    add = page.evaluate("plaza.panels.get('tryon-result').widgets.find((w) => w.id === 'addtobag')?.label")
+    assert add == f"Add size {expected['size']} to bag"
+    _click(page, "tryon-result", "addtobag")
+    page.wait_for_function("plaza.panels.get('tryon-result').widgets.some((w) => String(w.label) ==="
+                           " 'Added to your bag.')", timeout=30000)
+    bag = page.evaluate("fetch('/api/bag', {headers: {'X-Shopper-Key': plaza.shopApi.key}}).then((r) => r.json())")
+    sizes = [v["options"].get("size") for v in page.evaluate(f"fetch('/api/products/{SHIRT}').then((r) => r.json())")
+             ["variants"] if v["id"] == bag["lines"][0]["variant_id"]]
+    assert [li["product_id"] for li in bag["lines"]] == [SHIRT] and sizes == [expected["size"]], (bag, sizes)
 
     # Switch to the largest size with the switcher: the garment grows around the chest and turns "loose" blue.
     largest = page.evaluate("plaza.tryon.result.chart.labels.at(-1)")
@@ -312,9 +322,9 @@ def test_a_mirror_to_the_side_turns_the_desktop_view_smoothly_and_mouse_look_sti
     yaws = page.evaluate("plaza.yaws")
     steps = [b - a for a, b in itertools.pairwise(yaws) if abs(b - a) > 1e-9]
     total = sum(steps)
-    # The turn went the mirror's way, over several frames (frames count at most 0.1 s), none doing most of it.
+    # The turn went the mirror's way, over several frames, none doing half of it (so at least three frames: a
+    # frame counts at most 0.1 s, and on a loaded machine the 0.3 s turn takes only three slow frames).
     assert math.copysign(1, total) == math.copysign(1, spot["angleDeg"]), (steps, spot)
-    assert len(steps) >= 4, steps
     assert max(abs(s) for s in steps) < 0.5 * abs(total), steps
     page.screenshot(path=str(output_dir / "tryon-turned.png"))
 
