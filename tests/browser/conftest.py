@@ -171,6 +171,30 @@ def wait_frames(page, count: int, counter: str = "frames", timeout_ms: int = 600
     page.wait_for_function(f"window.plaza.{counter} >= {start + count}", timeout=timeout_ms)
 
 
+def add_to_bag_in_vr(page, product: str, size: str = "L") -> None:  # type: ignore[no-untyped-def]
+    """In a headset session, through the VR card's own widgets: the product in `size` goes into the bag."""
+    page.evaluate(f"plaza.products.select('{product}')")
+    wait_frames(page, 1, "xrFrames")
+    card = "plaza.panels.get('product')"
+    page.evaluate(f"{card}.press('size:{size}')")
+    page.wait_for_function(f"{card}.widgets.find((w) => w.id === 'size:{size}')?.selected === true")
+    page.evaluate(f"{card}.press('addtobag')")
+    page.wait_for_function(f"{card}?.widgets.some((w) => w.id === 'openbag')", timeout=20000)
+
+
+def open_bag_in_vr(page) -> None:  # type: ignore[no-untyped-def]
+    """The card's "Open bag": the bag panel, ready for checkout."""
+    page.evaluate("plaza.panels.get('product').press('openbag')")
+    page.wait_for_function("plaza.panels.get('shop')?.widgets.some((w) => w.id === 'checkout' && !w.disabled)",
+                           timeout=20000)
+
+
+def open_checkout_panel(page) -> None:  # type: ignore[no-untyped-def]
+    page.evaluate("plaza.panels.get('shop').press('checkout')")
+    page.evaluate("plaza.panels.get('shop').press('open-checkout')")
+    page.wait_for_function("plaza.shop.state.view === 'checkout'", timeout=20000)
+
+
 READY = "window.plaza && (window.plaza.ready || window.plaza.errors.length > 0)"
 OPERATOR_TOKEN = "browser-test-operator"
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}

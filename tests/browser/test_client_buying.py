@@ -13,7 +13,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.browser.conftest import PANEL_PROBLEMS, running_server, wait_frames
+from tests.browser.conftest import (
+    PANEL_PROBLEMS,
+    add_to_bag_in_vr,
+    open_bag_in_vr,
+    open_checkout_panel,
+    running_server,
+    wait_frames,
+)
 from tests.browser.conftest import hold_to_pay as _hold
 
 DESKTOP = {"width": 1280, "height": 720}
@@ -301,24 +308,14 @@ def test_headset_shopper_buys_holding_the_trigger(new_page, shop_url, output_dir
     page = _open(new_page, shop_url, "emulate=quest3&net=0", SMALL)
     assert page.evaluate("plaza.enterVR()") is True
     wait_frames(page, 3, "xrFrames")
-    page.evaluate(f"plaza.products.select('{SHIRT}')")
-    wait_frames(page, 1, "xrFrames")
-    card = "plaza.panels.get('product')"
-    page.evaluate(f"{card}.press('size:L')")
-    page.wait_for_function(f"{card}.widgets.find((w) => w.id === 'size:L')?.selected === true")
-    page.evaluate(f"{card}.press('addtobag')")
-    page.wait_for_function(f"{card}?.widgets.some((w) => w.id === 'openbag')", timeout=20000)
+    add_to_bag_in_vr(page, SHIRT)
     wait_frames(page, 2, "xrFrames")
     page.screenshot(path=str(output_dir / "buy-card-vr.png"))
-    page.evaluate(f"{card}.press('openbag')")
-    page.wait_for_function("plaza.panels.get('shop')?.widgets.some((w) => w.id === 'checkout' && !w.disabled)",
-                           timeout=20000)
+    open_bag_in_vr(page)
     assert page.evaluate("document.getElementById('shop-panel').hidden") is True
     wait_frames(page, 2, "xrFrames")
     page.screenshot(path=str(output_dir / "buy-bag-vr.png"))
-    page.evaluate("plaza.panels.get('shop').press('checkout')")
-    page.evaluate("plaza.panels.get('shop').press('open-checkout')")
-    page.wait_for_function("plaza.shop.state.view === 'checkout'", timeout=20000)
+    open_checkout_panel(page)
     # Point the controller at "Hold to pay", pull the trigger and keep it pulled past the server's 1 s.
     _aim_controller_at(page, "shop", "hold")
     page.evaluate("plaza.device.remote.dispatch('set_select_value', {device: 'controller-right', value: 1})")

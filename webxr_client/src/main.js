@@ -33,6 +33,7 @@ import { StoreAssistant } from './assistant/assistant.js';
 import { optionAxes, pickVariant, preselectSize } from './shop/choice.js';
 import { refFromUrl } from './promotions/promo_api.js';
 import { installEmulator, XRInput, XRSessions } from './xr/session.js';
+import { pulseControllers } from './xr/haptics.js';
 
 const HEIGHT_KEY = 'plaza.height';
 const NAME_KEY = 'plaza.name';
@@ -296,6 +297,8 @@ async function main() {
       }
     },
   });
+  // The pay ring's quarters and its filling, felt on the controllers (tracked hands have no actuators).
+  shop.haptic = (cue) => { if (renderer.xr.isPresenting) pulseControllers(xrInput.active(), cue); };
   const snapTurn = new SnapTurn();
   const sessions = new XRSessions(renderer, {
     vrButton: document.getElementById('enter-vr'),

@@ -4,6 +4,7 @@
 // leaving the button ends it ({action: "end"}); the server decides whether it was held long enough.
 import * as THREE from 'three';
 import { Panel } from '../ui/panel.js';
+import { hapticCue } from '../xr/haptics.js';
 import { ShopError, newActionKey } from './shop_api.js';
 import { countdownText, PICKUP_STORES, secondsLeft, shopItems } from './shop_view.js';
 import { partLines } from '../social/social_state.js';
@@ -17,10 +18,13 @@ const FOR_YOU = 3; // products under the bag
 export class ShopPanel {
   /**
    * @param {object} o {api: ShopApi, root: HTMLElement, toggle: HTMLButtonElement, store: scene id (default
-   *   pickup), names: {product id: name}, panels, camera, immersive: () => bool}
+   *   pickup), names: {product id: name}, panels, camera, immersive: () => bool, haptic: (cue) => void, a
+   *   pulse on the controllers as the pay ring fills (xr/haptics.js; main.js sets it once XR input exists)}
    */
-  constructor({ api, root, toggle, store = 'boutique', names = {}, panels = null, camera = null, immersive = () => false }) {
-    Object.assign(this, { api, root, toggle, names, panels, camera, immersive, store });
+  constructor({ api, root, toggle, store = 'boutique', names = {}, panels = null, camera = null, immersive = () => false,
+    haptic = null }) {
+    Object.assign(this, { api, root, toggle, names, panels, camera, immersive, store, haptic });
+    this.cuedProgress = 0; // the ring's progress at the last haptic check (xr/haptics.js)
     this.onShowProduct = null; // (product id) => walk to it and open its card: "For you" (main.js)
     // Pickup defaults to the store the shopper is in, when it is a pickup point.
     const pickup = PICKUP_STORES.some(([id]) => id === store) ? store : PICKUP_STORES[0][0];
@@ -246,11 +250,17 @@ export class ShopPanel {
   /** The countdown and the ring, updated in place (a redraw would lose the pressed button). */
   tick() {
     const c = this.state.checkout;
-    if (!c || this.state.view !== 'checkout') return this.stopTimer();
+    if (!c || this.state.view !== 'checkout') {
+      this.cuedProgress = 0;
+      return this.stopTimer();
+    }
     const left = secondsLeft(c.deadline, Date.now());
     const holdS = c.hold_s || 1;
     const local = this.hold ? Math.min(1, (performance.now() - this.hold.startedAt) / 1000 / holdS) : 0;
     this.state.progress = Math.max(local, this.serverProgress);
+    const cue = hapticCue(this.cuedProgress, this.state.progress);
+    this.cuedProgress = this.state.progress;
+    if (cue) this.haptic?.(cue);
     const timer = this.root.querySelector('[data-id="timer"]');
     if (timer) timer.textContent = countdownText(left);
     this.drawRing();
