@@ -33,8 +33,8 @@ CLENCH_FINGERS = (2, 3, 4)  # middle, ring, pinky (finger f's angles start at 4 
 
 @dataclass(frozen=True)
 class PinchConfig:
-    on_m: float = 0.024  # filtered tip distance (canonical hand) below which a pinch can start
-    off_m: float = 0.028  # ... and above which it ends (hysteresis)
+    on_m: float = 0.022  # filtered tip distance (canonical hand) below which a pinch can start
+    off_m: float = 0.026  # ... and above which it ends (hysteresis)
     rise_m: float = 0.015  # ... or when it opens this much from the closest it came during the hold
     approach_m: float = 0.015  # a pinch starts only if the tips closed by this much ...
     approach_s: float = 1.0  # ... within this long: a deliberate closing, not a resting thumb drifting near

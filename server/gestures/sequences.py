@@ -19,6 +19,7 @@ Kinds: `confirm` (a deliberate pinch held to the end) and the non-confirm kinds 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,12 @@ NOISE_MODELS = {  # (whole-hand offset, per-joint offset, per-joint drift, per-j
     "independent": (0.0, 0.0045, 0.0025, 0.002),
     "white": (0.0, 0.0, 0.0, 0.006),
 }
+# The classes do not overlap in truth (before tracking error): a hand that is not pinching keeps the thumb and index
+# tips at least APART_M apart (canonical hand; near_pinch covers 3-4.5 cm), and a pinch brings them within TOUCH_M.
+# Poses breaking the rule are drawn again: without it, 0.1 % of resting hands closed to a 1 cm pinch and 5 % of
+# pinches stayed 1.5-2.3 cm open, sequences no recogniser should be asked to call the other way.
+APART_M = 0.03
+TOUCH_M = 0.015
 NON_CONFIRM_KINDS = ("rest", "wave", "grab", "point", "short_pinch", "near_pinch", "carry_pinch")
 
 
@@ -60,10 +67,38 @@ class Sequences:
     scale_codes: np.ndarray  # (N, T) uint8
     wrist: np.ndarray  # (N, T, 3) as tracked (the wrist joint with its tracking error), as the server has it
     pinch_at: np.ndarray  # (N,) when the hand reached the pinch (confirm kind), else nan
+    true_tip_m: np.ndarray  # (N, T) thumb-index tip distance before tracking error (canonical hand), for reports
 
 
 def _jitter(rng: np.random.Generator, pose: np.ndarray, deg: float = 6.0) -> np.ndarray:
     return pose + np.radians(rng.normal(0, deg, pose.shape))
+
+
+def _clip(angles: np.ndarray) -> np.ndarray:
+    return np.clip(angles, hm.ANGLE_RANGES[:, 0], hm.ANGLE_RANGES[:, 1])
+
+
+def _draw(rng: np.random.Generator, pose: np.ndarray, deg: float, keep: Callable[[np.ndarray], bool]) -> np.ndarray:
+    """A jittered copy of `pose` for which `keep(angles)` holds (drawn again until it does)."""
+    for _ in range(1000):
+        angles = _clip(_jitter(rng, pose, deg))
+        if keep(angles):
+            return angles
+    raise RuntimeError("no pose satisfies the rule")
+
+
+def _apart(angles: np.ndarray) -> bool:
+    return float(tip_distance(angles[None])[0]) >= APART_M
+
+
+def _touching(angles: np.ndarray) -> bool:
+    return float(tip_distance(angles[None])[0]) <= TOUCH_M
+
+
+def _stays_apart(a: np.ndarray) -> Callable[[np.ndarray], bool]:
+    """A rule for a second pose b: the tips stay APART_M apart all the way from a to b."""
+    w = np.linspace(0.0, 1.0, 11)
+    return lambda b: bool(tip_distance(_blend(a, b, w)).min() >= APART_M)
 
 
 def _blend(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -93,15 +128,16 @@ def _stop_short(a: np.ndarray, b: np.ndarray, distance: float) -> float:
 def _one(rng: np.random.Generator, kind: str, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """Angles (T, 20), wrist (T, 3) and the pinch time of one sequence."""
     n = len(t)
-    relaxed = _jitter(rng, RELAXED)
+    relaxed = _draw(rng, RELAXED, 6.0, _apart)
     wrist = np.tile((0.2, 1.1, -0.35), (n, 1)) + rng.normal(0, 0.003, (n, 3))  # resting tremor
     pinch_at = np.nan
     if kind == "confirm":
         start, length = rng.uniform(0.2, 0.6), rng.uniform(0.15, 0.35)
-        angles = _blend(relaxed, _jitter(rng, PINCH, 3.0), _ramp(t, start, length))
+        angles = _blend(relaxed, _draw(rng, PINCH, 3.0, _touching), _ramp(t, start, length))
         pinch_at = start + length
     elif kind == "rest":
-        angles = _blend(relaxed, _jitter(rng, RELAXED, 10.0), 0.5 + 0.5 * np.sin(t * rng.uniform(0.5, 2)))
+        other = _draw(rng, RELAXED, 10.0, _stays_apart(relaxed))
+        angles = _blend(relaxed, other, 0.5 + 0.5 * np.sin(t * rng.uniform(0.5, 2)))
         wrist += np.cumsum(rng.normal(0, 0.002, (n, 3)), axis=0)
     elif kind == "wave":
         angles = _blend(relaxed, _jitter(rng, OPEN), _ramp(t, 0.1, 0.3))
@@ -116,15 +152,15 @@ def _one(rng: np.random.Generator, kind: str, t: np.ndarray) -> tuple[np.ndarray
     elif kind == "short_pinch":
         start, hold = rng.uniform(0.2, 0.8), rng.uniform(0.2, 0.9)
         w = _ramp(t, start, 0.2) - _ramp(t, start + 0.2 + hold, 0.2)
-        angles = _blend(relaxed, _jitter(rng, PINCH, 3.0), w)
+        angles = _blend(relaxed, _draw(rng, PINCH, 3.0, _touching), w)
     elif kind == "near_pinch":
         # Part of the way from relaxed towards the pinch: the tips stop 3-4.5 cm apart (canonical hand). The way is
         # cut where the tips come within that distance; a relaxed hand already closer does not move.
-        target = _jitter(rng, PINCH, 3.0)
+        target = _draw(rng, PINCH, 3.0, _touching)
         angles = _blend(relaxed, target, _stop_short(relaxed, target, rng.uniform(0.03, 0.045)) * _ramp(t, 0.3, 0.3))
     elif kind == "carry_pinch":
         start = rng.uniform(0.2, 0.6)
-        angles = _blend(relaxed, _jitter(rng, PINCH, 3.0), _ramp(t, start, 0.2))
+        angles = _blend(relaxed, _draw(rng, PINCH, 3.0, _touching), _ramp(t, start, 0.2))
         direction = rng.normal(0, 1, 3)
         wrist += _ramp(t, start + 0.3, 0.8)[:, None] * direction / np.linalg.norm(direction) * rng.uniform(0.2, 0.5)
     else:
@@ -172,4 +208,4 @@ def make_sequences(kinds: list[str], seconds: float = 3.5, seed: int = 0, noise:
     return Sequences(list(kinds), t_true + LATENCY_S, present,
                      hm.quantize_angles(fitted.angles).reshape(n, m, hm.N_ANGLES),
                      hm.quantize_scale(fitted.scale).reshape(n, m), fitted.wrist_pos.reshape(n, m, 3),
-                     pinch_at + LATENCY_S)
+                     pinch_at + LATENCY_S, tip_distance(angles.reshape(-1, hm.N_ANGLES)).reshape(n, m))
