@@ -51,6 +51,8 @@ _TABLE: tuple[Limit, ...] = (
     Limit("max_body_bytes", 1024 * 1024, "bytes", "one HTTP request body; larger answers 413"),
     Limit("header_timeout_s", 10, "seconds", "time to send a complete request head"),
     Limit("body_timeout_s", 60, "seconds", "time to send a request body of known length, after its head"),
+    Limit("storage_timeout_s", 2, "seconds", "a Redis request (or connection attempt) unanswered this long fails: "
+          "HTTP answers 503 `storage_unavailable`, the room runs on"),
     Limit("pending_connections_per_address", 64, "connections",
           "HTTP connections from one address that are not (yet) websockets"),
     # --- profiles and mocap

@@ -1,4 +1,5 @@
-"""`python -m sim load ...` (bots in a room), `mocap ...` (stream a BVH file as VMC), `failover ...` (kill a node)."""
+"""`python -m sim load ...` (bots in a room), `mocap ...` (stream a BVH file as VMC), `failover ...` (kill a node),
+`outage ...` (Redis restart, partition)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ commands:
   mocap   stream a BVH motion-capture file to the server as VMC over UDP
   cluster   start N nodes on one Redis, fill R rooms with bots, report per room and per node
   failover  start several nodes on one Redis, kill -9 one mid-session, measure the shoppers' way back
+  outage    restart Redis under a running cluster, then cut one node off from it, and measure what shoppers see
 
 python -m sim COMMAND --help shows the options of a command."""
 
@@ -36,6 +38,10 @@ def main(argv: list[str]) -> int:
         from sim.failover import main as failover_main
 
         return failover_main(rest)
+    if command == "outage":
+        from sim.outage import main as outage_main
+
+        return outage_main(rest)
     print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 

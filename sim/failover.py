@@ -72,7 +72,11 @@ def start_node(index: int, port: int, redis_url: str, prefix: str, data: Path, t
     args = [sys.executable, "-m", "server", "serve", "--port", str(port), "--redis", redis_url, "--redis-prefix",
             prefix, "--node-id", f"n{index}", "--data-dir", str(data / f"n{index}"), "--origin", "*",
             "--log-level", "warning"]
-    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The node's log goes to a file: a pipe nobody reads fills up (a Redis outage logs every heartbeat) and then
+    # blocks the node on its next log line.
+    data.mkdir(parents=True, exist_ok=True)
+    with open(data / f"n{index}.log", "ab") as log:
+        return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 
 async def wait_up(url: str, timeout: float = 30.0) -> None:

@@ -57,11 +57,20 @@ class Bus:
     async def _send(self) -> None:
         while True:
             message = await self._outbox.get()
-            try:
-                await self.client.xadd(self.key, {"m": json.dumps(message)}, maxlen=MAX_LEN, approximate=True)
-                self.sent += 1
-            except Exception:
-                log.exception("could not publish a cross-node message")
+            raw, delay = json.dumps(message), 0.1
+            while True:  # Redis away (restart, partition): the message waits, the rest queue behind it
+                try:
+                    await self.client.xadd(self.key, {"m": raw}, maxlen=MAX_LEN, approximate=True)
+                    self.sent += 1
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    # A timeout may hide a write that landed: sending again can deliver twice, which the
+                    # receivers' id check absorbs (at least once, never twice in effect).
+                    log.warning("could not publish a cross-node message (%s); retrying", type(exc).__name__)
+                    await asyncio.sleep(delay)
+                    delay = min(2.0, delay * 2)
 
     async def _read(self, last: str) -> None:
         while True:

@@ -13,6 +13,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from server import limits
 from server.storage.base import Doc, OutOfStock, Reservation, Storage, VersionConflict, check_lines
 
 _RESERVE = """
@@ -70,7 +71,11 @@ class RedisStorage(Storage):
     def __init__(self, url: str, prefix: str = "plaza:") -> None:
         self.prefix = prefix
         # A blocking pool: a burst of requests (a sale opening) waits for a connection instead of failing.
-        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=32, timeout=20, decode_responses=True)
+        # Socket timeouts: a Redis cut off by the network never answers nor resets, and a request would hang with
+        # its shopper; with them it fails after storage_timeout_s and the shopper gets a 503 to retry.
+        wait = limits.get("storage_timeout_s")
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=32, timeout=20, decode_responses=True,
+                                                        socket_timeout=wait, socket_connect_timeout=wait)
         self.client = aioredis.Redis(connection_pool=pool)
         self._reserve = self.client.register_script(_RESERVE)
         self._settle_script = self.client.register_script(_SETTLE)
