@@ -8,11 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from server.mocap.bvh import load_bvh
-from server.mocap.fk import body_fk, body_offsets
+from server.mocap.bvh import load_bvh, parse_bvh
+from server.mocap.fk import body_fk, body_offsets, quat_rotate
 from server.mocap.retarget import retarget_clip
 from server.realtime.skeleton import BODY_INDEX as J
-from tests.test_mocap_bvh import DATA, needs_clips
+from tests.test_mocap_bvh import ARMS_DOWN, DATA, _bvh_from_tree, needs_clips
 
 HEIGHT = 1.70
 
@@ -37,3 +37,57 @@ def test_planted_foot_touches_the_floor(name):
     # Our ankle stands 0.08 m above the floor (hips 0.95 - 0.05 - 0.42 - 0.40 at 1.70 m).
     standing_ankle = float(body_offsets(HEIGHT)[[0, J["leftUpperLeg"], J["leftLowerLeg"], J["leftFoot"]], 1].sum())
     assert abs(float(np.median(planted)) - standing_ankle) < 0.015
+
+
+def _tilt_deg(v: np.ndarray) -> np.ndarray:
+    return np.degrees(np.arccos(np.clip(v[..., 1] / np.linalg.norm(v, axis=-1), -1.0, 1.0)))
+
+
+@needs_clips
+def test_head_with_a_forward_pointing_site_stays_upright():
+    # ReActIdle's head (`face`) ends in a nose site in front of it, not above it.
+    clip = load_bvh(DATA / "reactidle003_genuine_idle.bvh")
+    rt, hips, local = retarget_clip(clip, HEIGHT)
+    pos, rot = body_fk(hips, local, HEIGHT)
+    head_rot = rot[:, J["head"]]
+    up = quat_rotate(head_rot, np.array([0.0, 1.0, 0.0]))
+    forward = quat_rotate(head_rot, np.array([0.0, 0.0, 1.0]))
+    # Our head's up is the source head's up (its rest neck -> head direction carried by the head's rotation).
+    _, src_rot = clip.fk()
+    face = rt.mapping["head"]
+    src_up = quat_rotate(rt.frame_align, quat_rotate(src_rot[:, face], clip.offsets[face]))
+    cos = np.sum(up * src_up, axis=-1) / np.linalg.norm(src_up, axis=-1)
+    assert np.degrees(np.arccos(np.clip(cos, -1, 1))).max() < 3.0
+    # Upright and looking forward (was ~134 degrees off: the face turned down and back). The ~21 degrees left
+    # are the performer's: the neck channel pitches 18 degrees forward and the face barely counter-rotates.
+    assert np.median(_tilt_deg(up)) < 25.0 and _tilt_deg(up).max() < 30.0
+    body_forward = quat_rotate(rot[:, J["hips"]], np.array([0.0, 0.0, 1.0]))
+    flat = forward[:, [0, 2]] / np.linalg.norm(forward[:, [0, 2]], axis=-1, keepdims=True)
+    flat_body = body_forward[:, [0, 2]] / np.linalg.norm(body_forward[:, [0, 2]], axis=-1, keepdims=True)
+    assert np.min(np.sum(flat * flat_body, axis=-1)) > 0.8
+    # The eyes (0.07 m up the head at 1.70 m) stay above the skull base and the neck in every frame.
+    eye = pos[:, J["head"]] + 0.07 * up
+    assert np.all(eye[:, 1] > pos[:, J["head"], 1] + 0.03)
+    assert np.all(eye[:, 1] > pos[:, J["neck"], 1] + 0.1)
+
+
+@needs_clips
+def test_head_with_an_upward_site_is_unchanged():
+    # CMU's Head End Site points up the skull: it stays the head's rest direction (tilt as before, ~9 degrees).
+    clip = load_bvh(DATA / "cmu131_01_walk_start_stop.bvh")
+    _, hips, local = retarget_clip(clip, HEIGHT)
+    _, rot = body_fk(hips, local, HEIGHT)
+    up = quat_rotate(rot[:, J["head"]], np.array([0.0, 1.0, 0.0]))
+    assert np.median(_tilt_deg(up)) < 15.0
+
+
+def test_synthetic_rig_with_a_nose_site_keeps_the_head_upright():
+    # The Mixamo-named rig of test_mocap_bvh with its head's End Site moved in front of the head (a nose).
+    zero = [0.0] * (6 + 3 * (len(ARMS_DOWN) - 1))
+    text = _bvh_from_tree(ARMS_DOWN, [zero])
+    assert text.count("OFFSET 0.0 5.0 0.0") == 1
+    clip = parse_bvh(text.replace("OFFSET 0.0 5.0 0.0", "OFFSET 0.0 -1.0 4.0"))
+    _, hips, local = retarget_clip(clip, HEIGHT)
+    _, rot = body_fk(hips, local, HEIGHT)
+    up = quat_rotate(rot[0, J["head"]], np.array([0.0, 1.0, 0.0]))
+    assert up == pytest.approx([0.0, 1.0, 0.0], abs=1e-6)

@@ -335,11 +335,28 @@ def _rest_directions(
     end = end_rest.get(s)
     if end is not None:
         d_src = quat_rotate(g, end) * unit - rest_m[s]
+        if name == "head":
+            d_src = _head_up(d_src, s, mapping, rest_m)
         if np.linalg.norm(d_src) > 1e-4:
             first = PRIMARY_CHILD[name]
             d_ours = BODY_REST_OFFSETS[J[first]] if first else np.array(LEAF_DIRECTION[name])
             return d_ours, d_src
     return None
+
+
+def _head_up(site: np.ndarray, s: int, mapping: dict[str, int], rest_m: np.ndarray) -> np.ndarray:
+    """The head's rest up direction: its End Site if that points up the neck, else the neck -> head direction.
+
+    Some rigs (ReActIdle's `face`) end the head in a nose/eye site in front of it. Aligning our up-pointing
+    head bone with that pitched the head ~45 degrees down (the eyes below the skull base).
+    """
+    below = next((mapping[n] for n in ("neck", "upperChest", "chest", "spine", "hips")
+                  if n in mapping and np.linalg.norm(rest_m[s] - rest_m[mapping[n]]) > 1e-4), None)
+    if below is None:
+        return site
+    neck_dir = rest_m[s] - rest_m[below]
+    cos = float(np.dot(site, neck_dir)) / (float(np.linalg.norm(site) * np.linalg.norm(neck_dir)) + 1e-12)
+    return site if cos > np.cos(np.radians(45.0)) else neck_dir
 
 
 def _leg_length(rest_m: np.ndarray, mapping: dict[str, int], side: str) -> float | None:
