@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from server.mocap.bvh import load_bvh, parse_bvh
-from server.mocap.fk import body_fk, body_offsets, quat_rotate
+from server.mocap.bvh import BvhClip, drop_synthetic_tpose, load_bvh, parse_bvh
+from server.mocap.fk import body_fk, body_offsets, quat_angle, quat_rotate
+from server.mocap.ingest import BindOptions, MocapSources
 from server.mocap.retarget import retarget_clip
 from server.realtime.skeleton import BODY_INDEX as J
 from tests.test_mocap_bvh import ARMS_DOWN, DATA, _bvh_from_tree, needs_clips
@@ -91,3 +92,69 @@ def test_synthetic_rig_with_a_nose_site_keeps_the_head_upright():
     _, rot = body_fk(hips, local, HEIGHT)
     up = quat_rotate(rot[0, J["head"]], np.array([0.0, 1.0, 0.0]))
     assert up == pytest.approx([0.0, 1.0, 0.0], abs=1e-6)
+
+
+def _with_tpose_first(clip: BvhClip) -> BvhClip:
+    """The clip with a synthetic T-pose frame put first (every rotation zero, the root where frame 0 has it),
+    as many CMU conversions have; the shared walk has none."""
+    rest = clip.motion[0].copy()
+    col = 0
+    for chans in clip.channels:
+        for i, c in enumerate(chans):
+            if c.endswith("rotation"):
+                rest[col + i] = 0.0
+        col += len(chans)
+    return BvhClip(clip.names, clip.parents, clip.offsets, clip.channels, clip.end_sites, clip.frame_time,
+                   np.vstack((rest, clip.motion)))
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.hips: list[np.ndarray] = []
+        self.rots: list[np.ndarray] = []
+
+    def __call__(self, room_id, avatar_id, hips, rots, now) -> None:
+        self.hips.append(np.array(hips))
+        self.rots.append(np.array(rots))
+
+
+def test_synthetic_tpose_detection():
+    zero = [0.0] * (6 + 3 * (len(ARMS_DOWN) - 1))
+    bent = list(zero)
+    bent[6 + 3 * 6] = 60.0  # frame 1 lifts the left arm 60 degrees: frame 0 is a synthetic rest frame
+    clip = parse_bvh(_bvh_from_tree(ARMS_DOWN, [zero, bent, bent]))
+    assert drop_synthetic_tpose(clip).frame_count == 2
+    slow = list(zero)
+    slow[6 + 3 * 6] = 3.0  # a capture that starts at rest and moves on slowly keeps its first frame
+    clip = parse_bvh(_bvh_from_tree(ARMS_DOWN, [zero, slow, slow]))
+    assert drop_synthetic_tpose(clip) is clip
+
+
+@needs_clips
+def test_cmu_walk_loops_without_a_jump_or_a_tpose():
+    clip = load_bvh(DATA / "cmu131_01_walk_start_stop.bvh")
+    assert drop_synthetic_tpose(clip) is clip  # the shared walk starts in motion
+    tposed = _with_tpose_first(clip)
+    assert drop_synthetic_tpose(tposed).frame_count == clip.frame_count
+    _, _, local = retarget_clip(tposed, HEIGHT)
+    tpose = local[0]
+    sink = _Sink()
+    reg = MocapSources(sink)
+    sid, _ = reg.create()
+    reg.bind(sid, "r", 1, BindOptions(height_m=HEIGHT))
+    duration = reg.start_playback(sid, tposed, now=0.0)
+    assert duration == pytest.approx((clip.frame_count - 1) * clip.frame_time)
+    ticks = np.arange(0.0, duration + 1.0, 1 / 60)  # through the loop seam and one second on
+    for now in ticks:
+        reg.tick(float(now))
+    hips, rots = np.array(sink.hips), np.array(sink.rots)
+    assert len(hips) == len(ticks)
+    step = np.linalg.norm(np.diff(hips, axis=0), axis=1)
+    assert step.max() < 0.1  # was 2.7 m at the seam: the walk jumped back to its start
+    # The body walks on from where the first loop ended (~3 m from the start), it is not sent back.
+    end_of_loop = hips[ticks < duration][-1]
+    assert np.linalg.norm(hips[-1, [0, 2]] - end_of_loop[[0, 2]]) < 1.0
+    assert np.linalg.norm(end_of_loop[[0, 2]] - hips[0, [0, 2]]) > 2.0
+    # No tick shows the synthetic T-pose (CMU's rest: arms hanging, legs apart).
+    differs = np.degrees(quat_angle(rots[:, 1:], tpose[1:])).max(axis=1)
+    assert differs.min() > 5.0
