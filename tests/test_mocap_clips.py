@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from server.mocap.bvh import BvhClip, drop_synthetic_tpose, load_bvh, parse_bvh
+from server.mocap.bvh import BvhClip, LoopingTrack, drop_synthetic_tpose, load_bvh, parse_bvh
 from server.mocap.fk import body_fk, body_offsets, quat_angle, quat_rotate
 from server.mocap.ingest import BindOptions, MocapSources
 from server.mocap.retarget import retarget_clip
@@ -158,3 +158,31 @@ def test_cmu_walk_loops_without_a_jump_or_a_tpose():
     # No tick shows the synthetic T-pose (CMU's rest: arms hanging, legs apart).
     differs = np.degrees(quat_angle(rots[:, 1:], tpose[1:])).max(axis=1)
     assert differs.min() > 5.0
+
+
+def _straight_walk(metres: float, seconds: float = 2.0, rate: float = 30.0) -> LoopingTrack:
+    n = int(seconds * rate) + 1
+    root = np.zeros((n, 3))
+    root[:, 1] = 0.95
+    root[:, 2] = np.linspace(0.0, metres, n)
+    rots = np.tile([0.0, 0.0, 0.0, 1.0], (n, 22, 1))
+    return LoopingTrack(root, rots, 1.0 / rate)
+
+
+def test_a_travelling_loop_paces_within_its_length_and_turns_smoothly():
+    track = _straight_walk(3.0)
+    t = np.arange(0.0, 10 * track.duration, 1 / 60)
+    hips, rots = track.sample(t)
+    assert np.linalg.norm(np.diff(hips, axis=0), axis=1).max() < 0.1
+    # Ten loops walking straight on would end 30 m away; turned at every seam it stays on its 3 m line.
+    assert np.abs(hips[:, 2]).max() < 3.0 + 1e-6 and np.abs(hips[:, 0]).max() < 1e-6
+    turn = np.degrees(quat_angle(rots[1:, 0], rots[:-1, 0]))
+    assert turn.max() < 6.0  # 180 degrees over one second (smoothstep), not in one tick
+    assert quat_angle(rots[int(1.5 * track.duration * 60), 0], np.array([0.0, 1.0, 0.0, 0.0])) < 1e-6  # back
+
+
+def test_an_idle_loop_does_not_drift():
+    track = _straight_walk(0.03)  # ends 3 cm from its start, like the ReActIdle clip
+    hips, _ = track.sample(np.arange(0.0, 100 * track.duration, 1 / 60))
+    assert np.abs(hips[:, 2]).max() < 0.03 + 1e-6  # carried, 100 loops would have drifted 3 m
+    assert np.linalg.norm(np.diff(hips, axis=0), axis=1).max() < 0.01

@@ -253,14 +253,21 @@ class LoopingTrack:
     """A root track (N, 3) plus rotations (N, J, 4) at a fixed frame time, sampled at any time by lerp/slerp.
 
     Joint 0's rotation is the root's world rotation (our frame, +Y up). The clip loops with period
-    (N - 1) * frame_time. Each new loop is re-anchored: turned about +Y by the clip's net heading change and
-    moved so it starts where the previous loop ended (a walk goes on instead of jumping ~3 m back to its
-    start). The pose (and the hips' height) then cross-fades from the last frame for `seam_fade_s` so the
-    body does not snap from the clip's end pose to its start pose in one tick.
+    (N - 1) * frame_time. Each new loop of a travelling clip is re-anchored: turned about +Y by the clip's
+    net heading change and moved so it starts where the previous loop ended (a walk goes on instead of
+    jumping ~3 m back to its start). The pose (and the hips' height) then cross-fades from the last frame
+    for `seam_fade_s` so the body does not snap from the clip's end pose to its start pose in one tick.
+
+    Only a clip that travels (more than TURNAROUND_M from start to end) is re-anchored; an idle that ends a
+    few cm from its start just fades back (carried, its drift would add up over hours). A travelling clip
+    that does not turn back by itself is also turned 180 degrees per loop, so it paces back and forth within
+    about its own length instead of walking out of the store; the body turns on the spot over `turn_s`.
     """
 
+    TURNAROUND_M = 0.5
+
     def __init__(self, root_pos: np.ndarray, rots: np.ndarray, frame_time: float, loop: bool = True,
-                 seam_fade_s: float = 0.25) -> None:
+                 seam_fade_s: float = 0.25, turn_s: float = 1.0) -> None:
         self.root_pos = np.asarray(root_pos, dtype=np.float64)
         self.rots = np.asarray(rots, dtype=np.float64)
         self.frame_time = float(frame_time)
@@ -271,9 +278,17 @@ class LoopingTrack:
         # Per loop: turn by `turn` about +Y and shift by `step` (horizontal, complex z + i x: a turn by theta
         # about +Y multiplies it by e^(i theta)).
         first, last = self.root_pos[0], self.root_pos[-1]
-        self.turn = _heading(self.rots[-1, 0]) - _heading(self.rots[0, 0])
         self._p0 = complex(first[2], first[0])
         self._step = complex(last[2] - first[2], last[0] - first[0])
+        net = _heading(self.rots[-1, 0]) - _heading(self.rots[0, 0])
+        wrapped = (net + math.pi) % (2.0 * math.pi) - math.pi
+        travels = abs(self._step) > self.TURNAROUND_M
+        if not travels:  # an idle: carrying its few cm and degrees would drift it away over hours
+            self._step, net = 0j, 0.0
+        # A per-loop turn near 0 makes the loop starts a straight line; near pi they stay within ~|step|.
+        self.extra_turn = math.pi if travels and abs(wrapped) < 0.5 * math.pi else 0.0
+        self.turn = net + self.extra_turn
+        self.turn_s = max(1e-6, min(float(turn_s), 0.5 * self.duration))
 
     def finished(self, t: float) -> bool:
         return not self.loop and t > self.duration
@@ -312,6 +327,11 @@ class LoopingTrack:
         k = np.floor(np.maximum(t, 0.0) / self.duration)
         u = np.maximum(t, 0.0) - k * self.duration
         pos, rots = self._anchor(k, *self._frames(u))
+        if self.extra_turn:
+            # The loop's path is already turned; the body turns on the spot from where it faced.
+            s = np.clip(u / self.turn_s, 0.0, 1.0)
+            left = np.where(k >= 1, self.extra_turn * (1.0 - s * s * (3.0 - 2.0 * s)), 0.0)
+            rots[..., 0, :] = quat_mul(_yaw_quat(-left), rots[..., 0, :])
         if self.seam_fade_s > 0.0:
             fading = (k >= 1) & (u < self.seam_fade_s)
             if np.any(fading):
