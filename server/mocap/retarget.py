@@ -13,6 +13,8 @@ How (in words, because the details matter):
    joint, A_t rotates our T-pose bone direction onto the source's rest bone direction, so
    world_t = G W_source G^-1 A_t makes our bone point where the source bone points. Trunk joints align a
    full frame (bone direction + the body's left) so they do not pick up a spurious twist.
+   The head's rest direction is its End Site only when that points up the neck; a forward site (a nose,
+   ReActIdle's `face`) gives way to the neck -> head direction.
 4. Missing joints (no upperChest, no toes, no hands) keep the identity local rotation: their children's
    locals absorb the motion, so world directions are still right.
 5. Scale: leg length along the bones (hip drop + thigh + shin) maps to ours (0.87 m at 1.70 m, scaled with
