@@ -126,9 +126,15 @@ def test_looping_track_resamples_with_slerp_and_loops():
     pos, r = track.sample(0.25)
     assert pos == pytest.approx([0.5, 0, 0])
     assert quat_angle(r[0], quat_from_axis_angle(np.array([0, 0, 1.0]), np.pi / 4)) < 1e-9
-    # the loop restarts at frame 0 after (N - 1) frame times, no blending across the seam
-    pos, _ = track.sample(1.1)
-    assert pos == pytest.approx([0.2, 0, 0])
+    # the second loop starts where the first ended (re-anchored, no jump back to x = 0), turned around
+    # because the clip travels 2 m: it walks back ...
+    sharp = LoopingTrack(track.root_pos, rots, 0.5, seam_fade_s=0.0)
+    pos, _ = sharp.sample(1.1)
+    assert pos == pytest.approx([1.8, 0, 0])
+    # ... and by default fades in from the last frame over 0.25 s (smoothstep: 35% of the way at 0.1 s)
+    pos, r = track.sample(np.array([1.0, 1.1, 1.3]))
+    assert pos[:, 0] == pytest.approx([2.0, 2.0 - 0.2 * 0.352, 1.4])
+    assert quat_angle(r[0, 0], rots[-1, 0]) < 1e-9
     times_pos, times_rots = track.resample(60.0)
     assert times_pos.shape == (61, 3) and times_rots.shape == (61, 1, 4)
     once = LoopingTrack(track.root_pos, rots, 0.5, loop=False)

@@ -165,8 +165,8 @@ def test_bvh_playback_ticks_at_60_hz_and_loops():
     pos, _ = body_fk(sink.calls[30][2], sink.calls[30][3])
     arm = pos[BODY_INDEX["leftLowerArm"]] - pos[BODY_INDEX["leftUpperArm"]]
     assert math.degrees(math.atan2(-arm[1], arm[0])) == pytest.approx(45.0, abs=0.5)
-    reg.tick(100.0 + 1.5)  # looped: back at the first half of the clip
-    assert sink.calls[-1][2][2] == pytest.approx(1.0 + 0.3, abs=1e-6)
+    reg.tick(100.0 + 1.5)  # looped: the second walk starts where the first ended, turned around: half way back
+    assert sink.calls[-1][2][2] == pytest.approx(1.0 + 0.6 - 0.3, abs=1e-6)
     reg.stop(sid)
     assert reg.tick(102.0) == 0
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from server.mocap.fk import chain_fk, quat_from_euler_deg, quat_slerp
+from server.mocap.fk import chain_fk, quat_from_euler_deg, quat_mul, quat_slerp
 
 MAX_JOINTS = 1024
 MAX_FRAMES = 2_000_000
@@ -220,23 +220,101 @@ def load_bvh(path: str | Path) -> BvhClip:
     return parse_bvh(text)
 
 
+def drop_synthetic_tpose(clip: BvhClip, still_deg: float = 0.5, jump_deg: float = 10.0) -> BvhClip:
+    """The clip without a leading synthetic T-pose: frame 0 with every rotation ~zero (the rest pose some
+    converters put first, CMU conversions among them) while frame 1 is far from it. A real first frame is
+    kept: a capture is never exactly at rest, and if it is, the next frame is close to it.
+    """
+    if clip.frame_count < 3:
+        return clip
+    _, rots = clip.local_transforms()
+    w = np.abs(rots[:2, :, 3]).clip(0.0, 1.0)
+    angle0 = np.degrees(2.0 * np.arccos(w[0]))  # each joint's turn from rest in frame 0 ...
+    change = np.degrees(2.0 * np.arccos(np.abs(np.sum(rots[0] * rots[1], axis=-1)).clip(0.0, 1.0)))  # ... 0 -> 1
+    if angle0.max() > still_deg or change.max() < jump_deg:
+        return clip
+    return BvhClip(clip.names, clip.parents, clip.offsets, clip.channels, clip.end_sites, clip.frame_time,
+                   clip.motion[1:])
+
+
+def _heading(q: np.ndarray) -> float:
+    """Yaw (radians about +Y) of a rotation: where it turns our forward (+Z)."""
+    x, y, z, w = (float(v) for v in q)
+    fx, fz = 2.0 * (x * z + w * y), 1.0 - 2.0 * (x * x + y * y)
+    return math.atan2(fx, fz)
+
+
+def _yaw_quat(theta: np.ndarray) -> np.ndarray:
+    half = 0.5 * np.asarray(theta, dtype=np.float64)
+    return np.stack((np.zeros_like(half), np.sin(half), np.zeros_like(half), np.cos(half)), axis=-1)
+
+
 class LoopingTrack:
     """A root track (N, 3) plus rotations (N, J, 4) at a fixed frame time, sampled at any time by lerp/slerp.
 
-    The clip loops with period (N - 1) * frame_time: the last frame is shown and the next tick starts
-    again at frame 0, without interpolating across the seam (which would drag a walking root back).
+    Joint 0's rotation is the root's world rotation (our frame, +Y up). The clip loops with period
+    (N - 1) * frame_time. Each new loop of a travelling clip is re-anchored: turned about +Y by the clip's
+    net heading change and moved so it starts where the previous loop ended (a walk goes on instead of
+    jumping ~3 m back to its start). The pose (and the hips' height) then cross-fades from the last frame
+    for `seam_fade_s` so the body does not snap from the clip's end pose to its start pose in one tick.
+
+    Only a clip that travels (more than TURNAROUND_M from start to end) is re-anchored; an idle that ends a
+    few cm from its start just fades back (carried, its drift would add up over hours). A travelling clip
+    that does not turn back by itself is also turned 180 degrees per loop, so it paces back and forth within
+    about its own length instead of walking out of the store; the body turns on the spot over `turn_s`.
     """
 
-    def __init__(self, root_pos: np.ndarray, rots: np.ndarray, frame_time: float, loop: bool = True) -> None:
+    TURNAROUND_M = 0.5
+
+    def __init__(self, root_pos: np.ndarray, rots: np.ndarray, frame_time: float, loop: bool = True,
+                 seam_fade_s: float = 0.25, turn_s: float = 1.0) -> None:
         self.root_pos = np.asarray(root_pos, dtype=np.float64)
         self.rots = np.asarray(rots, dtype=np.float64)
         self.frame_time = float(frame_time)
         self.loop = loop
         self.frame_count = self.rots.shape[0]
         self.duration = max(self.frame_count - 1, 0) * self.frame_time
+        self.seam_fade_s = max(0.0, min(float(seam_fade_s), 0.5 * self.duration))
+        # Per loop: turn by `turn` about +Y and shift by `step` (horizontal, complex z + i x: a turn by theta
+        # about +Y multiplies it by e^(i theta)).
+        first, last = self.root_pos[0], self.root_pos[-1]
+        self._p0 = complex(first[2], first[0])
+        self._step = complex(last[2] - first[2], last[0] - first[0])
+        net = _heading(self.rots[-1, 0]) - _heading(self.rots[0, 0])
+        wrapped = (net + math.pi) % (2.0 * math.pi) - math.pi
+        travels = abs(self._step) > self.TURNAROUND_M
+        if not travels:  # an idle: carrying its few cm and degrees would drift it away over hours
+            self._step, net = 0j, 0.0
+        # A per-loop turn near 0 makes the loop starts a straight line; near pi they stay within ~|step|.
+        self.extra_turn = math.pi if travels and abs(wrapped) < 0.5 * math.pi else 0.0
+        self.turn = net + self.extra_turn
+        self.turn_s = max(1e-6, min(float(turn_s), 0.5 * self.duration))
 
     def finished(self, t: float) -> bool:
         return not self.loop and t > self.duration
+
+    def _frames(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Interpolated root and rotations at clip times u (0..duration), not anchored."""
+        f = u / self.frame_time
+        i0 = np.clip(np.floor(f).astype(np.int64), 0, self.frame_count - 1)
+        i1 = np.minimum(i0 + 1, self.frame_count - 1)
+        a = f - i0
+        pos = self.root_pos[i0] + (self.root_pos[i1] - self.root_pos[i0]) * a[..., None]
+        rots = quat_slerp(self.rots[i0], self.rots[i1], np.broadcast_to(a[..., None], self.rots[i0].shape[:-1]))
+        return pos, rots
+
+    def _anchor(self, k: np.ndarray, pos: np.ndarray, rots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Place frames of loop k: T^k, T = turn about +Y around the start, then move the start to the end."""
+        theta = k * self.turn
+        spin = np.exp(1j * theta)
+        e = np.exp(1j * self.turn)
+        # start of loop k = p0 + step * (1 + e + ... + e^(k-1)), a geometric sum in closed form
+        reps = k if abs(self.turn) < 1e-9 else (1.0 - spin) / (1.0 - e)
+        w = (pos[..., 2] + 1j * pos[..., 0] - self._p0) * spin + self._p0 + self._step * reps
+        pos = np.stack((w.imag, pos[..., 1], w.real), axis=-1)
+        rots = rots.copy()
+        rots[..., 0, :] = quat_mul(_yaw_quat(theta), rots[..., 0, :])
+        return pos, rots
 
     def sample(self, t: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
         """Root position and rotations at time(s) t (seconds since the start)."""
@@ -244,13 +322,26 @@ class LoopingTrack:
         if self.frame_count == 1 or self.duration <= 0.0:
             idx = np.zeros(t.shape, dtype=np.int64)
             return self.root_pos[idx], self.rots[idx]
-        t = np.mod(t, self.duration) if self.loop else np.clip(t, 0.0, self.duration)
-        f = t / self.frame_time
-        i0 = np.clip(np.floor(f).astype(np.int64), 0, self.frame_count - 1)
-        i1 = np.minimum(i0 + 1, self.frame_count - 1)
-        a = f - i0
-        pos = self.root_pos[i0] + (self.root_pos[i1] - self.root_pos[i0]) * a[..., None]
-        rots = quat_slerp(self.rots[i0], self.rots[i1], np.broadcast_to(a[..., None], self.rots[i0].shape[:-1]))
+        if not self.loop:
+            return self._frames(np.clip(t, 0.0, self.duration))
+        k = np.floor(np.maximum(t, 0.0) / self.duration)
+        u = np.maximum(t, 0.0) - k * self.duration
+        pos, rots = self._anchor(k, *self._frames(u))
+        if self.extra_turn:
+            # The loop's path is already turned; the body turns on the spot from where it faced.
+            s = np.clip(u / self.turn_s, 0.0, 1.0)
+            left = np.where(k >= 1, self.extra_turn * (1.0 - s * s * (3.0 - 2.0 * s)), 0.0)
+            rots[..., 0, :] = quat_mul(_yaw_quat(-left), rots[..., 0, :])
+        if self.seam_fade_s > 0.0:
+            fading = (k >= 1) & (u < self.seam_fade_s)
+            if np.any(fading):
+                end_pos, end_rots = self._anchor(k - 1, np.broadcast_to(self.root_pos[-1], pos.shape),
+                                                 np.broadcast_to(self.rots[-1], rots.shape))
+                s = u / self.seam_fade_s
+                s = s * s * (3.0 - 2.0 * s)  # smoothstep: no kink at either end of the fade
+                w = np.where(fading, s, 1.0)
+                pos = end_pos + (pos - end_pos) * w[..., None]
+                rots = quat_slerp(end_rots, rots, np.broadcast_to(w[..., None], rots.shape[:-1]))
         return pos, rots
 
     def resample(self, rate_hz: float = 60.0, duration: float | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from server import limits
-from server.mocap.bvh import BvhClip, LoopingTrack
+from server.mocap.bvh import BvhClip, LoopingTrack, drop_synthetic_tpose
 from server.mocap.fk import body_offsets
 from server.mocap.osc import OscError, parse_packet_limited
 from server.mocap.retarget import retarget_clip
@@ -156,8 +156,11 @@ def _vmc_scale(frame: VmcFrame, height_m: float) -> float:
 
 
 def make_track(clip: BvhClip, height_m: float, loop: bool = True) -> LoopingTrack:
-    """Retarget a clip once to an avatar height; the track starts on the stage origin (height kept)."""
-    _, hips, local = retarget_clip(clip, height_m)
+    """Retarget a clip once to an avatar height; the track starts on the stage origin (height kept).
+
+    A leading synthetic T-pose frame is not played (it would flash a rest pose at the start of every loop).
+    """
+    _, hips, local = retarget_clip(drop_synthetic_tpose(clip), height_m)
     hips = hips - np.array([hips[0, 0], 0.0, hips[0, 2]])
     return LoopingTrack(hips, local, clip.frame_time, loop)
 

@@ -13,9 +13,12 @@ How (in words, because the details matter):
    joint, A_t rotates our T-pose bone direction onto the source's rest bone direction, so
    world_t = G W_source G^-1 A_t makes our bone point where the source bone points. Trunk joints align a
    full frame (bone direction + the body's left) so they do not pick up a spurious twist.
+   The head's rest direction is its End Site only when that points up the neck; a forward site (a nose,
+   ReActIdle's `face`) gives way to the neck -> head direction.
 4. Missing joints (no upperChest, no toes, no hands) keep the identity local rotation: their children's
    locals absorb the motion, so world directions are still right.
-5. Scale: hips height above the feet in the rest pose maps to ours (0.87 m at 1.70 m, scaled with height).
+5. Scale: leg length along the bones (hip drop + thigh + shin) maps to ours (0.87 m at 1.70 m, scaled with
+   height), as for VMC; the rest pose's vertical leg height would undercount splayed rest legs.
 """
 
 from __future__ import annotations
@@ -216,13 +219,16 @@ class Retargeter:
         if unit_scale is None:
             unit_scale = guess_unit_scale(float(np.dot(up, up) ** 0.5))
         rest_m = rest_ours * unit_scale
-        # Scale: hips height above the ankles in the rest pose, ours vs the source's.
-        feet = [rest_m[mapping[f]] for f in ("leftFoot", "rightFoot") if f in mapping]
+        # Scale: leg length from bone lengths (hip drop below the hips + thigh + shin), ours vs the source's, the
+        # rule VMC uses. The rest pose's vertical hips-over-ankles height undercounts splayed rest legs (CMU's:
+        # feet floated ~5 cm); bone lengths do not depend on the rest pose.
         target_off = body_offsets(height_m)
-        if feet:
-            src_len = rest_m[mapping["hips"], 1] - float(np.mean([f[1] for f in feet]))
-            tgt_len = -(target_off[J["leftUpperLeg"], 1] + target_off[J["leftLowerLeg"], 1]
-                        + target_off[J["leftFoot"], 1])
+        legs = [_leg_length(rest_m, mapping, side) for side in ("left", "right")]
+        legs = [v for v in legs if v is not None]
+        if legs:
+            src_len = float(np.mean(legs))
+            tgt_len = (abs(target_off[J["leftUpperLeg"], 1]) + float(np.linalg.norm(target_off[J["leftLowerLeg"]]))
+                       + float(np.linalg.norm(target_off[J["leftFoot"]])))
         else:
             src_len = float(np.linalg.norm(up)) * unit_scale
             tgt_len = float(np.sum(target_off[[J["spine"], J["chest"], J["upperChest"], J["neck"], J["head"]], 1]))
@@ -331,11 +337,37 @@ def _rest_directions(
     end = end_rest.get(s)
     if end is not None:
         d_src = quat_rotate(g, end) * unit - rest_m[s]
+        if name == "head":
+            d_src = _head_up(d_src, s, mapping, rest_m)
         if np.linalg.norm(d_src) > 1e-4:
             first = PRIMARY_CHILD[name]
             d_ours = BODY_REST_OFFSETS[J[first]] if first else np.array(LEAF_DIRECTION[name])
             return d_ours, d_src
     return None
+
+
+def _head_up(site: np.ndarray, s: int, mapping: dict[str, int], rest_m: np.ndarray) -> np.ndarray:
+    """The head's rest up direction: its End Site if that points up the neck, else the neck -> head direction.
+
+    Some rigs (ReActIdle's `face`) end the head in a nose/eye site in front of it. Aligning our up-pointing
+    head bone with that pitched the head ~45 degrees down (the eyes below the skull base).
+    """
+    below = next((mapping[n] for n in ("neck", "upperChest", "chest", "spine", "hips")
+                  if n in mapping and np.linalg.norm(rest_m[s] - rest_m[mapping[n]]) > 1e-4), None)
+    if below is None:
+        return site
+    neck_dir = rest_m[s] - rest_m[below]
+    cos = float(np.dot(site, neck_dir)) / (float(np.linalg.norm(site) * np.linalg.norm(neck_dir)) + 1e-12)
+    return site if cos > np.cos(np.radians(45.0)) else neck_dir
+
+
+def _leg_length(rest_m: np.ndarray, mapping: dict[str, int], side: str) -> float | None:
+    """Hips-to-ankle length along the bones (hip drop + thigh + shin) of one side, or None if unmapped."""
+    names = ("hips", f"{side}UpperLeg", f"{side}LowerLeg", f"{side}Foot")
+    if not all(n in mapping for n in names):
+        return None
+    hips, hip, knee, ankle = (rest_m[mapping[n]] for n in names)
+    return abs(float(hips[1] - hip[1])) + float(np.linalg.norm(knee - hip) + np.linalg.norm(ankle - knee))
 
 
 def guess_unit_scale(hips_to_head: float) -> float:
