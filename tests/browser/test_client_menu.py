@@ -129,3 +129,47 @@ def test_a_name_typed_on_a_screen_is_checked_and_seen_by_others(new_page, server
     alice.wait_for_function("window.plaza.room && window.plaza.room.connected", timeout=30000)
     assert alice.evaluate("plaza.room.session.welcome.name") == "Zoë Smith"
     assert alice.errors == [] and bob.errors == []
+
+
+def test_the_headset_map_takes_a_shopper_across_the_store_in_jumps_the_server_allows(new_page, server_url,
+                                                                                      output_dir) -> None:
+    """Menu -> "Store map": a directory panel in front of the eyes, every label whole; choosing the farthest place
+    (beyond the 12 m a single teleport may go) brings the shopper there in several jumps, each one accepted by the
+    server."""
+    page = _open(new_page, f"{server_url}/?emulate=quest3&scene=launch-hall&name=Mapper", {"width": 480, "height": 360})
+    page.wait_for_function("window.plaza.room && window.plaza.room.connected", timeout=30000)
+    page.evaluate("""() => { window.__teleports = []; const room = plaza.room;
+        const original = room.teleport.bind(room);
+        room.teleport = (x, y, z) => {
+            const p = original(x, y, z); p.then((a) => window.__teleports.push(a)); return p; }; }""")
+    assert page.evaluate("plaza.enterVR()") is True
+    wait_frames(page, 3, "xrFrames")
+    page.evaluate("plaza.xrMenu.show()")
+    _aim_and_select(page, "xr-menu", "map")
+    page.wait_for_function("plaza.xrMap.open === true && plaza.panels.get('xr-map') !== undefined", timeout=30000)
+    page.evaluate("plaza.device.remote.dispatch('set_select_value', {device: 'controller-right', value: 0})")
+    wait_frames(page, 3, "xrFrames")
+    assert page.evaluate("plaza.xrMenu.open") is False
+    geo = page.evaluate("""(() => { const T = plaza.THREE; const m = plaza.panels.get('xr-map').mesh;
+        const eye = plaza.camera.getWorldPosition(new T.Vector3()); const c = m.getWorldPosition(new T.Vector3());
+        const normal = new T.Vector3(0, 0, 1).applyQuaternion(m.getWorldQuaternion(new T.Quaternion()));
+        return {distance: c.distanceTo(eye), facing: normal.dot(eye.clone().sub(c).normalize())}; })()""")
+    assert 0.6 < geo["distance"] < 1.1 and geo["facing"] > 0.95, geo
+    assert page.evaluate(CUT_LABELS, "xr-map") == []
+    page.screenshot(path=str(output_dir / "xr-map.png"))
+    places = page.evaluate("""plaza.storeMap.places.map((p) => { const c = plaza.cameraWorldPosition();
+        return {id: p.id, label: p.label, x: p.x, z: p.z, d: Math.hypot(p.x - c[0], p.z - c[2])}; })""")
+    far = max(places, key=lambda p: p["d"])
+    assert far["d"] > 12, places  # beyond one jump
+    assert len(page.evaluate("plaza.panels.get('xr-map').widgets.filter((w) => w.id.startsWith('go:'))")) == len(places)
+    _aim_and_select(page, "xr-map", f"go:{far['id']}")
+    page.wait_for_function("plaza.hops >= 2", timeout=30000)
+    page.evaluate("plaza.device.remote.dispatch('set_select_value', {device: 'controller-right', value: 0})")
+    wait_frames(page, 3, "xrFrames")
+    page.screenshot(path=str(output_dir / "xr-map-arrived.png"))
+    here = page.evaluate("plaza.cameraWorldPosition()")
+    assert ((here[0] - far["x"]) ** 2 + (here[2] - far["z"]) ** 2) ** 0.5 < 4, (here, far)
+    answers = page.evaluate("window.__teleports")
+    assert len(answers) >= 2 and all(a and a["t"] == "ok" for a in answers), answers
+    assert page.evaluate("plaza.panels.get('xr-map')") is None
+    assert page.errors == [] and page.evaluate("plaza.errors") == []

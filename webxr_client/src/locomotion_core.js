@@ -70,3 +70,46 @@ export function turnAboutHead(rigX, rigZ, headX, headZ, dYaw) {
   // Rotation about +y by dYaw: x' = x cos + z sin, z' = -x sin + z cos
   return [headX + dx * c + dz * s, headZ - dx * s + dz * c];
 }
+
+export const TELEPORT_RANGE_M = 12; // the server's teleport_range_m (docs/PROTOCOL.md): one jump goes at most this far
+const HOP_M = TELEPORT_RANGE_M - 1; // a margin: the server measures from the head, which sways
+
+/**
+ * A far trip (the store map) as jumps the server allows: points from `from` to `to` ([x, z]), each at most
+ * HOP_M from the one before, each on walkable floor (a point on the straight line, or the nearest walkable one
+ * within a metre of it), ending at `to`. Null when no such chain exists along the line (a wall in the way).
+ */
+export function teleportHops(from, to, isWalkable, hop = HOP_M) {
+  const [fx, fz] = from;
+  const [tx, tz] = to;
+  const length = Math.hypot(tx - fx, tz - fz);
+  if (length <= hop) return [[tx, tz]];
+  const hops = [];
+  let [px, pz] = [fx, fz];
+  for (let guard = 0; guard < 100; guard += 1) {
+    const left = Math.hypot(tx - px, tz - pz);
+    if (left <= hop) {
+      hops.push([tx, tz]);
+      return hops;
+    }
+    const next = nearestWalkable(px + ((tx - px) / left) * (hop - 0.6), pz + ((tz - pz) / left) * (hop - 0.6),
+      isWalkable, [px, pz], hop);
+    if (!next) return null;
+    hops.push(next);
+    [px, pz] = next;
+  }
+  return null;
+}
+
+/** A walkable point within 1 m of (x, z) that is also within `hop` of `prev`, nearest first; or null. */
+function nearestWalkable(x, z, isWalkable, prev, hop) {
+  if (isWalkable(x, z)) return [x, z];
+  for (const r of [0.25, 0.5, 0.75, 1]) {
+    for (let k = 0; k < 12; k += 1) {
+      const a = (k / 12) * Math.PI * 2;
+      const [cx, cz] = [x + Math.cos(a) * r, z + Math.sin(a) * r];
+      if (isWalkable(cx, cz) && Math.hypot(cx - prev[0], cz - prev[1]) <= hop) return [cx, cz];
+    }
+  }
+  return null;
+}

@@ -6,7 +6,7 @@ import { RemoteAvatars } from './avatars.js';
 import { eyeHeightFor, validHeight } from './avatar_body.js';
 import { readConfig } from './config.js';
 import { DesktopControls } from './controls.js';
-import { deadzone, SnapTurn, turnAboutHead, walkStep } from './locomotion_core.js';
+import { deadzone, SnapTurn, teleportHops, turnAboutHead, walkStep } from './locomotion_core.js';
 import { fetchCatalog, placeholderModel, ProductManager } from './products.js';
 import { fetchOptional } from './api.js';
 import { SimplifiedView } from './simplified.js';
@@ -26,6 +26,7 @@ import { checkName } from './ui/names.js';
 import { ProfileForm } from './ui/profile_form.js';
 import { XRMenu } from './ui/xr_menu.js';
 import { departments, FirstVisitHint, Signage, StoreMap } from './wayfinding.js';
+import { XRMap } from './ui/xr_map.js';
 import { RoomFit } from './room_fit.js';
 import { Social } from './social/social.js';
 import { Promotions } from './promotions/promotions.js';
@@ -42,7 +43,7 @@ const statusEl = document.getElementById('status');
 const setStatus = (text) => { statusEl.textContent = text; };
 
 // Test and debugging hooks (the browser tests read these; nothing in the app depends on them).
-const plaza = { frames: 0, xrFrames: 0, ready: false, errors: [] };
+const plaza = { frames: 0, xrFrames: 0, ready: false, errors: [], hops: 0 }; // hops: jumps of far trips
 window.plaza = plaza;
 
 async function main() {
@@ -187,11 +188,34 @@ async function main() {
       setStatus('You can’t stand there.');
       return false;
     }
-    const [hx, hz] = headXZ();
-    rig.position.x += x - hx;
-    rig.position.z += z - hz;
-    room?.teleport(x, 0, z); // the server only lets a teleport through by this message
+    // The server allows one jump of at most 12 m: a far trip (the store map) goes as a few jumps.
+    const hops = teleportHops(headXZ(), [x, z], (px, pz) => store.walkable.canTeleportTo(px, pz));
+    if (!hops) {
+      setStatus('That spot can’t be reached from here.');
+      return false;
+    }
+    jumpThrough(hops);
     return true;
+  }
+  let jumps = Promise.resolve();
+  function jumpThrough(hops) {
+    const jump = ([x, z]) => {
+      const [hx, hz] = headXZ();
+      rig.position.x += x - hx;
+      rig.position.z += z - hz;
+      return room?.teleport(x, 0, z); // the server only lets a teleport through by this message
+    };
+    if (hops.length === 1) return jump(hops[0]);
+    // Each jump waits for the server's answer and a few pose uploads from the new spot: the next one is
+    // measured from there. Trips queue behind each other.
+    jumps = jumps.then(async () => {
+      for (const hop of hops) {
+        await jump(hop);
+        await new Promise((r) => { setTimeout(r, 80); });
+      }
+      plaza.hops += hops.length;
+    });
+    return jumps;
   }
   function facing() {
     const dir = camera.getWorldDirection(new THREE.Vector3());
@@ -315,6 +339,7 @@ async function main() {
     },
     onEnd() {
       xrMenu.detachWrist();
+      xrMap.close();
       scene.background = new THREE.Color(0xcfd8e3);
       camera.position.set(0, eyeHeightFor(ownHeight), 0);
       camera.quaternion.identity();
@@ -394,8 +419,8 @@ async function main() {
   function goNear(tx, tz) {
     const stand = store.walkable.standPointNear(tx, tz, headXZ());
     if (!stand || !teleportTo(stand[0], stand[1])) return false;
-    const [hx, hz] = headXZ();
-    turnBy(Math.atan2(-(tx - hx), -(tz - hz)) - facing());
+    // Face the target from where the trip ends (a far trip's jumps are still under way).
+    turnBy(Math.atan2(-(tx - stand[0]), -(tz - stand[1])) - facing());
     return true;
   }
   function goToProduct(id) {
@@ -440,6 +465,8 @@ async function main() {
   const storeMap = new StoreMap({ toggle: mapButton, store, go: goTo, products: productSpots,
     where: () => { const [x, z] = headXZ(); return { x, z, yaw: facing() }; } });
   storeMap.setDepartments(depts);
+  const xrMap = new XRMap({ panels, camera, places: () => storeMap.places, go: goTo, storeName: store.info.name,
+    where: () => { const [x, z] = headXZ(); return { x, z }; } });
   mapButton.addEventListener('click', () => { hint.dismiss(); products.deselect(); });
   const touchScreen = navigator.maxTouchPoints > 0 || Boolean(window.matchMedia?.('(pointer: coarse)').matches);
   hint = new FirstVisitHint({ storeName: store.info.name ?? config.sceneId, touch: touchScreen });
@@ -637,12 +664,13 @@ async function main() {
       hunt: () => promo.toggle(promo.huntPanel, () => promo.loadHunts()),
       invite: () => promo.toggle(promo.invitePanel, () => promo.loadReferrals()),
       ask: () => assistant.toggle(),
+      map: () => xrMap.show(),
     } });
 
   Object.assign(plaza, {
     THREE, renderer, scene, camera, rig, store, panels, products, avatars, sessions, xrInput, controls,
     simplified, tryon, lighting, priceTags, teleportTo, moveBy, turnBy, shop, shopApi, shopperReady, setOwnHeight,
-    ownHeight: () => ownHeight, xrMenu, profileForm, rename, myName: () => myName, storeMap, signage, hint,
+    ownHeight: () => ownHeight, xrMenu, xrMap, profileForm, rename, myName: () => myName, storeMap, signage, hint,
     departments: depts, goTo, roomFit, social, promo, assistant,
     cameraWorldPosition: () => camera.getWorldPosition(new THREE.Vector3()).toArray(),
     productWorldPosition: (id) => products.items.get(id)?.object.getWorldPosition(new THREE.Vector3()).toArray() ?? null,

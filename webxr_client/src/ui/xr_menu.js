@@ -1,7 +1,7 @@
 // The headset menu: summoned by the "Menu" button on the left wrist (point at it with the other hand, or
 // poke it) or the left controller's X / Y button. It opens in front of the eyes and offers: a name (a
 // few suggestions to step through, since there is no keyboard in a headset), the height others see you
-// at, "Shop with friends" (social/social_panel.js), another store, simplified mode (which leaves VR: the
+// at, the store map (ui/xr_map.js), "Shop with friends" (social/social_panel.js), another store, simplified mode (which leaves VR: the
 // simple list is a screen thing) and exit VR.
 import * as THREE from 'three';
 import { Panel } from './panel.js';
@@ -90,6 +90,7 @@ export class XRMenu {
           disabled: s.id === store });
       }
     }
+    if (this.actions.map) items.push({ id: 'map', kind: 'button', label: 'Store map', row: 'ask' });
     if (this.actions.ask) items.push({ id: 'ask', kind: 'button', label: 'Ask the store', row: 'ask' });
     if (this.actions.friends) items.push({ id: 'friends', kind: 'button', label: 'Shop with friends', row: 'social' });
     if (this.actions.hunt) items.push({ id: 'hunt', kind: 'button', label: 'Treasure hunt', row: 'social' });
@@ -133,7 +134,7 @@ export class XRMenu {
     if (id === 'exit') { this.close(); return this.actions.exitVR(); }
     if (id === 'simple') { this.close(); return this.actions.simplified(); }
     if (id === 'friends') { this.close(); return this.actions.friends(); }
-    if (id === 'hunt' || id === 'invite' || id === 'ask') { this.close(); return this.actions[id](); }
+    if (id === 'hunt' || id === 'invite' || id === 'ask' || id === 'map') { this.close(); return this.actions[id](); }
     if (id === 'name:prev' || id === 'name:next') {
       this.suggestion += id === 'name:next' ? 1 : -1;
       return this.render();
