@@ -62,3 +62,40 @@ async def test_height_and_held_product_reach_the_others_and_the_roster(live_serv
     assert reply["code"] == "teleport_invalid" and reply["id"] == 9
     for client in (tall, friend, late):
         await client.close()
+
+
+async def test_a_rename_changes_the_name_in_place_for_everyone_and_refuses_a_spoof(live_server):
+    shopper, friend = await join(live_server, "Ann"), await join(live_server, "friend")
+    me = shopper.session.avatar_id
+    reply = await shopper.request({"t": "rename", "name": "  Ann   Lee "})
+    assert reply["t"] == "ok" and reply["name"] == "Ann Lee"  # cleaned as a join cleans it
+    assert await next_control(friend, "renamed") == {"t": "renamed", "avatar": me, "name": "Ann Lee"}
+    # The same seat: no left or joined went out, and a latecomer's roster has the new name under the same id
+    late = await join(live_server, "late")
+    assert {a["id"]: a["name"] for a in late.session.welcome["roster"]}[me] == "Ann Lee"
+    seen = [m.get("t") for m in await drain(friend)]
+    assert "left" not in seen and seen.count("joined") == 1, seen  # the latecomer's joined, nothing for Ann
+    # A name with a bidi override (to look like someone else) is refused with the rule, the old name stays
+    bad = await shopper.request({"t": "rename", "name": "Ann\u202eeL"})
+    assert bad["t"] == "error" and bad["code"] == "bad_request" and "name" in bad["msg"]
+    for empty in ("   ", 7, "x" * 200):
+        assert (await shopper.request({"t": "rename", "name": empty}))["code"] == "bad_request"
+    latest = await join(live_server, "latest")
+    assert {a["id"]: a["name"] for a in latest.session.welcome["roster"]}[me] == "Ann Lee"
+    for client in (shopper, friend, late, latest):
+        await client.close()
+
+
+async def drain(client, seconds: float = 0.3) -> list[dict]:
+    """The control messages that arrive within `seconds` (snapshots keep coming, so the window is wall time)."""
+    got: list[dict] = []
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while (left := end - loop.time()) > 0:
+        try:
+            event, value = await asyncio.wait_for(client.next_event(), left)
+        except TimeoutError:
+            break
+        if event == "control":
+            got.append(value)
+    return got

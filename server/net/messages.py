@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
 
 from server import limits
+from server.names import DisplayName
 
 if TYPE_CHECKING:
     from server.net.session import Session
@@ -62,6 +63,10 @@ class Leave(Message):
 
 class Profile(Message):
     height: Annotated[Number, Field(ge=1.0, le=2.3)]
+
+
+class Rename(Message):
+    name: DisplayName = Field(min_length=1, max_length=int(limits.get("max_name_chars")))
 
 
 class Hold(Message):
@@ -212,6 +217,16 @@ def _profile(session: Session, msg: Profile, now: float) -> None:
     session.room.set_height(session.avatar_id, height)
     session.send({"t": "ok", "id": msg.id})
     session.hub.broadcast(session.room_id, {"t": "profile", "avatar": session.avatar_id, "height": height},
+                          exclude=session.avatar_id)
+
+
+@message("rename", Rename, fields=f"`name`: string, 1-{int(limits.get('max_name_chars'))} characters, the join's "
+         "name rules", reply="`ok` with `name` (as cleaned)",
+         meaning="change the name over your avatar without leaving; everyone else gets `renamed`")
+def _rename(session: Session, msg: Rename, now: float) -> None:
+    session.room.set_name(session.avatar_id, msg.name)
+    session.send({"t": "ok", "id": msg.id, "name": msg.name})
+    session.hub.broadcast(session.room_id, {"t": "renamed", "avatar": session.avatar_id, "name": msg.name},
                           exclude=session.avatar_id)
 
 

@@ -257,6 +257,9 @@ class Room:
             entry["held"] = avatar.held
         return entry
 
+    def set_name(self, avatar_id: int, name: str) -> None:
+        self._avatar(avatar_id).name = name
+
     def set_height(self, avatar_id: int, height: float) -> None:
         self._avatar(avatar_id).height = height
 
