@@ -111,3 +111,13 @@ def test_tangents_follow_u_with_the_bitangent_up_the_image():
     tf = tangents(flat)
     assert np.allclose(np.linalg.norm(tf[:, :3], axis=1), 1.0, atol=1e-5)
     assert np.allclose(np.einsum("ij,ij->i", tf[:, :3], flat.normals), 0.0, atol=1e-5)
+
+
+def test_closed_lathes_and_tubes_wrap_a_whole_number_of_tiles():
+    """Otherwise a tiled normal map breaks along the seam where the sweep meets itself."""
+    for part in (mesh.lathe([(0.0, 0.0), (0.13, 0.0), (0.1, 0.3)], 24, "m"),
+                 mesh.tube([(0, 0, 0), (0, 0.5, 0)], 0.07, 12, "m", caps=False),
+                 mesh.cylinder(0.01, 0.05, 16, "m")):
+        u = part.uvs[:, 0].astype(np.float64)
+        assert u.min() == pytest.approx(0.0, abs=1e-6)
+        assert u.max() >= 1.0 - 1e-6 and abs(u.max() - round(u.max())) < 1e-5
