@@ -15,7 +15,7 @@ import numpy as np
 from assets import mesh
 from assets.gltf import GltfBuilder, Material, Node, srgb_to_linear
 from assets.mesh import Part
-from assets.textures import KINDS, roughness_factor, texture_pngs
+from assets.textures import KINDS, color_factor, roughness_factor, texture_pngs
 from server.commerce.catalog import VISUAL_FINISHES, Product
 
 # Material options that change the look (others, like phone storage, do not); keys are VISUAL_FINISHES.
@@ -77,6 +77,7 @@ class ModelContext:
         if kind:
             base, normal, mr = self._textures(kind)
             roughness = roughness_factor(kind, roughness)  # the texture's G times this averages `roughness`
+            color = color_factor(kind, color)  # the detail darkens a little: the average stays the colour
         self.b.material(Material(name, color, metallic, roughness, emissive, base, double_sided,
                                  normal_texture=normal, mr_texture=mr))
 

@@ -13,7 +13,7 @@ import numpy as np
 from assets import mesh
 from assets.gltf import POINT_DOWN, GltfBuilder, Light, Material, Node, quat_y, srgb_to_linear
 from assets.mesh import Part
-from assets.textures import roughness_factor, texture_pngs
+from assets.textures import color_factor, roughness_factor, texture_pngs
 from server.scenes.model import Fixture, Scene
 
 WALL_T = 0.15
@@ -152,6 +152,7 @@ def build_scene_glb(scene: Scene) -> bytes:
             pngs = texture_pngs(kind)
             names = [b.png(f"{kind} {slot}", pngs[slot]) for slot in ("base", "normal", "mr")]
             roughness = roughness_factor(kind, roughness)
+            color = color_factor(kind, color)
         return b.material(Material(name, color, kw.get("metallic", 0.0), roughness,
                                    tuple(c * emissive for c in color[:3]), names[0], double_sided=alpha < 1.0,
                                    normal_texture=names[1], mr_texture=names[2]))

@@ -3,7 +3,8 @@
 Each surface kind (fabric weave, knit, boucle, leather, wood, floor planks, brushed metal, glass) is a
 tileable height field plus a roughness field on the unit torus; from them come three images:
   base   near-white greyscale detail (the colour stays in the material's baseColorFactor, so the
-         product's colour variants keep working: the texture only darkens grooves and grain a little);
+         product's colour variants keep working: the texture only darkens grooves and grain a little,
+         and `color_factor` brightens the factor so the average stays the catalog's colour);
   normal tangent-space normal map derived from the height field, glTF convention: +X right (towards
          +u), +Y up (towards the top of the image, OpenGL-style green), RGB = (n + 1) / 2 * 255, B >= 128;
   mr     glTF metallicRoughness: R unused (255), roughness in G, metallic in B (255: the material's
@@ -179,6 +180,15 @@ def texture_pngs(kind: str) -> dict[str, bytes]:
     """PNG bytes per slot ("base", "normal", "mr"), encoded once per build process."""
     ts = texture_set(kind)
     return {"base": png_bytes(ts.base), "normal": png_bytes(ts.normal), "mr": png_bytes(ts.mr)}
+
+
+def color_factor(kind: str, rgba: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """The baseColorFactor that keeps the designer's (catalog's) colour on average under this kind's
+    near-white detail: divided by the detail's mean linear value, each channel at most 1."""
+    srgb = texture_set(kind).base.astype(np.float64) / 255.0
+    mean = float(np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4).mean())
+    r, g, b, a = rgba
+    return (min(r / mean, 1.0), min(g / mean, 1.0), min(b / mean, 1.0), a)
 
 
 def roughness_factor(kind: str, wanted: float) -> float:

@@ -7,7 +7,16 @@ import pytest
 
 from assets import mesh
 from assets.gltf import png_bytes, tangents
-from assets.textures import KINDS, _fields, decode_normal, encode_normal, height_to_normal, texture_pngs, texture_set
+from assets.textures import (
+    KINDS,
+    _fields,
+    color_factor,
+    decode_normal,
+    encode_normal,
+    height_to_normal,
+    texture_pngs,
+    texture_set,
+)
 
 Image = pytest.importorskip("PIL.Image")  # Pillow comes with matplotlib (dev extra)
 
@@ -121,3 +130,13 @@ def test_closed_lathes_and_tubes_wrap_a_whole_number_of_tiles():
         u = part.uvs[:, 0].astype(np.float64)
         assert u.min() == pytest.approx(0.0, abs=1e-6)
         assert u.max() >= 1.0 - 1e-6 and abs(u.max() - round(u.max())) < 1e-5
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_colour_factor_keeps_the_average_colour_under_the_detail(kind):
+    srgb = texture_set(kind).base.astype(np.float64) / 255.0
+    mean = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4).mean()
+    want = (0.4, 0.2, 0.05, 0.8)
+    got = color_factor(kind, want)
+    assert np.allclose(np.array(got[:3]) * mean, want[:3], atol=1e-6) and got[3] == want[3]
+    assert color_factor(kind, (1.0, 1.0, 1.0, 1.0)) == (1.0, 1.0, 1.0, 1.0)  # never above 1
