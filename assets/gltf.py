@@ -28,18 +28,31 @@ class Material:
     metallic: float = 0.0
     roughness: float = 0.6
     emissive: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    texture: str | None = None  # key into GltfBuilder.textures
+    texture: str | None = None  # base colour; keys into GltfBuilder.textures
     double_sided: bool = False
+    normal_texture: str | None = None  # tangent-space normal map (TANGENT-less: viewers derive tangents)
+    normal_scale: float = 1.0
+    mr_texture: str | None = None  # metallicRoughness: roughness in G, metallic in B
 
-    def to_json(self, texture_index: int | None) -> dict[str, Any]:
+    def texture_names(self) -> list[str]:
+        return [t for t in (self.texture, self.normal_texture, self.mr_texture) if t]
+
+    def to_json(self, texture_index: dict[str, int]) -> dict[str, Any]:
         pbr: dict[str, Any] = {
             "baseColorFactor": [round(float(c), 5) for c in self.color],
             "metallicFactor": round(float(self.metallic), 4),
             "roughnessFactor": round(float(self.roughness), 4),
         }
-        if texture_index is not None:
-            pbr["baseColorTexture"] = {"index": texture_index}
+        if self.texture:
+            pbr["baseColorTexture"] = {"index": texture_index[self.texture]}
+        if self.mr_texture:
+            pbr["metallicRoughnessTexture"] = {"index": texture_index[self.mr_texture]}
         out: dict[str, Any] = {"name": self.name, "pbrMetallicRoughness": pbr}
+        if self.normal_texture:
+            normal: dict[str, Any] = {"index": texture_index[self.normal_texture]}
+            if self.normal_scale != 1.0:
+                normal["scale"] = round(float(self.normal_scale), 4)
+            out["normalTexture"] = normal
         if any(self.emissive):
             out["emissiveFactor"] = [round(float(c), 5) for c in self.emissive]
         if self.color[3] < 1.0:
@@ -92,17 +105,87 @@ def quat_y(degrees: float) -> tuple[float, float, float, float]:
 POINT_DOWN = (-float(np.sqrt(0.5)), 0.0, 0.0, float(np.sqrt(0.5)))
 
 
+def _png_filter(img: np.ndarray, kind: int) -> np.ndarray:
+    """PNG scanline filter `kind` (0 none, 1 sub, 2 up, 3 average, 4 Paeth) over (H, W*bpp) bytes."""
+    bpp = img.shape[2] if img.ndim == 3 else 1
+    raw = img.reshape(img.shape[0], -1).astype(np.int16)
+    left = np.zeros_like(raw)
+    left[:, bpp:] = raw[:, :-bpp]
+    up = np.zeros_like(raw)
+    up[1:] = raw[:-1]
+    if kind == 0:
+        pred = np.zeros_like(raw)
+    elif kind == 1:
+        pred = left
+    elif kind == 2:
+        pred = up
+    elif kind == 3:
+        pred = (left + up) // 2
+    else:
+        upleft = np.zeros_like(raw)
+        upleft[1:, bpp:] = raw[:-1, :-bpp]
+        p = left + up - upleft
+        pa, pb, pc = np.abs(p - left), np.abs(p - up), np.abs(p - upleft)
+        pred = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, up, upleft))
+    return ((raw - pred) % 256).astype(np.uint8)
+
+
 def png_bytes(pixels: np.ndarray) -> bytes:
-    """Encode an (H, W, 3|4) uint8 image as PNG (stdlib zlib only, fixed compression level)."""
+    """Encode an (H, W) grey or (H, W, 3|4) uint8 image as PNG (stdlib zlib, fixed settings).
+
+    One scanline filter for the whole image, the one that compresses smallest: deterministic, and
+    smooth generated textures shrink several-fold compared with no filtering.
+    """
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
     h, w, c = pixels.shape
-    color_type = {3: 2, 4: 6}[c]
-    raw = b"".join(b"\x00" + pixels[row].tobytes() for row in range(h))
+    color_type = {1: 0, 3: 2, 4: 6}[c]
+    best = b""
+    for kind in range(5):
+        rows = _png_filter(pixels, kind)
+        raw = np.concatenate([np.full((h, 1), kind, dtype=np.uint8), rows], axis=1).tobytes()
+        packed = zlib.compress(raw, 9)
+        if not best or len(packed) < len(best):
+            best = packed
 
     def chunk(tag: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", w, h, 8, color_type, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", best) + chunk(b"IEND", b"")
+
+
+def tangents(part: Part) -> np.ndarray:
+    """Per-vertex glTF tangents (N, 4): xyz along +u, w such that cross(normal, xyz) * w points along -v.
+
+    glTF's v grows down the image while a normal map's +Y (green) points up it, so the bitangent is
+    the direction of decreasing v (what exporters that flip v, like Blender's, write). Triangles are
+    accumulated per vertex (Lengyel's method); where the UVs are degenerate (poles, zero-area UVs) any
+    unit vector perpendicular to the normal is used.
+    """
+    pos, nrm, uv = (np.asarray(a, dtype=np.float64) for a in (part.positions, part.normals, part.uvs))
+    f = part.indices.astype(np.int64)
+    e1, e2 = pos[f[:, 1]] - pos[f[:, 0]], pos[f[:, 2]] - pos[f[:, 0]]
+    d1, d2 = uv[f[:, 1]] - uv[f[:, 0]], uv[f[:, 2]] - uv[f[:, 0]]
+    det = d1[:, 0] * d2[:, 1] - d2[:, 0] * d1[:, 1]
+    ok = np.abs(det) > 1e-12
+    r = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)[:, None]
+    sdir = (e1 * d2[:, 1:2] - e2 * d1[:, 1:2]) * r  # dP/du
+    tdir = (e2 * d1[:, 0:1] - e1 * d2[:, 0:1]) * r  # dP/dv
+    t_acc, b_acc = np.zeros_like(pos), np.zeros_like(pos)
+    for k in range(3):
+        np.add.at(t_acc, f[:, k], sdir)
+        np.add.at(b_acc, f[:, k], tdir)
+    t = t_acc - nrm * np.einsum("ij,ij->i", nrm, t_acc)[:, None]
+    length = np.linalg.norm(t, axis=1)
+    bad = length < 1e-9
+    if bad.any():
+        helper = np.where(np.abs(nrm[bad, 0:1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 0.0, 1.0]])
+        t[bad] = np.cross(nrm[bad], helper)
+        length[bad] = np.linalg.norm(t[bad], axis=1)
+    t /= length[:, None]
+    w = np.where(np.einsum("ij,ij->i", np.cross(nrm, t), -b_acc) < 0, -1.0, 1.0)
+    return np.column_stack([t, w]).astype(np.float32)
 
 
 class GltfBuilder:
@@ -126,6 +209,14 @@ class GltfBuilder:
         if w & (w - 1) or h & (h - 1):
             raise ValueError(f"texture {name!r} is {w}x{h}; glTF commerce budgets need power-of-two sizes")
         self.textures[name] = png_bytes(pixels)
+        return name
+
+    def png(self, name: str, data: bytes) -> str:
+        """Register an already encoded PNG (shared texture sets are encoded once per build)."""
+        w, h = struct.unpack(">II", data[16:24])
+        if w & (w - 1) or h & (h - 1):
+            raise ValueError(f"texture {name!r} is {w}x{h}; glTF commerce budgets need power-of-two sizes")
+        self.textures[name] = data
         return name
 
     def add_variant(self, variant: str, mapping: dict[str, str]) -> None:
@@ -189,6 +280,11 @@ class GltfBuilder:
                         "NORMAL": add_accessor(part.normals, FLOAT, "VEC3", ARRAY_BUFFER),
                         "TEXCOORD_0": add_accessor(part.uvs, FLOAT, "VEC2", ARRAY_BUFFER),
                     }
+                    # Normal-mapped materials (by default or in any colour variant) get TANGENT, so every viewer
+                    # uses the same tangent frame (the validator warns about runtime-generated ones).
+                    looks = [part.material, *self.variant_materials.get(part.material, {}).values()]
+                    if any(self.materials[m].normal_texture for m in looks if m in self.materials):
+                        attributes["TANGENT"] = add_accessor(tangents(part), FLOAT, "VEC4", ARRAY_BUFFER)
                     small = len(part.positions) < 65536
                     idx = part.indices.astype(np.uint16 if small else np.uint32).reshape(-1)
                     prim: dict[str, Any] = {
@@ -224,7 +320,12 @@ class GltfBuilder:
 
         root_index = add_node(root)
 
-        texture_names = sorted({self.materials[m].texture for m in used_materials if self.materials[m].texture})
+        # One image per distinct texture, however many materials (and variants) share it.
+        texture_names = sorted({t for m in used_materials for t in self.materials[m].texture_names()})
+        missing = [t for t in texture_names if t not in self.textures]
+        if missing:
+            raise KeyError(f"textures {missing} used by a material but never defined")
+        texture_index = {name: i for i, name in enumerate(texture_names)}
         images, textures = [], []
         for name in texture_names:
             images.append({"name": name, "bufferView": add_view(self.textures[name], None), "mimeType": "image/png"})
@@ -238,12 +339,7 @@ class GltfBuilder:
             "scenes": [{"name": root.name, "nodes": [root_index]}],
             "nodes": nodes,
             "meshes": meshes,
-            "materials": [
-                self.materials[m].to_json(
-                    texture_names.index(self.materials[m].texture) if self.materials[m].texture else None
-                )
-                for m in used_materials
-            ],
+            "materials": [self.materials[m].to_json(texture_index) for m in used_materials],
             "accessors": accessors,
             "bufferViews": buffer_views,
             "buffers": [{"byteLength": len(buf)}],

@@ -54,6 +54,13 @@ def _finish(positions: np.ndarray, normals: np.ndarray, uvs: np.ndarray, faces: 
     )
 
 
+def _around(circumference: float, arc: float) -> float:
+    """Texture tiles per full turn of a surface of revolution. A closed one (arc 2π) gets a whole number
+    (at least one), so tiled textures and normal maps meet themselves at the seam instead of breaking."""
+    tiles = circumference / TILE_M
+    return max(1.0, float(round(tiles))) if arc >= 2 * np.pi - 1e-9 else tiles
+
+
 def box(size: Sequence[float], center: Sequence[float] = (0, 0, 0), material: str = "default") -> Part:
     """Axis-aligned box with hard edges (4 vertices per face) and per-face planar UVs."""
     sx, sy, sz = (float(v) / 2 for v in size)
@@ -130,7 +137,7 @@ def lathe(
         pos = np.stack([px, py, pz], axis=-1).reshape(-1, 3)
         nrm = np.stack([nx, ny, nz], axis=-1).reshape(-1, 3)
         circumference = 2 * np.pi * max(float(r.max()), 1e-3)
-        u = np.broadcast_to((theta / (2 * np.pi) * circumference / TILE_M)[None, :], px.shape)
+        u = np.broadcast_to((theta / (2 * np.pi) * _around(circumference, arc))[None, :], px.shape)
         v = np.broadcast_to((arc_len / TILE_M)[:, None], px.shape)
         uv = np.stack([u, v], axis=-1).reshape(-1, 2)
         faces = []
@@ -190,7 +197,7 @@ def tube(
     nrm = ring_dir.reshape(-1, 3)
     length = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))])
     circumference = 2 * np.pi * float(radii.max())
-    u = np.broadcast_to((theta / (2 * np.pi) * circumference / TILE_M)[None, :], (n, segments + 1))
+    u = np.broadcast_to((theta / (2 * np.pi) * _around(circumference, 2 * np.pi))[None, :], (n, segments + 1))
     v = np.broadcast_to((length / TILE_M)[:, None], (n, segments + 1))
     uv = np.stack([u, v], axis=-1).reshape(-1, 2)
     cols = segments + 1

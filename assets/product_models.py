@@ -15,30 +15,18 @@ import numpy as np
 from assets import mesh
 from assets.gltf import GltfBuilder, Material, Node, srgb_to_linear
 from assets.mesh import Part
+from assets.textures import KINDS, color_factor, roughness_factor, texture_pngs
 from server.commerce.catalog import VISUAL_FINISHES, Product
 
 # Material options that change the look (others, like phone storage, do not); keys are VISUAL_FINISHES.
+# "texture" is a surface kind from assets.textures (base-colour detail + normal + metallicRoughness maps).
 SURFACE_FINISH: dict[str, dict[str, Any]] = {
-    "leather": {"roughness": 0.42, "texture": None},
+    "leather": {"roughness": 0.42, "texture": "leather"},
     "boucle": {"roughness": 0.95, "texture": "boucle"},
     "mesh": {"roughness": 0.8, "texture": "knit"},
 }
 BIG_ITEM_CATEGORIES = ("furniture",)
 BIG_ITEM_TYPES = ("fridge", "tv")
-
-
-def _texture(kind: str) -> np.ndarray:
-    """Near-white tileable detail textures (the colour comes from the material's factor). 128x128."""
-    n = 128
-    y, x = np.mgrid[0:n, 0:n] / n * 2 * np.pi
-    if kind == "weave":  # plain weave: alternating over/under threads
-        v = 0.86 + 0.07 * np.sign(np.sin(8 * x) * np.sin(8 * y)) * np.abs(np.sin(16 * x + 16 * y)) ** 0.5
-    elif kind == "knit":
-        v = 0.84 + 0.12 * np.abs(np.sin(16 * x + 2 * np.sin(16 * y)))
-    else:  # boucle: loopy nubs
-        v = 0.82 + 0.1 * np.sin(12 * x + 3 * np.sin(9 * y)) * np.sin(11 * y + 3 * np.sin(7 * x))
-    grey = (np.clip(v, 0, 1) * 255).astype(np.uint8)
-    return np.stack([grey, grey, grey], axis=-1)
 
 
 def _shade(rgba: tuple[float, float, float, float], factor: float) -> tuple[float, float, float, float]:
@@ -72,13 +60,33 @@ class ModelContext:
     def seg(self, n: int) -> int:
         return max(6, round(n * self.detail))
 
+    def _textures(self, kind: str) -> tuple[str, str, str]:
+        """The kind's texture set, added to this model's GLB once however many materials use it."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown texture kind {kind!r}; known: {', '.join(KINDS)}")
+        names = (f"{kind} base", f"{kind} normal", f"{kind} metallicRoughness")
+        pngs = texture_pngs(kind)
+        for name, slot in zip(names, ("base", "normal", "mr"), strict=True):
+            if name not in self.b.textures:
+                self.b.png(name, pngs[slot])
+        return names
+
+    def _material(self, name: str, color: tuple[float, float, float, float], metallic: float, roughness: float,
+                  emissive: tuple[float, float, float], kind: str | None, double_sided: bool) -> None:
+        base = normal = mr = None
+        if kind:
+            base, normal, mr = self._textures(kind)
+            roughness = roughness_factor(kind, roughness)  # the texture's G times this averages `roughness`
+            color = color_factor(kind, color)  # the detail darkens a little: the average stays the colour
+        self.b.material(Material(name, color, metallic, roughness, emissive, base, double_sided,
+                                 normal_texture=normal, mr_texture=mr))
+
     def fixed(self, name: str, hex_color: str, metallic: float = 0.0, roughness: float = 0.5,
               alpha: float = 1.0, emissive: float = 0.0, texture: str | None = None) -> str:
-        if texture and texture not in self.b.textures:
-            self.b.texture(texture, _texture(texture))
+        """A material that ignores the colour variants; `texture` is a surface kind (assets.textures)."""
         color = srgb_to_linear(hex_color, alpha)
-        self.b.material(Material(name, color, metallic, roughness, tuple(c * emissive for c in color[:3]), texture,
-                                 double_sided=alpha < 1.0))
+        self._material(name, color, metallic, roughness, tuple(c * emissive for c in color[:3]), texture,
+                       alpha < 1.0)
         return name
 
     def role(self, role: str, metallic: float = 0.0, roughness: float = 0.55, texture: str | None = None,
@@ -92,13 +100,11 @@ class ModelContext:
                 tex = SURFACE_FINISH[finish]["texture"]
             color = _shade(srgb_to_linear(hex_color, alpha), shade)
             met = metallic
-            if self.virtual:  # digital goods glow and shimmer; nobody has to sew them
+            if self.virtual:  # digital goods glow and shimmer, untextured; nobody has to sew them
                 emissive = tuple(c * 0.6 for c in color[:3])
-                met, rough = 0.6, 0.25
-            if tex and tex not in self.b.textures:
-                self.b.texture(tex, _texture(tex))
+                met, rough, tex = 0.6, 0.25, None
             name = role if not names else f"{role} / {look_name}"
-            self.b.material(Material(name, color, met, rough, emissive, tex, double_sided or alpha < 1.0))
+            self._material(name, color, met, rough, emissive, tex, double_sided or alpha < 1.0)
             names.append(name)
         self._roles[role] = names
         return names[0]
@@ -125,7 +131,8 @@ def top_garment(ctx: ModelContext) -> Node:
     loose = float(p.get("looseness", {"hoodie": 1.1, "jacket": 1.08}.get(t, 1.0)))
     length = float(p.get("length", {"tshirt": 0.7, "shirt": 0.76, "hoodie": 0.7, "jacket": 0.74}[t]))
     sleeve = p.get("sleeve", "short" if t == "tshirt" else "long")
-    cloth = ctx.role("fabric", roughness=0.85, texture="weave", double_sided=True)
+    jersey = t in ("tshirt", "hoodie")  # knitted; shirts, denim and coats are woven
+    cloth = ctx.role("fabric", roughness=0.85, texture="knit" if jersey else "weave", double_sided=True)
     a, depth = 0.22 * loose, 0.6  # half-width at the chest, depth/width ratio
     prof = [(0.95 * a, 0.0), (0.93 * a, length * 0.35), (a, length * 0.7), (0.96 * a, length * 0.88),
             (0.55 * a, length * 0.99), (0.33 * a, length)]
@@ -144,7 +151,7 @@ def top_garment(ctx: ModelContext) -> Node:
                 for th in np.linspace(0, 2 * np.pi, 25)]
         parts.append(mesh.tube(ring, 0.018, 8, cloth, caps=False))
         button = ctx.fixed("button", "#2b2b2b" if t == "jacket" else "#efeee8", metallic=0.3 if t == "jacket" else 0,
-                           roughness=0.35)
+                           roughness=0.35, texture="metal" if t == "jacket" else None)
         for y in np.linspace(length * 0.12, length * 0.9, 6):
             r_here = float(np.interp(y, [q[1] for q in prof], [q[0] for q in prof]))
             disc = mesh.rotate(mesh.cylinder(0.007, 0.004, 12, button), "x", 90)
@@ -179,7 +186,7 @@ def dress(ctx: ModelContext) -> Node:
 
 def trousers(ctx: ModelContext) -> Node:
     slim = bool(ctx.params.get("slim"))
-    cloth = ctx.role("fabric", roughness=0.8, texture="weave", double_sided=True)
+    cloth = ctx.role("fabric", roughness=0.8, texture="knit" if slim else "weave", double_sided=True)
     h = 1.02
     hip = 0.19 if not slim else 0.17
     # The seat closes at the crotch and each leg at the hem, so no view looks into hollow tubes.
@@ -189,14 +196,14 @@ def trousers(ctx: ModelContext) -> Node:
         path = [(side * 0.09, h - 0.22, 0), (side * 0.1, h * 0.45, 0.01), (side * 0.1, 0.0, 0)]
         radii = [0.1, 0.07 if slim else 0.085, 0.045 if slim else 0.075]
         parts.append(mesh.tube(path, radii, ctx.seg(16), cloth, caps=True))
-    band = ctx.role("band", roughness=0.7, shade=0.8)
+    band = ctx.role("band", roughness=0.7, shade=0.8, texture="knit")
     ring = [(hip * 0.96 * np.cos(t), h - 0.02, -hip * 0.6 * np.sin(t)) for t in np.linspace(0, 2 * np.pi, 29)]
     parts.append(mesh.tube(ring, 0.02, 8, band, caps=False))
     return _node(ctx.product.id, parts)
 
 
 def skirt(ctx: ModelContext) -> Node:
-    cloth = ctx.role("fabric", roughness=0.5, double_sided=True)
+    cloth = ctx.role("fabric", roughness=0.5, texture="weave", double_sided=True)
     h = 0.72
     part = mesh.lathe([(0.34, 0.0), (0.26, h * 0.6), (0.16, h)], ctx.seg(64), cloth, scale_xz=(1.0, 0.8))
     pos = part.positions.astype(np.float64)
@@ -214,7 +221,10 @@ def skirt(ctx: ModelContext) -> Node:
 def _shoe(ctx: ModelContext, kind: str) -> list[Part]:
     p = ctx.params
     length = 0.29 if ctx.product.size_chart == "shoes-men" else 0.26
-    upper = ctx.role("upper", roughness=0.7 if kind == "sneaker" else 0.45)
+    # Running and trail sneakers are knit mesh, court sneakers, boots and heels leather (the catalog's
+    # material option, where there is one, overrides this through SURFACE_FINISH).
+    upper_kind = "knit" if kind == "sneaker" and not p.get("low") else "leather"
+    upper = ctx.role("upper", roughness=0.7 if kind == "sneaker" else 0.45, texture=upper_kind)
     sole = ctx.fixed("sole", "#f4f1ea" if kind == "sneaker" else "#2a211c", roughness=0.8)
     sole_h = {"sneaker": 0.032, "boot": 0.025, "heel": 0.008}[kind]
     half_l, half_w = length / 2, 0.05
@@ -263,7 +273,7 @@ def shoe_pair(ctx: ModelContext) -> Node:
 
 def lipstick(ctx: ModelContext) -> Node:
     r = 0.0085 if ctx.params.get("slim") else 0.0105
-    gold = ctx.fixed("case metal", "#c9a45c", metallic=1.0, roughness=0.25)
+    gold = ctx.fixed("case metal", "#c9a45c", metallic=1.0, roughness=0.25, texture="metal")
     colour = ctx.role("bullet", roughness=0.35)
     case = mesh.lathe([(0, 0), (r, 0), (r, 0.045), (r * 0.92, 0.045), (r * 0.92, 0.052), (0, 0.052)], ctx.seg(32),
                       gold, hard=(1, 2, 3, 4))
@@ -275,9 +285,9 @@ def lipstick(ctx: ModelContext) -> Node:
 
 
 def perfume(ctx: ModelContext) -> Node:
-    glass = ctx.fixed("glass", "#e8f1f4", roughness=0.05, alpha=0.35)
+    glass = ctx.fixed("glass", "#e8f1f4", roughness=0.05, alpha=0.35, texture="glass")
     juice = ctx.role("juice", roughness=0.1, alpha=0.85)
-    gold = ctx.fixed("cap metal", "#c9a45c", metallic=1.0, roughness=0.2)
+    gold = ctx.fixed("cap metal", "#c9a45c", metallic=1.0, roughness=0.2, texture="metal")
     parts = [mesh.box((0.07, 0.08, 0.035), (0, 0.04, 0), glass), mesh.box((0.062, 0.065, 0.027), (0, 0.037, 0), juice),
              mesh.cylinder(0.008, 0.012, ctx.seg(20), gold, y0=0.08),
              mesh.translate(mesh.sphere(0.018, 10, ctx.seg(24), gold), (0, 0.105, 0))]
@@ -289,16 +299,16 @@ def jar(ctx: ModelContext) -> Node:
     h = float(p.get("height", 0.05))
     r = 0.035
     if p.get("glass"):
-        body = ctx.fixed("glass", "#f1f6f7", roughness=0.05, alpha=0.3)
+        body = ctx.fixed("glass", "#f1f6f7", roughness=0.05, alpha=0.3, texture="glass")
         fill = ctx.role("contents", roughness=0.15, alpha=0.9)
         parts = [mesh.lathe([(0, 0), (r, 0), (r, h), (r * 0.85, h * 1.05), (0, h * 1.05)], ctx.seg(32), body,
                             hard=(1, 2)),
                  mesh.cylinder(r * 0.93, h * 0.85, ctx.seg(32), fill, y0=0.003)]
-        lid_col = ctx.fixed("lid", "#3b2a1a", metallic=0.6, roughness=0.4)
+        lid_col = ctx.fixed("lid", "#3b2a1a", metallic=0.6, roughness=0.4, texture="metal")
     else:
         body = ctx.role("ceramic", roughness=0.25)
         parts = [mesh.lathe([(0, 0), (r * 1.3, 0), (r * 1.35, h * 0.9), (0, h * 0.9)], ctx.seg(32), body, hard=(1, 2))]
-        lid_col = ctx.fixed("lid", "#c9a45c", metallic=1.0, roughness=0.3)
+        lid_col = ctx.fixed("lid", "#c9a45c", metallic=1.0, roughness=0.3, texture="metal")
         r = r * 1.35
     top = h * 1.05 if p.get("glass") else h * 0.9
     parts.append(mesh.lathe([(0, top), (r * 1.02, top), (r * 1.02, top + 0.018), (0, top + 0.02)], ctx.seg(32),
@@ -307,7 +317,7 @@ def jar(ctx: ModelContext) -> Node:
 
 
 def dropper_bottle(ctx: ModelContext) -> Node:
-    amber = ctx.role("glass", roughness=0.08, alpha=0.8)
+    amber = ctx.role("glass", roughness=0.08, alpha=0.8, texture="glass")
     black = ctx.fixed("dropper", "#151515", roughness=0.6)
     body = mesh.lathe([(0, 0), (0.016, 0), (0.016, 0.07), (0.008, 0.08), (0.008, 0.086), (0, 0.086)], ctx.seg(28),
                       amber, hard=(1, 2, 4))
@@ -329,7 +339,7 @@ def palette(ctx: ModelContext) -> Node:
 
 
 def nail_polish(ctx: ModelContext) -> Node:
-    glass = ctx.fixed("glass", "#f4f8f9", roughness=0.05, alpha=0.3)
+    glass = ctx.fixed("glass", "#f4f8f9", roughness=0.05, alpha=0.3, texture="glass")
     lacquer = ctx.role("lacquer", roughness=0.1)
     cap = ctx.fixed("cap", "#111111", roughness=0.3)
     parts = [mesh.lathe([(0, 0), (0.018, 0), (0.019, 0.04), (0.007, 0.048), (0, 0.048)], ctx.seg(28), glass,
@@ -351,7 +361,7 @@ def sofa(ctx: ModelContext) -> Node:
     w, d, h = _dims(ctx)
     seats = int(ctx.params.get("seats", 3))
     cloth = ctx.role("upholstery", roughness=0.9, texture="weave")
-    oak = ctx.fixed("oak", "#a87b4f", roughness=0.55)
+    oak = ctx.fixed("oak", "#a87b4f", roughness=0.55, texture="wood")
     arm_w, leg_h = 0.16, 0.1
     parts = [mesh.box((w, 0.2, d), (0, leg_h + 0.1, 0), cloth),
              mesh.box((arm_w, h * 0.72 - leg_h, d), (-(w - arm_w) / 2, leg_h + (h * 0.72 - leg_h) / 2, 0), cloth),
@@ -376,7 +386,7 @@ def sofa(ctx: ModelContext) -> Node:
 
 def table(ctx: ModelContext) -> Node:
     w, d, h = _dims(ctx)
-    wood = ctx.role("wood", roughness=0.5)
+    wood = ctx.role("wood", roughness=0.5, texture="wood")
     top_t = 0.03
     if ctx.params.get("oval"):
         top = mesh.lathe([(0, h - top_t), (1, h - top_t), (1, h), (0, h)], ctx.seg(48), wood, hard=(1, 2),
@@ -393,7 +403,7 @@ def table(ctx: ModelContext) -> Node:
 
 def chair(ctx: ModelContext) -> Node:
     w, d, h = _dims(ctx)
-    wood = ctx.role("wood", roughness=0.45)
+    wood = ctx.role("wood", roughness=0.45, texture="wood")
     cane = ctx.fixed("cane", "#d8bf8a", roughness=0.85, texture="weave")
     seat_h = 0.46
     parts = [mesh.lathe([(0, seat_h - 0.03), (1, seat_h - 0.03), (1, seat_h), (0, seat_h)], ctx.seg(32), cane,
@@ -412,7 +422,7 @@ def chair(ctx: ModelContext) -> Node:
 
 def floor_lamp(ctx: ModelContext) -> Node:
     _, _, h = _dims(ctx)
-    metal = ctx.role("metal", metallic=1.0, roughness=0.3)
+    metal = ctx.role("metal", metallic=1.0, roughness=0.3, texture="metal")
     marble = ctx.fixed("marble", "#e9e6e1", roughness=0.2)
     linen = ctx.fixed("linen shade", "#f2ead9", roughness=0.9, texture="weave", alpha=0.95)
     bulb = ctx.fixed("bulb", "#fff4d6", emissive=1.0)
@@ -429,7 +439,7 @@ def floor_lamp(ctx: ModelContext) -> Node:
 
 def bookshelf(ctx: ModelContext) -> Node:
     w, d, h = _dims(ctx)
-    wood = ctx.role("wood", roughness=0.55)
+    wood = ctx.role("wood", roughness=0.55, texture="wood")
     t = 0.022
     shelves = int(ctx.params.get("shelves", 5))
     parts = [mesh.box((t, h, d), (-w / 2 + t / 2, h / 2, 0), wood),
@@ -458,8 +468,8 @@ def fridge(ctx: ModelContext) -> Node:
     w, d, h = _dims(ctx)
     enamel = ctx.role("enamel", metallic=0.1, roughness=0.3)
     inside = ctx.fixed("liner", "#f5f7f8", roughness=0.4)
-    chrome = ctx.fixed("chrome", "#d9dde0", metallic=1.0, roughness=0.15)
-    glass = ctx.fixed("shelf glass", "#dff0f2", roughness=0.05, alpha=0.4)
+    chrome = ctx.fixed("chrome", "#d9dde0", metallic=1.0, roughness=0.15, texture="metal")
+    glass = ctx.fixed("shelf glass", "#dff0f2", roughness=0.05, alpha=0.4, texture="glass")
     t, door_t, body_d = 0.04, 0.06, d - 0.06
     zc = -0.03  # the cabinet sits behind the doors
     parts = [mesh.box((t, h, body_d), (-w / 2 + t / 2, h / 2, zc), enamel),
@@ -490,7 +500,7 @@ def fridge(ctx: ModelContext) -> Node:
 def tv(ctx: ModelContext) -> Node:
     w, d, h = _dims(ctx)
     black = ctx.role("bezel", metallic=0.4, roughness=0.35)
-    screen = ctx.fixed("screen", "#0b0d12", roughness=0.05, emissive=0.0)
+    screen = ctx.fixed("screen", "#0b0d12", roughness=0.05, emissive=0.0, texture="glass")
     panel_h = h - 0.07
     parts = [mesh.box((w, panel_h, 0.03), (0, 0.07 + panel_h / 2, 0), black),
              mesh.box((w - 0.01, panel_h - 0.01, 0.002), (0, 0.07 + panel_h / 2, 0.016), screen),
@@ -501,7 +511,7 @@ def tv(ctx: ModelContext) -> Node:
 
 def headphones(ctx: ModelContext) -> Node:
     shell = ctx.role("shell", metallic=0.2, roughness=0.4)
-    pad = ctx.fixed("cushion", "#1a1a1a", roughness=0.8)
+    pad = ctx.fixed("cushion", "#1a1a1a", roughness=0.8, texture="leather")  # protein-leather ear pads
     r = 0.085
     band = [(r * np.cos(t), 0.1 + r * np.sin(t) * 1.1, 0.0) for t in np.linspace(0.05, np.pi - 0.05, 20)]
     parts = [mesh.tube(band, 0.012, ctx.seg(12), shell)]
@@ -516,8 +526,8 @@ def headphones(ctx: ModelContext) -> Node:
 
 
 def phone(ctx: ModelContext) -> Node:
-    body = ctx.role("body", metallic=0.5, roughness=0.3)
-    screen = ctx.fixed("screen", "#07080b", roughness=0.05)
+    body = ctx.role("body", metallic=0.5, roughness=0.3, texture="metal")
+    screen = ctx.fixed("screen", "#07080b", roughness=0.05, texture="glass")
     lens = ctx.fixed("lens", "#111418", metallic=0.8, roughness=0.1)
     w, h, t = 0.072, 0.148, 0.008
     parts = [mesh.box((w, h, t), (0, h / 2, 0), body),
@@ -530,9 +540,9 @@ def phone(ctx: ModelContext) -> Node:
 
 def laptop(ctx: ModelContext) -> Node:
     w, d, t = 0.31, 0.22, 0.008
-    body = ctx.role("aluminium", metallic=1.0, roughness=0.35)
+    body = ctx.role("aluminium", metallic=1.0, roughness=0.35, texture="metal")
     keys = ctx.fixed("keys", "#1c1c1e", roughness=0.7)
-    screen = ctx.fixed("screen", "#07080b", roughness=0.05, emissive=0.0)
+    screen = ctx.fixed("screen", "#07080b", roughness=0.05, emissive=0.0, texture="glass")
     base = [mesh.box((w, t, d), (0, t / 2, 0), body), mesh.box((w * 0.85, 0.001, d * 0.42), (0, t, -d * 0.1), keys)]
     lid_parts = [mesh.box((w, d * 0.95, 0.006), (0, d * 0.475, -0.003), body),
                  mesh.box((w * 0.94, d * 0.86, 0.001), (0, d * 0.48, 0.0005), screen)]
@@ -565,7 +575,7 @@ def carton_box(ctx: ModelContext) -> Node:
 
 
 def can(ctx: ModelContext) -> Node:
-    alu = ctx.fixed("aluminium", "#d3d6d9", metallic=1.0, roughness=0.3)
+    alu = ctx.fixed("aluminium", "#d3d6d9", metallic=1.0, roughness=0.3, texture="metal")
     paint = ctx.role("paint", metallic=0.4, roughness=0.35)
     r, h = 0.033, 0.115
     parts = [mesh.lathe([(0, 0.002), (r * 0.8, 0), (r, 0.01)], ctx.seg(32), alu),
@@ -576,9 +586,9 @@ def can(ctx: ModelContext) -> Node:
 
 def bottle(ctx: ModelContext) -> Node:
     h, r = float(ctx.params.get("height", 0.29)), float(ctx.params.get("radius", 0.037))
-    glass = ctx.role("glass", roughness=0.05, alpha=0.85)
+    glass = ctx.role("glass", roughness=0.05, alpha=0.85, texture="glass")
     label = ctx.fixed("label", "#f4ecd8", roughness=0.7)
-    cap = ctx.fixed("cap", "#1e1e1e", metallic=0.6, roughness=0.3)
+    cap = ctx.fixed("cap", "#1e1e1e", metallic=0.6, roughness=0.3, texture="metal")
     parts = [mesh.lathe([(0, 0), (r, 0), (r, h * 0.6), (r * 0.35, h * 0.8), (r * 0.35, h * 0.93), (0, h * 0.93)],
                         ctx.seg(32), glass, hard=(1,)),
              mesh.lathe([(r * 1.01, h * 0.2), (r * 1.01, h * 0.45)], ctx.seg(32), label),

@@ -13,6 +13,7 @@ import numpy as np
 from assets import mesh
 from assets.gltf import POINT_DOWN, GltfBuilder, Light, Material, Node, quat_y, srgb_to_linear
 from assets.mesh import Part
+from assets.textures import color_factor, roughness_factor, texture_pngs
 from server.scenes.model import Fixture, Scene
 
 WALL_T = 0.15
@@ -80,7 +81,7 @@ def _fixture_parts(f: Fixture, m: dict[str, str]) -> list[Part]:
             parts.append(mesh.box((0.06, 0.02, d), (sx * w / 2, 0.01, 0), m["metal"]))
         parts.append(mesh.tube([(-w / 2, h, 0), (w / 2, h, 0)], 0.015, 10, m["metal"]))
     elif f.type in ("shelf", "fridge_case"):
-        body = m["fixture"] if f.type == "shelf" else m["white"]
+        body = m["shelf"] if f.type == "shelf" else m["white"]
         parts += [mesh.box((0.04, h, d), (-w / 2 + 0.02, h / 2, 0), body),
                   mesh.box((0.04, h, d), (w / 2 - 0.02, h / 2, 0), body),
                   mesh.box((w, h, 0.03), (0, h / 2, -d / 2 + 0.015), m["accent" if f.type == "shelf" else "white"]),
@@ -140,25 +141,37 @@ def build_scene_glb(scene: Scene) -> bytes:
     theme = scene.theme
     b = GltfBuilder(generator="Plaza assets.build (scene)")
 
-    def mat(name: str, hex_color: str, **kw: float) -> str:
+    def mat(name: str, hex_color: str, kind: str | None = None, **kw: float) -> str:
+        """`kind`: a surface kind from assets.textures; its set is stored once per scene GLB."""
         alpha = kw.pop("alpha", 1.0)
         emissive = kw.pop("emissive", 0.0)
         color = srgb_to_linear(hex_color, alpha)
-        return b.material(Material(name, color, kw.get("metallic", 0.0), kw.get("roughness", 0.6),
-                                   tuple(c * emissive for c in color[:3]), double_sided=alpha < 1.0))
+        roughness = kw.get("roughness", 0.6)
+        names: list[str | None] = [None, None, None]
+        if kind:
+            pngs = texture_pngs(kind)
+            names = [b.png(f"{kind} {slot}", pngs[slot]) for slot in ("base", "normal", "mr")]
+            roughness = roughness_factor(kind, roughness)
+            color = color_factor(kind, color)
+        return b.material(Material(name, color, kw.get("metallic", 0.0), roughness,
+                                   tuple(c * emissive for c in color[:3]), names[0], double_sided=alpha < 1.0,
+                                   normal_texture=names[1], mr_texture=names[2]))
 
     m = {
-        "floor": mat("floor", theme.get("floor", "#b08a63"), roughness=0.45),
+        # Floors are plank floors (UVs: one tile per metre, four 25 cm boards), whatever the theme's colour.
+        "floor": mat("floor", theme.get("floor", "#b08a63"), "planks", roughness=0.45),
         "walls": mat("walls", theme.get("walls", "#f3eee6"), roughness=0.9),
         "trim": mat("trim", theme.get("trim", "#2d2a26"), roughness=0.5),
         "accent": mat("accent", theme.get("accent", "#b5523b"), roughness=0.5),
         "fixture": mat("fixture", theme.get("fixture", "#e9e2d6"), roughness=0.6),
-        "metal": mat("metal", theme.get("metal", "#c2a878"), metallic=1.0, roughness=0.3),
-        "wood": mat("wood", "#9b7048", roughness=0.5),
+        # Shelving is painted wood in the fixture colour: the grain shows through, the colour is the theme's.
+        "shelf": mat("shelf", theme.get("fixture", "#e9e2d6"), "wood", roughness=0.6),
+        "metal": mat("metal", theme.get("metal", "#c2a878"), "metal", metallic=1.0, roughness=0.3),
+        "wood": mat("wood", "#9b7048", "wood", roughness=0.5),
         "white": mat("white", "#f7f7f5", roughness=0.4),
         # Faintly self-lit: in a real shop light bounces up onto the ceiling; no light here points up.
         "ceiling": mat("ceiling", theme.get("ceiling", "#f4f1ea"), roughness=0.95, emissive=0.45),
-        "glass": mat("glass", "#dfeff4", roughness=0.05, alpha=0.25),
+        "glass": mat("glass", "#dfeff4", "glass", roughness=0.05, alpha=0.25),
         "glow": mat("glow", theme.get("trim", "#ffffff"), emissive=1.0),
         "leaf": mat("leaf", "#4f8a3c", roughness=0.7),
         "bark": mat("bark", "#6b4a2f", roughness=0.9),

@@ -156,3 +156,82 @@ def test_unknown_model_type_is_a_clear_error(catalog):
     product = replace(catalog.get("apple-gala"), model={"type": "spaceship"})
     with pytest.raises(ValueError, match=r"'apple-gala'\.model\.type: unknown model type 'spaceship'"):
         build_product_glb(product)
+
+
+# Product GLBs with their PBR texture sets (assets/textures.py): before textures the mean was 29.5 KiB.
+MEAN_PRODUCT_KIB, MAX_PRODUCT_KIB = 80, 160
+REPEAT, MIPMAP_FILTERS = 10497, (9984, 9985, 9986, 9987)
+
+
+def test_product_models_with_textures_stay_small(manifest):
+    sizes = [e["bytes"] for e in manifest["models"].values()]
+    assert sum(sizes) / len(sizes) < MEAN_PRODUCT_KIB * 1024
+    for pid, e in manifest["models"].items():
+        for entry in [e, *e["lods"]]:
+            assert entry["bytes"] < MAX_PRODUCT_KIB * 1024, f"{pid}: {entry['bytes'] / 1024:.0f} KiB"
+
+
+def _load(path: Path) -> pygltflib.GLTF2:
+    return pygltflib.GLTF2.load_from_bytes(path.read_bytes())
+
+
+def test_every_material_texture_references_an_existing_png_once(manifest):
+    for path in _all_files(manifest):
+        glb = _load(path)
+        blob = glb.binary_blob()
+        pngs = []
+        for image in glb.images:
+            view = glb.bufferViews[image.bufferView]
+            data = blob[view.byteOffset : view.byteOffset + view.byteLength]
+            assert image.mimeType == "image/png" and data[:8] == b"\x89PNG\r\n\x1a\n", path.name
+            pngs.append(data)
+        assert len(set(pngs)) == len(pngs), f"{path.name}: the same image stored twice"
+        for sampler in glb.samplers:
+            assert sampler.wrapS == sampler.wrapT == REPEAT and sampler.minFilter in MIPMAP_FILTERS
+        used = set()
+        for m in glb.materials:
+            pbr = m.pbrMetallicRoughness
+            for info in (m.normalTexture, pbr.baseColorTexture, pbr.metallicRoughnessTexture):
+                if info is not None:
+                    texture = glb.textures[info.index]
+                    assert 0 <= texture.source < len(glb.images) and texture.sampler < len(glb.samplers)
+                    used.add(texture.source)
+            if m.normalTexture is not None:
+                assert pbr.metallicRoughnessTexture is not None, f"{path.name}: {m.name}"
+        assert used == set(range(len(glb.images))), f"{path.name}: an image no material uses"
+        # A primitive whose material (default or any variant) is normal-mapped carries TANGENT.
+        for mesh_ in glb.meshes:
+            for prim in mesh_.primitives:
+                mats = [prim.material] + [mp["material"] for mp in (prim.extensions or {}).get(
+                    "KHR_materials_variants", {}).get("mappings", [])]
+                if any(glb.materials[i].normalTexture is not None for i in mats):
+                    assert prim.attributes.TANGENT is not None, f"{path.name}: {mesh_.name}"
+
+
+def _normal_images(glb: pygltflib.GLTF2) -> set[str]:
+    return {glb.images[glb.textures[m.normalTexture.index].source].name for m in glb.materials if m.normalTexture}
+
+
+def test_surfaces_get_the_texture_kind_they_are_made_of(manifest, catalog):
+    def kinds(pid: str) -> set[str]:
+        return {n.split()[0] for n in _normal_images(_load(OUT / "models" / manifest["models"][pid]["file"]))}
+
+    assert kinds("sofa-3-seat") == {"boucle", "leather", "wood"}  # upholstery variants + oak legs
+    assert kinds("bookshelf-oak") == {"wood"} and kinds("coffee-table-oak") == {"wood"}
+    assert kinds("fridge-retro") == {"metal", "glass"} and kinds("laptop-14") == {"metal", "glass"}
+    assert kinds("chelsea-boot-men") == {"leather"} and kinds("runner-sneaker-men") == {"knit", "leather"}
+    assert kinds("tee-organic-crew") == {"knit"} and kinds("chino-men") == {"weave", "knit"}  # ribbed waistband
+    assert kinds("olive-oil-bottle") == {"glass", "metal"}
+    for pid, product in catalog.products.items():
+        if product.kind == "virtual" and product.model["type"] != "wings":
+            assert not any(k in kinds(pid) for k in ("weave", "knit", "leather")), pid
+    assert kinds("digital-fairy-wings") == set()
+    scene = _load(OUT / "scenes" / next(iter(manifest["scenes"].values()))["file"])
+    assert {"planks", "wood", "metal", "glass"} <= {n.split()[0] for n in _normal_images(scene)}
+
+
+def test_scene_generation_is_deterministic(tmp_path, manifest):
+    again = generate(tmp_path / "gen")
+    assert {k: v["sha256"] for k, v in again["scenes"].items()} == {
+        k: v["sha256"] for k, v in manifest["scenes"].items()
+    }
