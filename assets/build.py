@@ -26,7 +26,8 @@ FORMAT_VERSION = 1
 
 def input_files() -> list[Path]:
     """Everything the generated files depend on: generator code and the store data."""
-    files = [ASSETS / name for name in ("build.py", "mesh.py", "gltf.py", "product_models.py", "scene_models.py")]
+    files = [ASSETS / name for name in ("build.py", "mesh.py", "gltf.py", "textures.py", "product_models.py",
+                                        "scene_models.py")]
     files += [REPO / "server" / "commerce" / "catalog.py", *sorted((REPO / "server" / "scenes").glob("*.py"))]
     files += sorted((ASSETS / "catalog").glob("*.json")) + sorted((ASSETS / "size_charts").glob("*.json"))
     files += sorted((REPO / "scenes").glob("*/scene.json"))
