@@ -166,7 +166,8 @@ def parse(entry: MessageType, raw: dict) -> Message:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "message"
-        raise BadMessage(f"'{where}': {first['msg']}") from None
+        text = str(first["msg"]).removeprefix("Value error, ")  # a rule's own words (names) need no prefix
+        raise BadMessage(f"'{where}': {text}") from None
 
 
 # ------------------------------------------------------------------ the table

@@ -77,10 +77,13 @@ def test_the_headset_menu_names_sizes_and_exits(new_page, server_url, output_dir
     # A new name from the suggestions: the room is rejoined under it.
     page.evaluate("plaza.panels.get('xr-menu').press('name:next')")
     wanted = page.evaluate("plaza.panels.get('xr-menu').widgets.find((w) => w.id === 'name:use').label.slice(3)")
+    seat = page.evaluate("plaza.room.session.avatarId")
     page.evaluate("plaza.panels.get('xr-menu').press('name:use')")
-    page.wait_for_function(f"plaza.room.connected && plaza.room.session.welcome.name === {wanted!r}", timeout=30000)
     page.wait_for_function("plaza.xrMenu.message && plaza.xrMenu.message.startsWith('Others now see you')",
                            timeout=30000)
+    # Renamed in place: the same seat (no leave and join again), under the new name
+    assert page.evaluate("plaza.myName()") == wanted and page.evaluate("plaza.room.connected") is True
+    assert page.evaluate("plaza.room.session.avatarId") == seat
     assert page.evaluate("localStorage.getItem('plaza.name')") == wanted
     # Height: +5 cm from the 1.70 m default.
     page.evaluate("plaza.panels.get('xr-menu').press('height:+5')")
@@ -114,15 +117,20 @@ def test_a_name_typed_on_a_screen_is_checked_and_seen_by_others(new_page, server
     # A good one (spaces collapsed), with a height.
     alice.fill("#profile-name", "Zoë   Smith")
     alice.fill("#profile-height", "182")
+    seat = alice.evaluate("plaza.room.session.avatarId")
     alice.click("#profile-save")
-    alice.wait_for_function("plaza.room.connected && plaza.room.session.welcome.name === 'Zoë Smith'", timeout=30000)
+    alice.wait_for_function("plaza.myName() === 'Zoë Smith'", timeout=30000)
     alice.wait_for_function("document.getElementById('profile-message').textContent.startsWith('Saved')",
                             timeout=30000)
     assert alice.evaluate("plaza.ownHeight()") == 1.82
     assert "Zoë Smith" in alice.text_content("#status")
     alice.screenshot(path=str(output_dir / "profile-phone.png"))
     alice_id = alice.evaluate("plaza.room.session.avatarId")
+    assert alice_id == seat  # renamed in place: Bob never saw Alice leave
     bob.wait_for_function(f"plaza.room.session.roster.get({alice_id})?.name === 'Zoë Smith'", timeout=30000)
+    # and the label over her avatar on Bob's page follows
+    bob.wait_for_function(f"plaza.avatars.avatars.get({alice_id})?.label.userData.text === 'Zoë Smith'",
+                          timeout=30000)
     # The name is remembered for the next visit.
     alice.reload()
     alice.wait_for_function(READY, timeout=60000)

@@ -593,7 +593,22 @@ async function main() {
     storageSet(NAME_KEY, checked.name);
     shopApi.name = checked.name;
     if (!config.networking) return null;
-    room?.close();
+    // In place when the server knows `rename`: same seat, nobody sees us leave and come back.
+    const answer = room?.connected ? await room.rename(checked.name) : null;
+    if (answer?.t === 'ok') {
+      myName = answer.name ?? checked.name;
+      storageSet(NAME_KEY, myName);
+      shopApi.name = myName;
+      setStatus(`Others now see you as ${myName}.`);
+      return null;
+    }
+    if (answer?.t === 'error') {
+      myName = previous;
+      storageSet(NAME_KEY, previous);
+      shopApi.name = previous;
+      return answer.msg ?? 'The server did not take that name.';
+    }
+    room?.close(); // an older server (or no answer): join again under the new name
     try {
       await joinRoom(checked.name, { keepPlace: true });
       return null;

@@ -213,6 +213,12 @@ export class RoomClient {
     return this.sendOptional({ t: 'profile', height });
   }
 
+  /** A new name over our avatar, in place (`rename`): the reply, or null when the server is older (no `rename`). */
+  async rename(name) {
+    const reply = await this.sendOptional({ t: 'rename', name });
+    return reply?.t === 'error' && reply.code === 'unknown_type' ? null : reply;
+  }
+
   /** The product we hold (id) or null when we put it down: `{"t": "hold", "product": ...}`. */
   setHolding(productId) {
     if ((productId ?? null) === this.holding) return Promise.resolve(null);

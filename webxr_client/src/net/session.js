@@ -72,6 +72,11 @@ export class ClientSession {
         if (entry) entry.height = message.height ?? null;
         break;
       }
+      case 'renamed': { // {avatar, name}: another shopper's new name (the label follows on its next snapshot)
+        const entry = this.roster.get(message.avatar);
+        if (entry && typeof message.name === 'string') entry.name = message.name;
+        break;
+      }
       case 'held': { // {avatar, product}: what another shopper holds (a product id, or null)
         const entry = this.roster.get(message.avatar);
         if (entry) entry.held = message.product ?? null;
