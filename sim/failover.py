@@ -89,6 +89,20 @@ async def wait_up(url: str, timeout: float = 30.0) -> None:
     raise SystemExit(f"node at {url} did not start")
 
 
+def stand_and_read(client: PlazaClient) -> list[float]:
+    """One step of a bot standing at its spawn: send the standing pose, take what arrived; the arrival times of
+    the snapshots among it."""
+    sx, sy, sz = client.session.welcome["spawn"]
+    with contextlib.suppress(ConnectionError):
+        client.send_pose({0: np.array([sx, sy + 1.6, sz, *IDENTITY])})
+    arrived = []
+    while not client.events.empty():
+        kind, _ = client.events.get_nowait()
+        if kind == "snapshot":
+            arrived.append(time.monotonic())
+    return arrived
+
+
 class Bot:
     def __init__(self, shopper: Shopper, entry_url: str, room: str) -> None:
         self.shopper, self.entry_url, self.room = shopper, entry_url, room
@@ -109,16 +123,10 @@ class Bot:
         while not stop.is_set():
             client = self.client
             if client is not None and not client.ws.closed.done():
-                sx, sy, sz = client.session.welcome["spawn"]
-                with contextlib.suppress(ConnectionError):
-                    client.send_pose({0: np.array([sx, sy + 1.6, sz, *IDENTITY])})
-                while not client.events.empty():
-                    kind, _ = client.events.get_nowait()
-                    if kind == "snapshot":
-                        self.last_snapshot = time.monotonic()
-                        if killed_at and self.back_at is None and self.last_snapshot > killed_at[0] + 0.05 \
-                                and self.dropped:
-                            self.back_at = self.last_snapshot
+                for at in stand_and_read(client):
+                    self.last_snapshot = at
+                    if killed_at and self.back_at is None and at > killed_at[0] + 0.05 and self.dropped:
+                        self.back_at = at
                 await asyncio.sleep(1 / 30)
                 continue
             self.dropped = True

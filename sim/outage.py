@@ -35,10 +35,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from sim.client import PlazaClient, http_json
-from sim.failover import IDENTITY, JACKET, _free_port, start_node, wait_up
+from sim.failover import JACKET, _free_port, stand_and_read, start_node, wait_up
 from sim.shopper import Shopper
 from sim.tcp_cut import CuttableProxy
 
@@ -144,13 +142,7 @@ class Watcher:
         while not stop.is_set():
             client = self.client
             if client is not None and not client.ws.closed.done():
-                sx, sy, sz = client.session.welcome["spawn"]
-                with contextlib.suppress(ConnectionError):
-                    client.send_pose({0: np.array([sx, sy + 1.6, sz, *IDENTITY])})
-                while not client.events.empty():
-                    kind, _ = client.events.get_nowait()
-                    if kind == "snapshot":
-                        self.snapshots.append(time.monotonic())
+                self.snapshots += stand_and_read(client)
                 await asyncio.sleep(1 / 30)
                 continue
             if client is not None:

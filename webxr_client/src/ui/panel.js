@@ -255,3 +255,15 @@ export class PanelSystem {
     }
   }
 }
+
+/** Puts a panel `distance` m ahead of the eyes (level, a little below them), facing them: menus and maps. */
+export function placeBeforeEyes(mesh, camera, distance) {
+  const eye = camera.getWorldPosition(new THREE.Vector3());
+  const dir = camera.getWorldDirection(new THREE.Vector3());
+  dir.y = 0;
+  if (dir.lengthSq() < 1e-6) dir.set(0, 0, -1);
+  dir.normalize();
+  mesh.position.copy(eye).addScaledVector(dir, distance);
+  mesh.position.y -= 0.08;
+  mesh.lookAt(eye);
+}

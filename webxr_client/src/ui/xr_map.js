@@ -1,8 +1,7 @@
 // The store map in a headset: the screen map's canvas and search box need a mouse and a keyboard, so in VR the
 // map is a directory panel, summoned from the wrist menu: every department and zone with how far it is, two to
 // a row; choosing one goes there (the same trip as the screen map's, in jumps the server allows).
-import * as THREE from 'three';
-import { Panel } from './panel.js';
+import { Panel, placeBeforeEyes } from './panel.js';
 
 const MAP_WIDTH = 0.9; // m
 const MAP_DISTANCE = 0.95; // m in front of the eyes
@@ -38,14 +37,7 @@ export class XRMap {
       this.panels.add(panel);
     }
     panel.setItems(xrMapItems(this.places(), this.where(), this.storeName));
-    const eye = this.camera.getWorldPosition(new THREE.Vector3());
-    const dir = this.camera.getWorldDirection(new THREE.Vector3());
-    dir.y = 0;
-    if (dir.lengthSq() < 1e-6) dir.set(0, 0, -1);
-    dir.normalize();
-    panel.mesh.position.copy(eye).addScaledVector(dir, MAP_DISTANCE);
-    panel.mesh.position.y -= 0.08;
-    panel.mesh.lookAt(eye);
+    placeBeforeEyes(panel.mesh, this.camera, MAP_DISTANCE);
   }
 
   close() {

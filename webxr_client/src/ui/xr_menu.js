@@ -3,8 +3,7 @@
 // few suggestions to step through, since there is no keyboard in a headset), the height others see you
 // at, the store map (ui/xr_map.js), "Shop with friends" (social/social_panel.js), another store, simplified mode (which leaves VR: the
 // simple list is a screen thing) and exit VR.
-import * as THREE from 'three';
-import { Panel } from './panel.js';
+import { Panel, placeBeforeEyes } from './panel.js';
 import { suggestedName } from './names.js';
 
 const MENU_WIDTH = 0.9; // m: four buttons to a row
@@ -118,14 +117,7 @@ export class XRMenu {
   place() {
     const panel = this.panels.get('xr-menu');
     if (!panel) return;
-    const eye = this.camera.getWorldPosition(new THREE.Vector3());
-    const dir = this.camera.getWorldDirection(new THREE.Vector3());
-    dir.y = 0;
-    if (dir.lengthSq() < 1e-6) dir.set(0, 0, -1);
-    dir.normalize();
-    panel.mesh.position.copy(eye).addScaledVector(dir, MENU_DISTANCE);
-    panel.mesh.position.y -= 0.08;
-    panel.mesh.lookAt(eye);
+    placeBeforeEyes(panel.mesh, this.camera, MENU_DISTANCE);
   }
 
   async press(id) {
