@@ -25,6 +25,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -87,6 +88,22 @@ async def wait_up(url: str, timeout: float = 30.0) -> None:
                 return
         await asyncio.sleep(0.2)
     raise SystemExit(f"node at {url} did not start")
+
+
+async def buy_and_leave_a_line(bot: Any) -> None:
+    """The bot (with .shopper, .orders, .lines) places an order and leaves a line in its bag: what must survive."""
+    shopper = bot.shopper
+    await shopper.http("POST", "/api/bag/lines", JACKET | {"quantity": 2})
+    status, checkout = await shopper.http("POST", "/api/checkouts", {"payment_method": "test_approve"})
+    if status in (200, 201):
+        await shopper.http("POST", f"/api/checkouts/{checkout['id']}/hold", {"action": "start"})
+        await asyncio.sleep(1.05)
+        status, done = await shopper.http("POST", f"/api/checkouts/{checkout['id']}/hold", {"action": "end"})
+        if status == 200 and done.get("state") == "placed":
+            bot.orders.append(checkout["id"])
+    status, bag = await shopper.http("POST", "/api/bag/lines", JACKET)
+    if status == 200:
+        bot.lines = [li["line_id"] for li in bag["lines"]]
 
 
 def stand_and_read(client: PlazaClient) -> list[float]:
@@ -158,19 +175,10 @@ async def run_failover(nodes: int = 2, bots: int = 8, redis_url: str = "redis://
             shopper = await Shopper.make(urls[0], f"bot{i}")
             bot = Bot(shopper, urls[0], rooms[i % 2])
             await bot.connect()
-            status, bag = await shopper.http("POST", "/api/bag/lines", JACKET | {"quantity": 2})
-            checkout = (await shopper.http("POST", "/api/checkouts", {"payment_method": "test_approve"}))[1]
-            await shopper.http("POST", f"/api/checkouts/{checkout['id']}/hold", {"action": "start"})
-            await asyncio.sleep(1.05)
-            status, done = await shopper.http("POST", f"/api/checkouts/{checkout['id']}/hold", {"action": "end"})
-            if status == 200 and done.get("state") == "placed":
-                bot.orders.append(checkout["id"])
-            status, bag = await shopper.http("POST", "/api/bag/lines", JACKET)
-            if status == 200:
-                bot.lines = [li["line_id"] for li in bag["lines"]]
+            await buy_and_leave_a_line(bot)
             team.append(bot)
         # Two friends, in rooms that the cluster placed on different nodes, shop together.
-        status, group = await team[0].shopper.http("POST", "/api/groups", {"room": team[0].room})
+        _, group = await team[0].shopper.http("POST", "/api/groups", {"room": team[0].room})
         await team[1].shopper.http("POST", f"/api/invites/{group['code']}/accept")
         stop = asyncio.Event()
         killed_at: list[float] = []
@@ -224,13 +232,17 @@ async def run_failover(nodes: int = 2, bots: int = 8, redis_url: str = "redis://
             bag_lines_acknowledged=sum(len(b.lines) for b in team), bag_lines_found=lines_found,
             group_chat_after=chat_ok, notes=notes)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                p.wait(10)
+        stop_nodes(procs)
         await _drop(redis_url, prefix)
+
+
+def stop_nodes(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.wait(10)
 
 
 async def _drop(redis_url: str, prefix: str) -> None:

@@ -36,7 +36,15 @@ from pathlib import Path
 from typing import Any
 
 from sim.client import PlazaClient, http_json
-from sim.failover import JACKET, _free_port, stand_and_read, start_node, wait_up
+from sim.failover import (
+    JACKET,
+    _free_port,
+    buy_and_leave_a_line,
+    stand_and_read,
+    start_node,
+    stop_nodes,
+    wait_up,
+)
 from sim.shopper import Shopper
 from sim.tcp_cut import CuttableProxy
 
@@ -186,21 +194,6 @@ async def _owner_index(urls: list[str]) -> int | None:
     return None
 
 
-async def _buy(bot: Watcher) -> None:
-    shopper = bot.shopper
-    await shopper.http("POST", "/api/bag/lines", JACKET | {"quantity": 2})
-    status, checkout = await shopper.http("POST", "/api/checkouts", {"payment_method": "test_approve"})
-    if status in (200, 201):
-        await shopper.http("POST", f"/api/checkouts/{checkout['id']}/hold", {"action": "start"})
-        await asyncio.sleep(1.05)
-        status, done = await shopper.http("POST", f"/api/checkouts/{checkout['id']}/hold", {"action": "end"})
-        if status == 200 and done.get("state") == "placed":
-            bot.orders.append(checkout["id"])
-    status, bag = await shopper.http("POST", "/api/bag/lines", JACKET)
-    if status == 200:
-        bot.lines = [li["line_id"] for li in bag["lines"]]
-
-
 async def run_outage(nodes: int = 2, bots: int = 4, down_s: float = 3.0, cut_s: float = 9.0) -> OutageReport:
     data = Path(tempfile.mkdtemp(prefix="plaza-outage-"))
     (data / "redis").mkdir()
@@ -226,7 +219,7 @@ async def run_outage(nodes: int = 2, bots: int = 4, down_s: float = 3.0, cut_s: 
         for i in range(bots):
             bot = Watcher(await Shopper.make(urls[i % nodes], f"bot{i}"), urls[i % nodes])
             await bot.connect()
-            await _buy(bot)
+            await buy_and_leave_a_line(bot)
             team.append(bot)
         runners = [asyncio.create_task(b.run(stop)) for b in team]
         await asyncio.sleep(1.0)
@@ -305,12 +298,7 @@ async def run_outage(nodes: int = 2, bots: int = 4, down_s: float = 3.0, cut_s: 
         for b in team:
             with contextlib.suppress(Exception):
                 await b.client.close()
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                p.wait(10)
+        stop_nodes(procs)
         for proxy in proxies:
             await proxy.close()
         redis.kill()
