@@ -31,6 +31,7 @@ export class RoomClient {
     this.seq = 0;
     this.sent = 0;
     this.received = 0;
+    this.shown = new Set(); // ids of the avatars handed to onPose (others: a welcome's roster prunes them)
     this.bytesIn = 0;
     this.closedByUs = false;
     this.attempt = 0;
@@ -124,6 +125,7 @@ export class RoomClient {
     const self = this.session.avatarId;
     for (const [id, state] of snap.avatars) {
       if (id === self) continue;
+      this.shown.add(id);
       const pose = dequantizeAvatar(state);
       this.options.onPose?.(id, snap.serverTimeMs, local, pose, this.session.roster.get(id)?.name);
     }
@@ -142,6 +144,13 @@ export class RoomClient {
 
   onControl(message) {
     if (message.t === 'welcome') {
+      // The roster replaces what we knew: whoever left while we were away (a `left` we never got) goes now,
+      // not as a frozen ghost (session.control has already put the new roster in place).
+      for (const id of [...this.shown]) {
+        if (this.session.roster.has(id)) continue;
+        this.shown.delete(id);
+        this.options.onLeave?.(id);
+      }
       for (const entry of message.roster ?? []) {
         if (entry?.id === message.avatar) continue;
         if (entry?.height !== undefined) this.options.onProfile?.(entry.id, entry.height);
@@ -157,7 +166,10 @@ export class RoomClient {
     if (message.t === 'held' && message.avatar !== this.session.avatarId) {
       this.options.onHeld?.(message.avatar, message.product ?? null);
     }
-    if (message.t === 'left') this.options.onLeave?.(message.avatar);
+    if (message.t === 'left') {
+      this.shown.delete(message.avatar);
+      this.options.onLeave?.(message.avatar);
+    }
     if (message.t === 'stock') this.options.onStock?.(message.levels ?? {});
     if (message.t === 'confirm_progress' || message.t === 'checkout') this.options.onShop?.(message);
     this.options.onControl?.(message); // every control message (shopping together picks its own)
