@@ -292,3 +292,75 @@ def recompute_normals(part: Part) -> Part:
     for k in range(3):
         np.add.at(normals, f[:, k], face_n)
     return _finish(pos, normals, part.uvs, f, part.material)
+
+
+def loft(rings: Sequence[np.ndarray], material: str = "default", cap_start: bool = True,
+         cap_end: bool = True) -> Part:
+    """A skin through closed loops of 3D points (each (K,3), same K, in the same turning sense): soles,
+    phone bodies, feathers. The skin is smooth around and along; the caps are flat fans from each end
+    loop's centroid with their own vertices (a hard edge), so a loop must be star-shaped about its centroid."""
+    grid = np.asarray(rings, dtype=np.float64)
+    n, k = grid.shape[:2]
+    closed = np.concatenate([grid, grid[:, :1]], axis=1)  # a seam column, for UVs that run round
+    cols = k + 1
+    around = np.concatenate([np.zeros((n, 1)), np.cumsum(np.linalg.norm(np.diff(closed, axis=1), axis=2), axis=1)], 1)
+    along = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(grid.mean(axis=1), axis=0), axis=1))])
+    pos = closed.reshape(-1, 3)
+    uv = np.stack([around / TILE_M, np.broadcast_to((along / TILE_M)[:, None], around.shape)], axis=-1).reshape(-1, 2)
+    faces = [(i * cols + j, i * cols + j + 1, (i + 1) * cols + j + 1) for i in range(n - 1) for j in range(k)]
+    faces += [(i * cols + j, (i + 1) * cols + j + 1, (i + 1) * cols + j) for i in range(n - 1) for j in range(k)]
+    f = np.array(faces, dtype=np.int64)
+    # Smooth normals from the faces, summed over the seam column and its twin so the seam does not show.
+    face_n = np.cross(pos[f[:, 1]] - pos[f[:, 0]], pos[f[:, 2]] - pos[f[:, 0]])
+    normals = np.zeros_like(pos)
+    for c in range(3):
+        np.add.at(normals, f[:, c], face_n)
+    normals = normals.reshape(n, cols, 3)
+    seam = normals[:, 0] + normals[:, k]
+    normals[:, 0], normals[:, k] = seam, seam
+    # Outward: the side the skin's normals point to on average, away from the loops' centres.
+    if np.einsum("ijk,ijk->", normals, closed - grid.mean(axis=1, keepdims=True)) < 0:
+        normals = -normals
+        f = f[:, [0, 2, 1]]
+    positions, all_n, uvs, all_f = [pos], [normals.reshape(-1, 3)], [uv], [f]
+    count = len(pos)
+    for end, wanted in ((0, cap_start), (n - 1, cap_end)):
+        if not wanted:
+            continue
+        loop = grid[end]
+        centre = loop.mean(axis=0)
+        newell = np.cross(loop - centre, np.roll(loop, -1, axis=0) - centre).sum(axis=0)
+        away = grid[end].mean(axis=0) - grid[1 if end == 0 else n - 2].mean(axis=0)
+        normal = newell if np.dot(newell, away) >= 0 else -newell
+        normal /= max(np.linalg.norm(normal), 1e-12)
+        cap = np.vstack([centre, loop])
+        # Planar UVs in the cap's own plane (two axes orthogonal to its normal).
+        u_axis = np.cross(normal, [0.0, 1.0, 0.0] if abs(normal[1]) < 0.9 else [1.0, 0.0, 0.0])
+        u_axis /= np.linalg.norm(u_axis)
+        v_axis = np.cross(normal, u_axis)
+        positions.append(cap)
+        all_n.append(np.broadcast_to(normal, cap.shape))
+        uvs.append(np.stack([cap @ u_axis, cap @ v_axis], axis=1) / TILE_M)
+        all_f.append(np.array([(count, count + 1 + j, count + 1 + (j + 1) % k) for j in range(k)], dtype=np.int64))
+        count += len(cap)
+    return _finish(np.concatenate(positions), np.concatenate(all_n), np.concatenate(uvs), np.concatenate(all_f),
+                   material)
+
+
+def rounded_rect(width: float, height: float, radius: float, corner_segments: int = 6) -> np.ndarray:
+    """Outline (K,2) of a rectangle centred on the origin with round corners, counter-clockwise."""
+    r = min(radius, width / 2, height / 2)
+    hx, hy = width / 2 - r, height / 2 - r
+    points = []
+    for (cx, cy), start in (((hx, hy), 0.0), ((-hx, hy), 90.0), ((-hx, -hy), 180.0), ((hx, -hy), 270.0)):
+        for t in np.radians(np.linspace(start, start + 90.0, corner_segments + 1)):
+            points.append((cx + r * np.cos(t), cy + r * np.sin(t)))
+    return np.array(points)
+
+
+def extrude(outline: np.ndarray, depth: float, material: str = "default", z0: float = 0.0) -> Part:
+    """A slab: a 2D outline (x, y) pushed along +Z from z0 by `depth`, closed at both faces."""
+    xy = np.asarray(outline, dtype=np.float64)
+    front = np.column_stack([xy, np.full(len(xy), z0)])
+    back = np.column_stack([xy, np.full(len(xy), z0 + depth)])
+    return loft([front, back], material)

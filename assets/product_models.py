@@ -7,7 +7,7 @@ the default look. Furniture is built from its `dimensions_cm`, so the model and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -218,7 +218,28 @@ def skirt(ctx: ModelContext) -> Node:
 # ---------------------------------------------------------------- shoes
 
 
-def _shoe(ctx: ModelContext, kind: str) -> list[Part]:
+def _knots(s: np.ndarray, knots: Sequence[tuple[float, float]]) -> np.ndarray:
+    xs, ys = zip(*knots, strict=True)
+    return np.interp(s, xs, ys)
+
+
+def _foot(length: float, side: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A last's footprint, heel (s=0, -z) to toe (s=1, +z): (s, x, z) of a closed outline, counter-clockwise
+    seen from above. Widest at the ball (70 %), a waist at the arch, the toe box bent toward the big toe
+    (the inside, -x for the right shoe: side=+1)."""
+    s = (1 - np.cos(np.linspace(0, np.pi, n))) / 2  # denser at heel and toe, where the outline turns
+    half_w = _knots(s, [(0, 0.030), (0.18, 0.034), (0.42, 0.031), (0.7, 0.046), (0.9, 0.038), (1, 0.02)])
+    half_w = half_w * np.sqrt(np.clip(1 - (2 * s - 1) ** 8, 0, 1)) * (length / 0.27)
+    centre = -side * 0.012 * s**2 * (length / 0.27)
+    z = (s - 0.5) * length
+    outline_s = np.concatenate([s, s[::-1][1:-1]])
+    x = np.concatenate([centre + half_w, (centre - half_w)[::-1][1:-1]])
+    return outline_s, x, np.concatenate([z, z[::-1][1:-1]])
+
+
+def _shoe(ctx: ModelContext, kind: str, side: int) -> list[Part]:
+    """One shoe on a foot-shaped last: a sole with toe spring (or a raised heel), an upper that rises to the
+    collar at the heel and the throat, a lined opening; laces, lugs, a shaft or a stiletto by kind."""
     p = ctx.params
     length = 0.29 if ctx.product.size_chart == "shoes-men" else 0.26
     # Running and trail sneakers are knit mesh, court sneakers, boots and heels leather (the catalog's
@@ -226,45 +247,80 @@ def _shoe(ctx: ModelContext, kind: str) -> list[Part]:
     upper_kind = "knit" if kind == "sneaker" and not p.get("low") else "leather"
     upper = ctx.role("upper", roughness=0.7 if kind == "sneaker" else 0.45, texture=upper_kind)
     sole = ctx.fixed("sole", "#f4f1ea" if kind == "sneaker" else "#2a211c", roughness=0.8)
-    sole_h = {"sneaker": 0.032, "boot": 0.025, "heel": 0.008}[kind]
-    half_l, half_w = length / 2, 0.05
-    parts = [mesh.lathe([(0, 0), (1, 0), (1, sole_h), (0, sole_h)], ctx.seg(32), sole, hard=(1, 2),
-                        scale_xz=(half_w, half_l))]
-    if kind == "heel":
-        parts.append(mesh.box((0.055, 0.055, 0.06), (0, 0.03, -half_l + 0.04), sole))
-        base = 0.06
+    lining = ctx.fixed("lining", "#3a3330", roughness=0.9)
+    sole_h = {"sneaker": 0.028, "boot": 0.024, "heel": 0.007}[kind]
+    heel_h = 0.075 if kind == "heel" else 0.0
+
+    def lift(s: np.ndarray) -> np.ndarray:
+        """How high the sole's underside is along the foot: toe spring, or the arch of a high heel."""
+        if kind == "heel":
+            return heel_h * _knots(s, [(0, 1), (0.22, 1), (0.62, 0.05), (0.75, 0), (1, 0.004 / heel_h)])
+        return 0.012 * np.clip((s - 0.78) / 0.22, 0, 1) ** 2
+
+    s, x, z = _foot(length, side, ctx.seg(18))
+    y0 = lift(s)
+    rings = [np.column_stack([x, y0, z]), np.column_stack([x, y0 + sole_h, z])]
+    parts = [mesh.loft(rings, sole)]
+    # The upper: rings pulled in toward the foot's middle line as they rise, higher at the collar and throat.
+    if kind == "heel":  # a pump: low sides, cut away at the vamp
+        top = _knots(s, [(0, 0.055), (0.3, 0.04), (0.55, 0.034), (0.8, 0.03), (1, 0.022)])
     else:
-        base = sole_h
+        top = _knots(s, [(0, 0.075), (0.2, 0.08), (0.45, 0.085), (0.7, 0.058), (0.9, 0.04), (1, 0.03)])
+        if p.get("low"):
+            top = top * 0.85
+    mid_x, mid_z = float(np.mean(x)), float(np.mean(z))
+    angles = np.linspace(0, np.radians(78 if kind != "heel" else 55), 7)
+    shell = []
+    for a in angles:
+        pull = np.cos(a)
+        shell.append(np.column_stack([mid_x + (x - mid_x) * pull * 0.98, y0 + sole_h + top * np.sin(a),
+                                      mid_z + (z - mid_z) * (0.6 + 0.38 * pull)]))
+    if kind == "heel":  # open: a footbed inside the rim instead of a closed top
+        parts.append(mesh.loft(shell, upper, cap_start=False, cap_end=False))
+        rim = shell[-1]
+        bed = np.column_stack([mid_x + (rim[:, 0] - mid_x) * 0.92, y0 + sole_h + 0.003,
+                               mid_z + (rim[:, 2] - mid_z) * 0.95])
+        parts.append(mesh.loft([rim, bed], lining, cap_start=False))
+        # The block heel: a post tapering a little from the heel cup to the floor.
+        hz = -length / 2 + 0.03
+        ring = np.linspace(0, 2 * np.pi, 13)[:-1]
+        heel_rings = [np.column_stack([mid_x + r * np.cos(ring), np.full(12, y), hz + r * 1.1 * np.sin(ring)])
+                      for r, y in ((0.011, 0.0), (0.012, heel_h * 0.5), (0.017, heel_h + 0.002))]
+        parts.append(mesh.loft(heel_rings, sole))
+        return parts
+    parts.append(mesh.loft(shell, upper, cap_start=False))
+    # The collar: a lined oval opening at the back of the top.
+    ring = np.linspace(0, 2 * np.pi, 21)[:-1]
+    cz = -length * 0.2
+    # The top's cap is a fan from its centroid: the opening sits where that fan passes over cz, and goes in.
+    rim = shell[-1]
+    centre, rear = rim.mean(axis=0), rim[int(np.argmin(rim[:, 2]))]
+    t = (centre[2] - cz) / (centre[2] - rear[2])
+    collar_y = float(centre[1] + t * (rear[1] - centre[1])) + 0.002
+    opening = [np.column_stack([mid_x + 0.03 * np.cos(ring), np.full(20, collar_y), cz + 0.05 * np.sin(ring)]),
+               np.column_stack([mid_x + 0.027 * np.cos(ring), np.full(20, collar_y - 0.025),
+                                cz + 0.045 * np.sin(ring)])]
+    parts.append(mesh.loft(opening, lining, cap_start=False))
     if p.get("lugs"):
-        for z in np.linspace(-half_l * 0.8, half_l * 0.8, 7):
-            parts.append(mesh.box((0.07, 0.006, 0.012), (0, -0.003 + 0.003, z), sole))
-    # The upper: a quarter ellipsoid shell over the sole, higher at the heel.
-    height = {"sneaker": 0.085 if not p.get("low") else 0.07, "boot": 0.09, "heel": 0.06}[kind]
-    a = np.linspace(0, np.pi / 2, 7)
-    prof = [(np.cos(t), np.sin(t)) for t in a]
-    shell = mesh.lathe(prof, ctx.seg(32), upper, scale_xz=(half_w * 0.95, half_l * 0.97))
-    shell = mesh.scale(shell, (1, height, 1))
-    parts.append(mesh.translate(shell, (0, base if kind != "heel" else sole_h, 0)))
-    opening = ctx.fixed("lining", "#3a3330", roughness=0.9)
-    parts.append(mesh.lathe([(0, 0), (1, 0), (0, 0.001)], 20, opening, hard=(1,),
-                            scale_xz=(0.036, 0.06)))
-    parts[-1] = mesh.translate(parts[-1], (0, base + height * 0.96, -half_l * 0.35))
+        for lz in np.linspace(-length * 0.4, length * 0.35, 7):
+            parts.append(mesh.box((0.06, 0.006, 0.012), (mid_x, 0.003, lz), sole))
+        parts = [mesh.translate(q, (0, 0.004, 0)) for q in parts]
     if kind == "boot":
-        parts.append(mesh.lathe([(0.045, 0), (0.046, 0.1), (0.048, 0.12)], ctx.seg(24), upper, scale_xz=(1.0, 1.3)))
-        parts[-1] = mesh.translate(parts[-1], (0, base + 0.06, -half_l * 0.35))
+        shaft = mesh.lathe([(0.044, 0), (0.045, 0.09), (0.047, 0.11)], ctx.seg(24), upper, scale_xz=(1.0, 1.3))
+        parts.append(mesh.translate(shaft, (mid_x, collar_y - 0.01, cz)))
     if kind == "sneaker":
         lace = ctx.fixed("lace", "#f8f8f8", roughness=0.9)
-        for i, z in enumerate(np.linspace(0.0, half_l * 0.45, 5)):
-            y = base + height * (0.95 - 0.12 * i)
-            parts.append(mesh.box((0.05, 0.006, 0.008), (0, y, z), lace))
+        for lz in np.linspace(-length * 0.08, length * 0.16, 5):
+            ls = lz / length + 0.5
+            ly = sole_h + float(np.interp(ls, s[: len(s) // 2 + 1], top[: len(s) // 2 + 1])) * 0.985
+            parts.append(mesh.box((0.045, 0.005, 0.007), (mid_x, ly, lz), lace))
     return parts
 
 
 def shoe_pair(ctx: ModelContext) -> Node:
     kind = {"sneaker": "sneaker", "boot": "boot", "heel": "heel"}[ctx.product.model["type"]]
-    one = _shoe(ctx, kind)
-    left = [mesh.translate(q, (-0.065, 0, 0)) for q in one]
-    right = [mesh.translate(q, (0.065, 0, 0.01)) for q in one]
+    left = [mesh.translate(q, (-0.065, 0, 0)) for q in _shoe(ctx, kind, -1)]
+    right = [mesh.translate(q, (0.065, 0, 0.01)) for q in _shoe(ctx, kind, 1)]
     return Node(ctx.product.id, children=[_node("left", left), _node("right", right)])
 
 
@@ -498,14 +554,25 @@ def fridge(ctx: ModelContext) -> Node:
 
 
 def tv(ctx: ModelContext) -> Node:
+    """A slim panel with round corners, a thin bezel round a glossy screen, a housing bulge at the back and
+    two feet near the ends."""
     w, d, h = _dims(ctx)
     black = ctx.role("bezel", metallic=0.4, roughness=0.35)
-    screen = ctx.fixed("screen", "#0b0d12", roughness=0.05, emissive=0.0, texture="glass")
-    panel_h = h - 0.07
-    parts = [mesh.box((w, panel_h, 0.03), (0, 0.07 + panel_h / 2, 0), black),
-             mesh.box((w - 0.01, panel_h - 0.01, 0.002), (0, 0.07 + panel_h / 2, 0.016), screen),
-             mesh.box((0.3, 0.012, d * 0.9), (0, 0.006, 0), black),
-             mesh.box((0.06, 0.1, 0.02), (0, 0.06, -0.01), black)]
+    screen = ctx.fixed("screen", "#0e1422", roughness=0.05, emissive=0.35, texture="glass")
+    stand_h, panel_t = 0.07, 0.012
+    panel_h = h - stand_h
+    centre_y = stand_h + panel_h / 2
+    corner = ctx.seg(4)
+    parts = [mesh.translate(mesh.extrude(mesh.rounded_rect(w, panel_h, 0.01, corner), panel_t, black,
+                                         z0=-panel_t / 2), (0, centre_y, 0)),
+             mesh.translate(mesh.extrude(mesh.rounded_rect(w - 0.016, panel_h - 0.016, 0.004, corner), 0.001,
+                                         screen, z0=panel_t / 2), (0, centre_y, 0)),
+             mesh.translate(mesh.extrude(mesh.rounded_rect(w * 0.62, panel_h * 0.55, 0.04, corner), 0.03, black,
+                                         z0=-panel_t / 2 - 0.03), (0, centre_y - panel_h * 0.1, 0))]
+    for side in (-1, 1):
+        fx = side * (w / 2 - 0.1)
+        parts.append(mesh.box((0.05, 0.012, d * 0.9), (fx, 0.006, 0), black))
+        parts.append(mesh.box((0.03, stand_h + 0.04, 0.016), (fx, (stand_h + 0.04) / 2, -0.01), black))
     return _node(ctx.product.id, parts)
 
 
@@ -526,15 +593,25 @@ def headphones(ctx: ModelContext) -> Node:
 
 
 def phone(ctx: ModelContext) -> Node:
+    """A slab with round corners and a lit lock screen, standing on its short edge; a camera island with
+    three lenses at the back, side buttons."""
     body = ctx.role("body", metallic=0.5, roughness=0.3, texture="metal")
-    screen = ctx.fixed("screen", "#07080b", roughness=0.05, texture="glass")
+    screen = ctx.fixed("screen", "#141c30", roughness=0.05, emissive=0.3, texture="glass")
     lens = ctx.fixed("lens", "#111418", metallic=0.8, roughness=0.1)
     w, h, t = 0.072, 0.148, 0.008
-    parts = [mesh.box((w, h, t), (0, h / 2, 0), body),
-             mesh.box((w - 0.004, h - 0.004, 0.001), (0, h / 2, t / 2), screen)]
-    for y in (h - 0.02, h - 0.042):
-        lens_part = mesh.rotate(mesh.cylinder(0.008, 0.002, 20, lens), "x", -90)
-        parts.append(mesh.translate(lens_part, (-0.018, y, -t / 2)))
+    corner = ctx.seg(6)
+    parts = [mesh.translate(mesh.extrude(mesh.rounded_rect(w, h, 0.009, corner), t, body, z0=-t / 2), (0, h / 2, 0)),
+             mesh.translate(mesh.extrude(mesh.rounded_rect(w - 0.005, h - 0.005, 0.0075, corner), 0.0004, screen,
+                                         z0=t / 2), (0, h / 2, 0))]
+    island = (-w / 2 + 0.021, h - 0.021)
+    parts.append(mesh.translate(mesh.extrude(mesh.rounded_rect(0.032, 0.032, 0.008, corner), 0.0015, body,
+                                             z0=-t / 2 - 0.0015), (*island, 0)))
+    for dx, dy in ((-0.0075, 0.0075), (-0.0075, -0.0075), (0.0075, 0.0)):
+        lens_part = mesh.rotate(mesh.cylinder(0.0055, 0.0015, ctx.seg(20), lens), "x", -90)
+        parts.append(mesh.translate(lens_part, (island[0] + dx, island[1] + dy, -t / 2 - 0.0015)))
+    for y, length in ((h - 0.035, 0.012), (h - 0.052, 0.012), (h - 0.045, 0.022)):
+        x = -w / 2 - 0.0006 if length == 0.012 else w / 2 + 0.0006
+        parts.append(mesh.box((0.0012, length, 0.003), (x, y, 0), body))
     return _node(ctx.product.id, parts)
 
 
@@ -629,14 +706,30 @@ def milk_carton(ctx: ModelContext) -> Node:
 # ---------------------------------------------------------------- virtual goods and bundles
 
 
+def _feather(length: float, width: float, material: str, n: int) -> Part:
+    """A flat feather along +x from the origin: rounded at the quill, widest a third of the way, pointed."""
+    u = np.linspace(0, np.pi, n)
+    x = length * (1 - np.cos(u)) / 2
+    half = width / 2 * np.sin(u) ** 0.7 * (1 - 0.35 * x / length)
+    outline = np.concatenate([np.column_stack([x, half]), np.column_stack([x, -half])[::-1][1:-1]])
+    return mesh.extrude(outline, 0.003, material, z0=-0.0015)
+
+
 def wings(ctx: ModelContext) -> Node:
+    """A pair of wings of overlapping feathers fanned from the shoulder blades: long flight feathers
+    outside, short coverts near the joint."""
     film = ctx.role("film", alpha=0.6, double_sided=True)
     parts = []
+    n = ctx.seg(10)
     for side in (-1, 1):
-        for k, (size, tilt) in enumerate(((0.32, 35), (0.22, -20))):
-            w = mesh.scale(mesh.sphere(1.0, 8, ctx.seg(24), film), (size, size * 0.55, 0.01))
-            w = mesh.rotate(w, "z", side * tilt)
-            parts.append(mesh.translate(w, (side * (size * 0.9), 0.45 + (0.1 if k == 0 else -0.12), -0.1)))
+        rows = [(np.linspace(0.34, 0.22, 6), np.linspace(12, 62, 6), 0.06, 0.0),   # flight feathers
+                (np.linspace(0.2, 0.13, 5), np.linspace(18, 58, 5), 0.05, 0.006)]  # coverts, in front
+        for lengths, angles, width, dz in rows:
+            for length, angle in zip(lengths, angles, strict=True):
+                f = mesh.rotate(_feather(float(length), width, film, n), "z", float(angle))
+                if side < 0:
+                    f = mesh.scale(f, (-1, 1, 1))
+                parts.append(mesh.translate(f, (side * 0.05, 0.3, -0.1 + dz)))
     return _node(ctx.product.id, parts)
 
 
