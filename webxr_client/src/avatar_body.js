@@ -1,7 +1,7 @@
 // A body for a shopper who streams only a head and (maybe) two hands: the 22 joints of the protocol's
 // skeleton (net/body_pose.js) solved from those few points. The torso hangs under the head and turns
-// with it (lagging, as a body does), arms reach the tracked hands by two-bone IK (or hang, or hold a
-// product in front when the hands are not tracked), and the feet stay planted until the body has moved
+// with it (lagging, as a body does), arms reach the tracked hands by two-bone IK (or, when the hands are
+// not tracked, hang and swing against the legs as it walks, or hold a product in front), and the feet stay planted until the body has moved
 // away from them, then step one at a time. Pure: no three.js, so node tests can run it.
 import { BODY_REST_OFFSETS, N_BODY, REST_HEIGHT_M } from './net/body_pose.js';
 
@@ -19,6 +19,9 @@ const ANKLE_HEIGHT = 0.07; // above the floor, 1.70 m body
 const STEP_MS = 280;
 const STEP_LIFT = 0.09;
 const STEP_TRIGGER = 0.2; // m (1.70 m body) between a planted foot and where it should be
+const HANG = 0.49; // m (1.70 m body) from the shoulder joint down to a hanging hand
+const ARM_SWING_PER_M = 1.8; // rad of arm swing per metre the foot on the same side is ahead of the mid-stride
+const MAX_ARM_SWING = 0.45; // rad (about 26 degrees, a brisk walk)
 const SNAP_DISTANCE = 1.5; // farther than this (a teleport): the feet jump, no stepping across the store
 
 /** A height in metres if it is one a shopper can have (1.0-2.3 m), else null. */
@@ -105,22 +108,6 @@ export class BodySolver {
     put(5, skull);
     const upperChest = add(hips, scale(spine, rest[3]));
 
-    // Arms: shoulder, then the two-bone chain to the hand (tracked), hanging, or holding in front.
-    for (const [side, base] of [[1, 6], [-1, 10]]) {
-      const shoulder = at(upperChest, 0.03 * side, 0.10, 0);
-      const root = at(shoulder, 0.12 * side, 0, 0);
-      const tracked = hands[side > 0 ? 0 : 1];
-      let target = tracked;
-      if (!target) {
-        target = holding && side < 0 && !hands[0]
-          ? at(upperChest, -0.08, -0.12, 0.34) // a product held up in front, right hand
-          : at(root, 0.04 * side, -0.49, 0.04);
-      }
-      const pole = add(add(scale(up, -1), scale(f, -0.4)), scale(l, 0.5 * side));
-      const [elbow, hand] = solveTwoBone(root, target, UPPER_ARM * s, FOREARM * s, pole);
-      put(base, shoulder); put(base + 1, root); put(base + 2, elbow); put(base + 3, hand);
-    }
-
     // Feet: planted on the floor; a foot steps when the body has moved (or turned) away from it.
     const hipsXZ = [hips[0], hips[2]];
     if (this.last && dt > 0) {
@@ -168,6 +155,29 @@ export class BodySolver {
       const toes = [reached[0] + ff[0] * 0.13 * s, reached[1] - 0.05 * s, reached[2] + ff[2] * 0.13 * s];
       put(base, hip); put(base + 1, knee); put(base + 2, reached); put(base + 3, toes);
     }
+    // Arms (after the feet, which they swing against): shoulder, then the two-bone chain to the hand
+    // (tracked), holding in front, or hanging and swinging opposite to the leg on its own side as it walks.
+    // How far the left foot is ahead of the right (the stride's phase; zero when standing).
+    const stride = ((this.feet[0].at[0] - this.feet[1].at[0]) * f[0] + (this.feet[0].at[1] - this.feet[1].at[1]) * f[2]) / s;
+    const hanging = (root, side) => {
+      const swing = Math.max(-MAX_ARM_SWING, Math.min(MAX_ARM_SWING, -side * ARM_SWING_PER_M * stride / 2));
+      return at(root, 0.04 * side, -HANG * Math.cos(swing), 0.04 + HANG * Math.sin(swing));
+    };
+    for (const [side, base] of [[1, 6], [-1, 10]]) {
+      const shoulder = at(upperChest, 0.03 * side, 0.10, 0);
+      const root = at(shoulder, 0.12 * side, 0, 0);
+      const tracked = hands[side > 0 ? 0 : 1];
+      let target = tracked;
+      if (!target) {
+        target = holding && side < 0 && !hands[0]
+          ? at(upperChest, -0.08, -0.12, 0.34) // a product held up in front, right hand
+          : hanging(root, side);
+      }
+      const pole = add(add(scale(up, -1), scale(f, -0.4)), scale(l, 0.5 * side));
+      const [elbow, hand] = solveTwoBone(root, target, UPPER_ARM * s, FOREARM * s, pole);
+      put(base, shoulder); put(base + 1, root); put(base + 2, elbow); put(base + 3, hand);
+    }
+
     const q = [0, Math.sin(this.yaw / 2), 0, Math.cos(this.yaw / 2)];
     for (let k = 0; k < N_BODY; k += 1) this.rotations.set(q, 4 * k);
     return { positions: this.positions, rotations: this.rotations };

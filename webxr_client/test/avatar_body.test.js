@@ -75,3 +75,26 @@ test('without tracked hands a held product is carried in front of the chest', ()
   assert.ok(hand[2] < -0.2, 'in front (the head looks down -Z)');
   assert.ok(hand[1] > 1.0);
 });
+
+test('hanging arms swing against the legs while walking and hang still when standing', () => {
+  const solver = new BodySolver();
+  let fk = solver.update(0, { head: headAt(0, 0) });
+  const still = [joint(fk, 9), joint(fk, 13)];
+  for (let t = 16; t < 600; t += 16) fk = solver.update(t, { head: headAt(0, 0) });
+  assert.ok(dist(joint(fk, 9), still[0]) < 1e-6 && dist(joint(fk, 13), still[1]) < 1e-6, 'standing: no swing');
+  // Walk along -Z (the body faces -Z): whenever the left foot is well ahead of the right, the left hand is
+  // behind the right one, and the other way round.
+  let against = 0;
+  let strides = 0;
+  for (let t = 600; t < 3600; t += 16) {
+    fk = solver.update(t, { head: headAt(0, -1.2 * (t - 600) / 1000) });
+    const leftFootAhead = joint(fk, 20)[2] - joint(fk, 16)[2]; // -Z is forward: right z minus left z
+    const leftHandAhead = joint(fk, 13)[2] - joint(fk, 9)[2];
+    if (Math.abs(leftFootAhead) > 0.15) {
+      strides += 1;
+      if (Math.sign(leftHandAhead) === -Math.sign(leftFootAhead) && Math.abs(leftHandAhead) > 0.05) against += 1;
+    }
+  }
+  assert.ok(strides > 20, `the feet were apart ${strides} times`);
+  assert.ok(against / strides > 0.9, `arms against legs ${against} of ${strides}`);
+});
