@@ -119,6 +119,10 @@ async def test_chat_is_rate_limited_and_outsiders_get_not_in_group(live_server):
     await outsider.enter()
     try:
         assert (await outsider.ask({"t": "chat", "text": "hi"}))["code"] == "not_in_group"
+        # Asking for one's group is no error when there is none: every page load asks.
+        assert await outsider.http("GET", "/api/groups/mine") == (204, None)
+        status, mine = await ann.http("GET", "/api/groups/mine")
+        assert status == 200 and {m["name"] for m in mine["members"]} == {"Ann", "Ben"}
         replies = [await ann.ask({"t": "chat", "text": f"line {i}"}) for i in range(int(limits.get("chat_burst")) + 3)]
         assert [r["t"] for r in replies].count("ok") == int(limits.get("chat_burst"))
         assert replies[-1]["code"] == "rate_limited"

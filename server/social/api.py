@@ -112,13 +112,16 @@ async def create_group(body: NewGroup, request: Request, x_shopper_key: ShopperK
     return await _once(request, shop, shopper, idempotency_key, {"op": "group", **body.model_dump()}, run, 201)
 
 
-@router.get("/api/groups/mine", summary="Your shopping group", responses=GROUP_ERRORS)
-async def my_group(request: Request, x_shopper_key: ShopperKey = None) -> JSONResponse:
+@router.get("/api/groups/mine", summary="Your shopping group (204 when you are in none)",
+            responses={**GROUP_ERRORS, 204: {"description": "You are not in a shopping group"}})
+async def my_group(request: Request, x_shopper_key: ShopperKey = None) -> Response:
     _, shopper = await _who(request, x_shopper_key)
     groups = _groups(request)
     group = await groups.group_of(shopper)
     if group is None:
-        raise Problem(404, "not_in_group", "you are not in a shopping group")
+        # Most shoppers are in no group: every page asks, so that is an answer, not an error (a 404 would
+        # be logged as a failed request in every browser console).
+        return Response(status_code=204, headers={"Cache-Control": "no-store"})
     return _json(groups.view(group, shopper))
 
 

@@ -67,7 +67,7 @@ export class Social {
     try {
       this.applyView(await this.api.mine());
     } catch (err) {
-      if (err.status !== 404) console.warn(`groups: ${err.message}`);
+      if (err.status !== 404) console.warn(`groups: ${err.message}`); // 404: a server older than the 204
     }
     return undefined;
   }
