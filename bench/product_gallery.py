@@ -68,7 +68,7 @@ window.done = true;
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the library's name)
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

@@ -181,3 +181,33 @@ def test_the_headset_map_takes_a_shopper_across_the_store_in_jumps_the_server_al
     assert len(answers) >= 2 and all(a and a["t"] == "ok" for a in answers), answers
     assert page.evaluate("plaza.panels.get('xr-map')") is None
     assert page.errors == [] and page.evaluate("plaza.errors") == []
+
+
+def test_without_a_left_controller_the_menu_button_floats_in_view(new_page, server_url) -> None:
+    # Gaze-and-pinch only (Vision Pro without hand tracking), or a left controller that has gone to sleep:
+    # no wrist to put the button on, so it floats low in the view, facing the eyes, and opens the menu.
+    room = httpx.post(f"{server_url}/api/rooms", json={"name": "no wrist"}).json()["id"]
+    page = _open(new_page, f"{server_url}/?emulate=quest3&room={room}&name=Vee", {"width": 480, "height": 360})
+    page.wait_for_function("window.plaza.room && window.plaza.room.connected", timeout=30000)
+    assert page.evaluate("plaza.enterVR()") is True
+    wait_frames(page, 3, "xrFrames")
+    page.wait_for_function("plaza.xrMenu.wrist && plaza.xrMenu.wrist.mesh.parent !== plaza.camera", timeout=30000)
+    page.evaluate("plaza.device.controllers.left.connected = false")
+    page.wait_for_function("plaza.xrMenu.wrist.mesh.parent === plaza.camera", timeout=30000)
+    wait_frames(page, 3, "xrFrames")
+    seen = page.evaluate("""(() => { const T = plaza.THREE; const m = plaza.xrMenu.wrist.mesh;
+        const eye = plaza.camera.getWorldPosition(new T.Vector3()); const c = m.getWorldPosition(new T.Vector3());
+        const ahead = new T.Vector3(0, 0, -1).applyQuaternion(plaza.camera.getWorldQuaternion(new T.Quaternion()));
+        const normal = new T.Vector3(0, 0, 1).applyQuaternion(m.getWorldQuaternion(new T.Quaternion()));
+        const to = c.clone().sub(eye).normalize();
+        return {offAxisDeg: T.MathUtils.radToDeg(ahead.angleTo(to)), facing: -normal.dot(to),
+                below: eye.y - c.y}; })()""")
+    # Inside a headset's field of view (about 45 degrees off centre at most), below the eyes, facing them.
+    assert seen["offAxisDeg"] < 30 and seen["below"] > 0.1 and seen["facing"] > 0.95, seen
+    assert page.evaluate(CUT_LABELS, "wrist-menu") == []
+    _aim_and_select(page, "wrist-menu", "menu")
+    page.wait_for_function("plaza.xrMenu.open === true", timeout=30000)
+    # The controller wakes up: the button goes back to its wrist.
+    page.evaluate("plaza.device.remote.dispatch('set_select_value', {device: 'controller-right', value: 0})")
+    page.evaluate("plaza.device.controllers.left.connected = true")
+    page.wait_for_function("plaza.xrMenu.wrist.mesh.parent !== plaza.camera", timeout=30000)

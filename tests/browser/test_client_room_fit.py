@@ -97,3 +97,79 @@ def test_a_sofa_in_your_room_on_a_screen_and_in_a_headset(new_page, server_url, 
     assert page.evaluate("plaza.scene.getObjectByName('room-fit') ?? null") is None
     assert page.evaluate("plaza.rig.position.toArray()") == start
     assert page.errors == [] and page.evaluate("plaza.errors") == []
+
+
+SOFA_ON_SCREEN = """(() => { const T = plaza.THREE; const item = plaza.scene.getObjectByName('room-item');
+    const c = new T.Box3().setFromObject(item).getCenter(new T.Vector3()).project(plaza.camera);
+    const r = plaza.renderer.domElement.getBoundingClientRect();
+    return [r.left + (c.x + 1) / 2 * r.width, r.top + (1 - c.y) / 2 * r.height]; })()"""
+
+
+def _aim_right_controller_at(page, world_point_js: str) -> None:  # type: ignore[no-untyped-def]
+    aim = page.evaluate(f"""(() => {{ const T = plaza.THREE; const target = plaza.rig.worldToLocal({world_point_js});
+        const from = new T.Vector3(0.2, 1.3, -0.1);
+        const look = new T.Matrix4().lookAt(from, target, new T.Vector3(0, 1, 0));
+        const q = new T.Quaternion().setFromRotationMatrix(look);
+        return {{position: {{x: from.x, y: from.y, z: from.z}},
+                 orientation: {{x: q.x, y: q.y, z: q.z, w: q.w}}}}; }})()""")
+    page.evaluate("(a) => plaza.device.remote.dispatch('set_transform', {device: 'controller-right', ...a})", aim)
+
+
+def test_the_sofa_slides_over_the_floor_under_a_mouse_and_a_controller(new_page, server_url) -> None:
+    page = new_page({"width": 960, "height": 540})
+    page.goto(f"{server_url}/?scene=space-market&net=0&emulate=quest3")
+    page.wait_for_function(READY, timeout=60000)
+    page.click("#hint-ok")
+    page.evaluate(f"plaza.goTo({{kind: 'product', id: '{SOFA}'}})")
+    page.wait_for_selector("#product-card:not([hidden])")
+    page.click('#product-card button[data-id="roomfit"]')
+    page.click('#room-fit button[data-id="preset:studio"]')  # 600 x 400 cm: room to slide it about
+    page.wait_for_function("plaza.roomFit.result !== null", timeout=30000)
+    page.wait_for_timeout(300)  # the look-down of the first room has been applied
+    before = page.evaluate("({...plaza.roomFit.at})")
+    x, y = page.evaluate(SOFA_ON_SCREEN)
+    # Pressed on the sofa and dragged: the sofa moves, the view does not turn.
+    yaw = page.evaluate("plaza.rig.rotation.y")
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for k in range(1, 11):
+        page.mouse.move(x + 12 * k, y + 6 * k)
+    page.mouse.up()
+    after = page.evaluate("({...plaza.roomFit.at})")
+    moved = math.hypot(after["x"] - before["x"], after["z"] - before["z"])
+    assert moved > 20, (before, after)
+    assert page.evaluate("plaza.rig.rotation.y") == yaw
+    assert page.evaluate("plaza.roomFit.dragging") is None
+    assert "from the nearest wall" in _text(page) or "goes through a wall" in _text(page)
+    # Dragged far past a wall: held back a little beyond it, shown red, said in words.
+    x, y = page.evaluate(SOFA_ON_SCREEN)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for k in range(1, 21):
+        page.mouse.move(x - 30 * k, y)
+    page.mouse.up()
+    at = page.evaluate("({...plaza.roomFit.at})")
+    assert -300 - 60 - 1 <= at["x"] < -150, at
+    assert "goes through a wall" in _text(page)
+    assert page.evaluate("plaza.roomFit.outline.material.color.getHex()") == 0xD64545
+
+    # In the headset: point the controller at the sofa, hold the trigger, sweep: it follows; let go.
+    page.click('#room-fit button[data-id="preset:studio"]')
+    page.wait_for_function("plaza.roomFit.result !== null && plaza.roomFit.at.x === 0", timeout=30000)
+    assert page.evaluate("plaza.enterVR()") is True
+    page.wait_for_function("plaza.xrFrames > 3 && plaza.xrInput.active().length >= 2", timeout=30000)
+    centre = "new T.Box3().setFromObject(plaza.scene.getObjectByName('room-item')).getCenter(new T.Vector3())"
+    _aim_right_controller_at(page, centre)
+    page.wait_for_function("plaza.xrFrames > 8", timeout=30000)
+    start = page.evaluate("({...plaza.roomFit.at})")
+    page.evaluate("plaza.device.remote.dispatch('set_select_value', {device: 'controller-right', value: 1})")
+    page.wait_for_function("plaza.lastSelect === 'room-drag'", timeout=30000)
+    # Aim 1 m to the room's right of where the sofa stood.
+    _aim_right_controller_at(page, f"""(() => {{ const g = plaza.scene.getObjectByName('room-fit');
+        const p = g.worldToLocal({centre}); p.x += 1.0; return g.localToWorld(p); }})()""")
+    page.wait_for_function(f"plaza.roomFit.at.x > {start['x']} + 60", timeout=30000)
+    page.evaluate("plaza.device.remote.dispatch('set_select_value', {device: 'controller-right', value: 0})")
+    page.wait_for_function("plaza.roomFit.dragging === null", timeout=30000)
+    end = page.evaluate("({...plaza.roomFit.at})")
+    assert abs(end["z"] - start["z"]) < 30 and end["yaw"] == start["yaw"], (start, end)
+    assert page.errors == [] and page.evaluate("plaza.errors") == []

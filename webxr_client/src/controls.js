@@ -12,7 +12,8 @@ export class DesktopControls {
   /**
    * @param {HTMLElement} element the canvas
    * @param {object} hooks {look(dYaw, dPitch), click(x, y, event), doubleClick(x, y), zoom(factor),
-   *   dragObject(dx, dy) -> bool (true when a product in hand took the drag), hover(x, y) (mouse moved, no button)}
+   *   dragObject(dx, dy) -> bool (true when a product in hand took the drag), hover(x, y) (mouse moved, no button),
+   *   grab(x, y) -> bool (true when what is under the pointer takes the drag), dragTo(x, y), release()}
    */
   constructor(element, hooks) {
     this.element = element;
@@ -57,8 +58,12 @@ export class DesktopControls {
   down(e) {
     if (!this.enabled) return;
     this.element.setPointerCapture?.(e.pointerId);
-    const stick = e.pointerType === 'touch' && e.clientX < this.element.clientWidth / 2;
-    this.pointers.set(e.pointerId, { x: e.clientX, y: e.clientY, startX: e.clientX, startY: e.clientY, dragged: false, stick });
+    // Something under the pointer that takes a drag (furniture in the room-fit room) wins over looking
+    // and over the walk stick.
+    const grabbing = this.pointers.size === 0 && Boolean(this.hooks.grab?.(e.clientX, e.clientY));
+    const stick = !grabbing && e.pointerType === 'touch' && e.clientX < this.element.clientWidth / 2;
+    this.pointers.set(e.pointerId, { x: e.clientX, y: e.clientY, startX: e.clientX, startY: e.clientY, dragged: false,
+      stick, grabbing });
     if (this.pointers.size === 2) this.pinchDistance = this.spread();
   }
 
@@ -73,6 +78,10 @@ export class DesktopControls {
     p.x = e.clientX;
     p.y = e.clientY;
     if (Math.hypot(p.x - p.startX, p.y - p.startY) > DRAG_THRESHOLD) p.dragged = true;
+    if (p.grabbing) {
+      this.hooks.dragTo?.(p.x, p.y);
+      return;
+    }
     if (this.pointers.size === 2 && this.pinchDistance) {
       const d = this.spread();
       this.hooks.zoom?.(d / this.pinchDistance);
@@ -96,6 +105,10 @@ export class DesktopControls {
     this.pointers.delete(e.pointerId);
     if (this.pointers.size < 2) this.pinchDistance = null;
     if (!p) return;
+    if (p.grabbing) {
+      this.hooks.release?.();
+      if (p.dragged || cancelled) return; // a tap on it without moving is still a tap
+    }
     if (p.stick && p.dragged) {
       this.stick = [0, 0];
       this.hooks.stickMoved?.(null);

@@ -284,6 +284,14 @@ async function main() {
       social?.hoverWhilePointing(hit?.item.product.id ?? null);
       renderer.domElement.style.cursor = hit ? 'pointer' : '';
     },
+    // Furniture in the room-fit room: press on it and slide it over the floor.
+    grab(x, y) {
+      if (!roomFit.room) return false;
+      const [o, d] = screenRay(x, y);
+      return !panels.pick(o, d, { hover: false }) && roomFit.grab(o, d);
+    },
+    dragTo(x, y) { roomFit.dragTo(...screenRay(x, y)); },
+    release() { roomFit.release(); },
     dragObject(dx, dy) {
       if (!products.inspecting?.desktop) return false;
       products.rotateInspected(dx, dy);
@@ -297,6 +305,7 @@ async function main() {
 
   // --- XR --------------------------------------------------------------------------------------
   const grabs = new Map(); // input slot -> product id held by it
+  let roomDrag = null; // the input source sliding the room-fit furniture, while it holds select
   const xrInput = new XRInput(renderer, rig, config.inputProfilesPath, {
     // Every input kind (controller trigger, hand pinch, Vision Pro gaze-and-pinch) arrives as select.
     selectStart(source) {
@@ -308,11 +317,21 @@ async function main() {
       const ray = source.ray;
       const origin = ray.getWorldPosition(new THREE.Vector3());
       const direction = new THREE.Vector3(0, 0, -1).applyQuaternion(ray.getWorldQuaternion(new THREE.Quaternion()));
+      // Furniture in the room-fit room: point, hold the trigger (or pinch) and slide it over the floor.
+      if (roomFit.room && !panels.pick(origin, direction, { hover: false }) && roomFit.grab(origin, direction)) {
+        roomDrag = source;
+        plaza.lastSelect = 'room-drag';
+        return;
+      }
       const result = selectAlong(origin, direction, { holder: ray, source });
       if (result === 'product') grabs.set(source.index, products.inspecting?.id);
       plaza.lastSelect = result;
     },
     selectEnd(source) {
+      if (roomDrag === source) {
+        roomDrag = null;
+        roomFit.release();
+      }
       if (social?.drawing?.source === source) social.endStroke();
       shop.selectEnded(); // releases "Hold to pay" pressed with this select
       if (grabs.has(source.index)) {
@@ -372,11 +391,24 @@ async function main() {
         if (dYaw) turnBy(dYaw);
       }
     }
-    // The wrist menu button rides the left grip; X / Y on the left controller summon the menu too.
-    const leftSource = xrInput.active().find((src) => src.inputSource.handedness === 'left');
-    if (leftSource && xrMenu.wrist?.mesh.parent !== leftSource.grip) xrMenu.attachWrist(leftSource.grip);
+    // The wrist menu button rides the left grip (not a transient gaze-and-pinch pointer's, which comes and
+    // goes with each pinch); with no left controller or hand it floats in the view. X / Y summon it too.
+    const leftSource = xrInput.active().find((src) => src.inputSource.handedness === 'left'
+      && src.inputSource.targetRayMode !== 'transient-pointer');
+    if (leftSource) {
+      if (xrMenu.wrist?.mesh.parent !== leftSource.grip) xrMenu.attachWrist(leftSource.grip);
+    } else if (!xrMenu.wrist || xrMenu.wrist.mesh.parent !== camera) {
+      xrMenu.attachToView(camera);
+    }
     xrMenu.update(left);
     panels.pokeWith(xrInput.fingertips());
+    if (roomDrag) {
+      if (!roomDrag.inputSource || !roomFit.room) roomDrag = null;
+      else {
+        const origin = roomDrag.ray.getWorldPosition(new THREE.Vector3());
+        roomFit.dragTo(origin, new THREE.Vector3(0, 0, -1).applyQuaternion(roomDrag.ray.getWorldQuaternion(new THREE.Quaternion())));
+      }
+    }
     xrHover();
   }
 

@@ -13,6 +13,9 @@ export const ROOM_PRESETS = [
   { id: 'studio', label: 'Studio flat', room: { width: 600, depth: 400, height: 250 }, door: { width: 80, height: 200 } },
   { id: 'tiny', label: 'Box room', room: { width: 200, depth: 210, height: 240 }, door: { width: 70, height: 195 } },
 ];
+const MAX_DRAG_REACH_M = 12; // a ray farther than this from the floor point does not move the piece
+const DRAG_SLACK_CM = 60; // how far past a wall a dragged piece may go (it shows red there)
+const clampTo = (v, limit) => Math.max(-limit, Math.min(limit, v));
 const LIMITS = { width: [100, 2000], depth: [100, 2000], height: [180, 600], doorWidth: [50, 300], doorHeight: [150, 400] };
 
 /** Pure: the room form's numbers (cm) checked; {room, door} or {error} in words. */
@@ -88,6 +91,7 @@ export class RoomFit {
     this.item = null;
     this.returnTo = null; // where the shopper stood in the store
     this.html = null;
+    this.dragging = null; // {dx, dz, y}: the piece is held by a ray (see grab)
   }
 
   get active() { return Boolean(this.product); }
@@ -210,6 +214,7 @@ export class RoomFit {
     this.outline = new THREE.LineLoop(new THREE.BufferGeometry().setFromPoints([[-1, -1], [1, -1], [1, 1], [-1, 1]]
       .map(([i, j]) => new THREE.Vector3((i * size.width) / 200, 0.01, (j * size.depth) / 200))),
     new THREE.LineBasicMaterial({ color: 0x2e9b4f }));
+    this.outline.raycast = () => {}; // a line's pick threshold is wide: only the piece itself is grabbed
     item.add(this.outline);
     group.add(item);
     this.item = item;
@@ -235,6 +240,56 @@ export class RoomFit {
     return this.room ? placement(this.room.room, this.room.door, this.item_cm, this.at) : null;
   }
 
+  /** Where a ray (world) meets the room's floor, in the room's frame (cm), or null (it points up). */
+  floorPoint(origin, direction) {
+    if (!this.group) return null;
+    this.group.updateMatrixWorld();
+    const toRoom = this.group.matrixWorld.clone().invert();
+    const o = origin.clone().applyMatrix4(toRoom);
+    const d = direction.clone().transformDirection(toRoom);
+    if (d.y > -1e-3 || o.y <= 0) return null;
+    const t = -o.y / d.y;
+    if (t > MAX_DRAG_REACH_M) return null;
+    return { x: (o.x + d.x * t) * 100, z: (o.z + d.z * t) * 100 };
+  }
+
+  /**
+   * A select (trigger, pinch, mouse or finger) along a ray that hits the piece picks it up to slide over the
+   * floor: true if it did. The grab point stays under the ray, wherever on the piece it was taken.
+   */
+  grab(origin, direction) {
+    if (!this.item) return false;
+    const hit = new THREE.Raycaster(origin, direction, 0, MAX_DRAG_REACH_M).intersectObject(this.item, true)[0];
+    if (!hit) return false;
+    // Held at the grabbed spot: the piece keeps its offset from it and slides at its height (see dragTo).
+    const under = this.group.worldToLocal(hit.point.clone());
+    this.dragging = { dx: this.at.x - under.x * 100, dz: this.at.z - under.z * 100, y: Math.max(0, under.y) };
+    return true;
+  }
+
+  /** The ray moved while holding: the piece follows it over the floor (never far outside the room). */
+  dragTo(origin, direction) {
+    if (!this.dragging || !this.room) return;
+    // Follow along the plane at the height where it was grabbed, so the piece does not run away from a
+    // low-angle ray.
+    const lifted = origin.clone().sub(new THREE.Vector3(0, this.dragging.y, 0));
+    const p = this.floorPoint(lifted, direction);
+    if (!p) return;
+    const { width, depth } = this.room.room;
+    const slack = DRAG_SLACK_CM;
+    this.at = { ...this.at, x: clampTo(p.x + this.dragging.dx, width / 2 + slack),
+      z: clampTo(p.z + this.dragging.dz, depth / 2 + slack) };
+    this.place();
+  }
+
+  /** Let go: the verdict for where it now stands. */
+  release() {
+    if (!this.dragging) return null;
+    this.dragging = null;
+    this.render();
+    return this.check();
+  }
+
   place() {
     if (!this.item) return;
     this.item.position.set(this.at.x / 100, 0, this.at.z / 100);
@@ -244,6 +299,7 @@ export class RoomFit {
   }
 
   clearScene() {
+    this.dragging = null;
     this.group?.removeFromParent();
     this.group = null;
     this.item = null;

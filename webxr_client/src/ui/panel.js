@@ -14,11 +14,13 @@ const COLORS = { bg: '#1d2330ee', text: '#f4f1ea', muted: '#b9c0cc', button: '#3
 export class Panel {
   /**
    * @param {object} spec {id, width (m), items: [{id, kind, label, row?, disabled?}], onPress(widgetId, panel),
-   *   onTop (drawn over everything: a card that products and shelves must never hide)}
+   *   onTop (drawn over everything: a card that products and shelves must never hide), pxPerM (text density)}
    */
   constructor(spec) {
     this.id = spec.id;
     this.widthM = spec.width ?? 0.6;
+    // Pixels per metre: the text's size on the panel (a small button seen up close may take a finer one).
+    this.pxPerM = spec.pxPerM ?? PX_PER_M;
     this.onPress = spec.onPress ?? (() => {});
     this.scale = 1;
     this.hoverId = null;
@@ -46,7 +48,7 @@ export class Panel {
   }
 
   layout() {
-    const widthPx = this.widthM * PX_PER_M;
+    const widthPx = this.widthM * this.pxPerM;
     const fitted = fitItems(this.items, widthPx, this.scale);
     const { widgets, height } = stackLayout(fitted, { width: widthPx, scale: this.scale });
     this.widgets = widgets;
@@ -61,7 +63,7 @@ export class Panel {
       // render allocate one of the new size.
       this.texture.dispose();
     }
-    this.mesh.scale.set(this.widthM * this.scale ** 0.5, (this.heightPx / PX_PER_M) * this.scale ** 0.5, 1);
+    this.mesh.scale.set(this.widthM * this.scale ** 0.5, (this.heightPx / this.pxPerM) * this.scale ** 0.5, 1);
     this.draw();
   }
 

@@ -1,5 +1,6 @@
 // The headset menu: summoned by the "Menu" button on the left wrist (point at it with the other hand, or
-// poke it) or the left controller's X / Y button. It opens in front of the eyes and offers: a name (a
+// poke it; with neither a left controller nor a tracked hand it floats low in the view) or the left
+// controller's X / Y button. It opens in front of the eyes and offers: a name (a
 // few suggestions to step through, since there is no keyboard in a headset), the height others see you
 // at, the store map (ui/xr_map.js), "Shop with friends" (social/social_panel.js), another store, simplified mode (which leaves VR: the
 // simple list is a screen thing) and exit VR.
@@ -9,6 +10,9 @@ import { suggestedName } from './names.js';
 const MENU_WIDTH = 0.9; // m: four buttons to a row
 const MENU_DISTANCE = 0.95; // m in front of the eyes
 const WRIST_WIDTH = 0.08; // m
+const WRIST_PX_PER_M = 1400; // finer than the big panels' 800: "Menu" whole on a button seen from 40 cm
+const VIEW_BUTTON_DISTANCE_M = 0.75; // the floating button (no left controller or hand): in front ...
+const VIEW_BUTTON_DROP_M = 0.3; // ... and this far below the eyes, out of the way of what one looks at
 
 export class XRMenu {
   /**
@@ -25,17 +29,33 @@ export class XRMenu {
     this.presses = 0; // how often the menu was summoned (tests read it)
   }
 
-  /** In VR: the wrist button rides the left controller / hand grip. */
-  attachWrist(grip) {
+  wristPanel() {
     if (!this.wrist) {
-      this.wrist = new Panel({ id: 'wrist-menu', width: WRIST_WIDTH,
+      this.wrist = new Panel({ id: 'wrist-menu', width: WRIST_WIDTH, pxPerM: WRIST_PX_PER_M,
         items: [{ id: 'menu', kind: 'button', label: 'Menu', height: 64 }], onPress: () => this.toggle() });
       this.panels.add(this.wrist);
     }
-    grip.add(this.wrist.mesh);
+    return this.wrist;
+  }
+
+  /** In VR: the wrist button rides the left controller / hand grip. */
+  attachWrist(grip) {
+    grip.add(this.wristPanel().mesh);
     // On the back of the wrist, tilted towards the eyes when the palm faces down.
     this.wrist.mesh.position.set(0, 0.035, 0.11);
     this.wrist.mesh.rotation.set(-Math.PI / 3, 0, 0);
+  }
+
+  /**
+   * Without a left controller or tracked left hand (gaze-and-pinch only, as on Vision Pro when hand
+   * tracking is not granted) the button floats low in the view instead, tilted up to the eyes: look at it
+   * and pinch.
+   */
+  attachToView(camera) {
+    const mesh = this.wristPanel().mesh;
+    camera.add(mesh);
+    mesh.position.set(0, -VIEW_BUTTON_DROP_M, -VIEW_BUTTON_DISTANCE_M);
+    mesh.rotation.set(-Math.atan2(VIEW_BUTTON_DROP_M, VIEW_BUTTON_DISTANCE_M), 0, 0); // its face up to the eyes
   }
 
   detachWrist() {
