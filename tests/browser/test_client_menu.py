@@ -42,12 +42,18 @@ def _aim_and_select(page, panel_id: str, widget_id: str) -> None:  # type: ignor
     page.evaluate("plaza.device.remote.dispatch('set_select_value', {device: 'controller-right', value: 1})")
 
 
-def test_the_headset_menu_names_sizes_and_exits(new_page, server_url, output_dir) -> None:
-    room = httpx.post(f"{server_url}/api/rooms", json={"name": "menu test"}).json()["id"]
-    page = _open(new_page, f"{server_url}/?emulate=quest3&room={room}&name=Alice", {"width": 480, "height": 360})
+def _in_vr(new_page, server_url: str, room_name: str, name: str):  # type: ignore[no-untyped-def]
+    """A new room and a shopper in it in an emulated Quest 3, in VR: the page."""
+    room = httpx.post(f"{server_url}/api/rooms", json={"name": room_name}).json()["id"]
+    page = _open(new_page, f"{server_url}/?emulate=quest3&room={room}&name={name}", {"width": 480, "height": 360})
     page.wait_for_function("window.plaza.room && window.plaza.room.connected", timeout=30000)
     assert page.evaluate("plaza.enterVR()") is True
     wait_frames(page, 3, "xrFrames")
+    return page
+
+
+def test_the_headset_menu_names_sizes_and_exits(new_page, server_url, output_dir) -> None:
+    page = _in_vr(new_page, server_url, "menu test", "Alice")
     # The wrist button rides the left controller.
     page.wait_for_function("plaza.xrMenu.wrist && plaza.xrMenu.wrist.mesh.parent !== null", timeout=30000)
     assert page.evaluate("plaza.xrMenu.wrist.mesh.parent === plaza.xrInput.active().find("
@@ -186,11 +192,7 @@ def test_the_headset_map_takes_a_shopper_across_the_store_in_jumps_the_server_al
 def test_without_a_left_controller_the_menu_button_floats_in_view(new_page, server_url) -> None:
     # Gaze-and-pinch only (Vision Pro without hand tracking), or a left controller that has gone to sleep:
     # no wrist to put the button on, so it floats low in the view, facing the eyes, and opens the menu.
-    room = httpx.post(f"{server_url}/api/rooms", json={"name": "no wrist"}).json()["id"]
-    page = _open(new_page, f"{server_url}/?emulate=quest3&room={room}&name=Vee", {"width": 480, "height": 360})
-    page.wait_for_function("window.plaza.room && window.plaza.room.connected", timeout=30000)
-    assert page.evaluate("plaza.enterVR()") is True
-    wait_frames(page, 3, "xrFrames")
+    page = _in_vr(new_page, server_url, "no wrist", "Vee")
     page.wait_for_function("plaza.xrMenu.wrist && plaza.xrMenu.wrist.mesh.parent !== plaza.camera", timeout=30000)
     page.evaluate("plaza.device.controllers.left.connected = false")
     page.wait_for_function("plaza.xrMenu.wrist.mesh.parent === plaza.camera", timeout=30000)
