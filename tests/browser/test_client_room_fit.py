@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 
+from tests.browser.conftest import wait_frames
+
 READY = "window.plaza && (window.plaza.ready || window.plaza.errors.length > 0)"
 SOFA = "sofa-3-seat"  # 220 x 95 cm, 82 cm high; stands in the space market
 
@@ -125,7 +127,7 @@ def test_the_sofa_slides_over_the_floor_under_a_mouse_and_a_controller(new_page,
     page.click('#product-card button[data-id="roomfit"]')
     page.click('#room-fit button[data-id="preset:studio"]')  # 600 x 400 cm: room to slide it about
     page.wait_for_function("plaza.roomFit.result !== null", timeout=30000)
-    page.wait_for_timeout(300)  # the look-down of the first room has been applied
+    wait_frames(page, 2)  # drawn with the look-down of the first room, so the sofa is where the camera says
     before = page.evaluate("({...plaza.roomFit.at})")
     x, y = page.evaluate(SOFA_ON_SCREEN)
     # Pressed on the sofa and dragged: the sofa moves, the view does not turn.
@@ -157,10 +159,11 @@ def test_the_sofa_slides_over_the_floor_under_a_mouse_and_a_controller(new_page,
     page.click('#room-fit button[data-id="preset:studio"]')
     page.wait_for_function("plaza.roomFit.result !== null && plaza.roomFit.at.x === 0", timeout=30000)
     assert page.evaluate("plaza.enterVR()") is True
-    page.wait_for_function("plaza.xrFrames > 3 && plaza.xrInput.active().length >= 2", timeout=30000)
+    page.wait_for_function("plaza.xrInput.active().length >= 2", timeout=30000)
+    wait_frames(page, 3, "xrFrames")
     centre = "new T.Box3().setFromObject(plaza.scene.getObjectByName('room-item')).getCenter(new T.Vector3())"
     _aim_right_controller_at(page, centre)
-    page.wait_for_function("plaza.xrFrames > 8", timeout=30000)
+    wait_frames(page, 3, "xrFrames")
     start = page.evaluate("({...plaza.roomFit.at})")
     page.evaluate("plaza.device.remote.dispatch('set_select_value', {device: 'controller-right', value: 1})")
     page.wait_for_function("plaza.lastSelect === 'room-drag'", timeout=30000)
