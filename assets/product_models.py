@@ -184,18 +184,46 @@ def dress(ctx: ModelContext) -> Node:
     return _node(ctx.product.id, parts)
 
 
+def _half_section(hip: float, depth: float, side: int, around: np.ndarray, y: float) -> np.ndarray:
+    """The seat's elliptical section (half width `hip`, half depth `hip * depth`) cut in two at x = 0: the half on
+    `side`, as a loop seen from its own centre (side * hip / 2) at the angles `around`, so it lofts onto circles
+    sampled at the same angles without twisting."""
+    cx = side * hip / 2
+    dx, dz = np.cos(around), np.sin(around)
+    # Ray from the centre to the ellipse (x / hip)^2 + (z / (hip * depth))^2 = 1 ...
+    a = (dx / hip) ** 2 + (dz / (hip * depth)) ** 2
+    b = 2 * cx * dx / hip**2
+    c = (cx / hip) ** 2 - 1
+    t = (-b + np.sqrt(b * b - 4 * a * c)) / (2 * a)
+    # ... or to the middle line x = 0, whichever comes first.
+    inward = dx * side < -1e-9
+    t_mid = np.where(inward, -cx / np.where(inward, dx, 1.0), np.inf)
+    t = np.minimum(t, t_mid)
+    return np.column_stack([cx + t * dx, np.full(len(around), y), t * dz])
+
+
 def trousers(ctx: ModelContext) -> Node:
     slim = bool(ctx.params.get("slim"))
     cloth = ctx.role("fabric", roughness=0.8, texture="knit" if slim else "weave", double_sided=True)
     h = 1.02
     hip = 0.19 if not slim else 0.17
     # The seat closes at the crotch and each leg at the hem, so no view looks into hollow tubes.
-    parts = [mesh.lathe([(0.0, h - 0.31), (hip * 0.75, h - 0.29), (hip, h - 0.26), (hip * 1.02, h - 0.12),
-                         (hip * 0.95, h)], ctx.seg(28), cloth, scale_xz=(1.0, 0.62))]
+    seat_depth = 0.62  # the seat's depth as a share of its width (an elliptical section)
+    parts = [mesh.lathe([(0.0, h - 0.26), (hip, h - 0.26), (hip * 1.02, h - 0.12), (hip * 0.95, h)], ctx.seg(28),
+                        cloth, hard=(1,), scale_xz=(1.0, seat_depth))]
+    # Each leg: a loft from exactly its half of the seat's section (a D whose flat side meets the other leg's at
+    # the middle) through the thigh and the knee down to a closed hem: the seat flows into the legs, no ledge.
+    knee_r, hem_r = (0.07, 0.045) if slim else (0.085, 0.075)
+    around = np.linspace(0, 2 * np.pi, ctx.seg(20) + 1)[:-1]
+    heights = [h - 0.26, h - 0.34, h - 0.44, h * 0.45, h * 0.2, 0.0]
+    #           centre x, half width x, half depth z (circles below the D)
+    circles = [(0.095, 0.092, 0.1), (0.1, 0.088, 0.09), (0.1, knee_r, knee_r),
+               (0.1, (knee_r + hem_r) / 2, (knee_r + hem_r) / 2), (0.1, hem_r, hem_r)]
     for side in (-1, 1):
-        path = [(side * 0.09, h - 0.22, 0), (side * 0.1, h * 0.45, 0.01), (side * 0.1, 0.0, 0)]
-        radii = [0.1, 0.07 if slim else 0.085, 0.045 if slim else 0.075]
-        parts.append(mesh.tube(path, radii, ctx.seg(16), cloth, caps=True))
+        rings = [_half_section(hip, seat_depth, side, around, heights[0])]
+        rings += [np.column_stack([side * cx + rx * np.cos(around), np.full(len(around), y), rz * np.sin(around)])
+                  for y, (cx, rx, rz) in zip(heights[1:], circles, strict=True)]
+        parts.append(mesh.loft(rings, cloth))
     band = ctx.role("band", roughness=0.7, shade=0.8, texture="knit")
     ring = [(hip * 0.96 * np.cos(t), h - 0.02, -hip * 0.6 * np.sin(t)) for t in np.linspace(0, 2 * np.pi, 29)]
     parts.append(mesh.tube(ring, 0.02, 8, band, caps=False))
