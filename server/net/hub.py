@@ -22,6 +22,7 @@ from server.net.close_codes import REPLACED, ROOM_CLOSED, SERVICE_RESTART
 from server.net.rate import TokenBucket
 from server.net.ws_frames import binary_frame
 from server.realtime.registry import RoomInfo, RoomRegistry
+from server.realtime.room import warm_compiled_tick
 from server.realtime.rules import RoomRules
 from server.realtime.snapshots import SnapshotPlanner
 from server.storage.local_state import JsonState
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from server.net.session import Session
 
 log = logging.getLogger(__name__)
+READ_BUFFER_BYTES = 64 * 1024
 ERROR_REPEAT_S = 1.0  # the same pose error is reported to a client at most once a second
 
 
@@ -42,16 +44,33 @@ def rules_for_scene(scene_id: str) -> RoomRules:
     return RoomRules.from_scene(scenes.load_scene(scene_id))
 
 
+_warm = threading.Lock()
+_warmed = False
+
+
+def _warm_once() -> None:
+    """The compiled tick, ready before the first room ticks (once per process)."""
+    global _warmed
+    with _warm:
+        if not _warmed:
+            warm_compiled_tick()
+            _warmed = True
+
+
 class Hub:
     def __init__(self, settings: Settings, metrics: Metrics, clock: Clock | None = None) -> None:
         self.settings = settings
         self.metrics = metrics
+        _warm_once()
         self.clock = clock or Clock(settings.tick_hz)
         self.registry = RoomRegistry(settings.secret, rules_for_scene)
         self.sessions: dict[tuple[str, int], Session] = {}
         self.planners: dict[str, SnapshotPlanner] = {}
         self._room_sessions: dict[str, list[Session]] = {}  # open sessions per room, rebuilt on change
         self._task: asyncio.Task | None = None
+        # Where every session's socket reads land (asyncio.BufferedProtocol); one per hub, as a hub runs on one
+        # event loop and each read is copied out before the next one.
+        self.read_buffer = memoryview(bytearray(READ_BUFFER_BYTES))
         # Told when a session opens (True) or ends (False): the co-shopping layer's presence and pins.
         self.seat_listeners: list[Callable[[Session, bool], None]] = []
         self.social: Any = None  # server.social.live.GroupLive once the shop is up (docs/SOCIAL.md)

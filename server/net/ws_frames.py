@@ -53,6 +53,16 @@ class FrameSplitter:
         self._fragmented = False  # the slow path is inside a fragmented message: its frames all go there
         self._slow_only = False  # after a close frame or a frame the library will refuse: all goes there
 
+    def single_frame(self, data: bytes) -> bytes | None:
+        """The unmasked payload when `data` is exactly one whole fast-path frame with a 2-byte header (payload
+        under 126 bytes: every pose upload without hands) and nothing is pending: the usual read of a session,
+        taken without the general walk below. None otherwise (then `feed` it)."""
+        n = len(data) - 6
+        if (0 <= n < 126 and data[0] == _FIN_BINARY and data[1] == _MASKED | n and not self._pending
+                and not self._slow_left and not self._slow_only and not self._fragmented and n <= self.max_size):
+            return unmask(data[6:], data[2:6])
+        return None
+
     def feed(self, data: bytes) -> None:
         if self._pending:
             data, self._pending = self._pending + data, b""

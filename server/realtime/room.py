@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from server.realtime import codec
+from server.realtime import codec, kernels
 from server.realtime.interest import InterestConfig
 from server.realtime.pose import (
     BODY,
@@ -45,6 +45,11 @@ from server.realtime.sync import HISTORY  # ticks of past states kept for delta 
 
 _FACE_MINUS_Z = np.array([0.0, 1.0, 0.0, 0.0])  # half a turn about +Y
 _UPLOAD_SIZES = {p: upload_size(p) for p in range(256) if valid_upload_presence(p)}
+
+_NON_FINITE = ("pose_non_finite", "pose has NaN or infinite values; it was ignored")
+_BAD_ROTATION = ("pose_bad_rotation", "pose rotations must be unit quaternions (x, y, z, w); it was ignored")
+# head and controllers only: the presence bits the compiled tick handles (server/realtime/kernels.py)
+_SIMPLE_PRESENCE = (1 << HEAD) | (1 << LEFT_CONTROLLER) | (1 << RIGHT_CONTROLLER)
 
 MAX_AVATAR_ID = 0x7FFF
 INITIAL_SLOTS = 8
@@ -129,6 +134,8 @@ class Room:
         lo, hi = np.asarray(self.rules.bounds_min), np.asarray(self.rules.bounds_max)
         # where a head may be: inside the store, between head_min_y and head_max_y above its floor
         self._head_box = (lo + (0, self.rules.head_min_y, 0), np.array([hi[0], lo[1] + self.rules.head_max_y, hi[2]]))
+        usable, area = self.rules.kernel_walkable()
+        self._walk = kernels.walk_arrays(area) if kernels.ENABLED and usable else None  # None: numpy path only
 
     def _grow(self, size: int) -> None:
         """Reallocate every per-slot array for `size` slots, keeping what is there."""
@@ -293,7 +300,7 @@ class Room:
             presence &= VALID_PRESENCE_MASK
             cut = upload_size(presence)
             data, self._pending_triggers[avatar.slot] = data[:cut], data[cut:]
-        else:
+        elif self._pending_triggers:
             self._pending_triggers.pop(avatar.slot, None)
         self._pending[avatar.slot] = (presence, data, now)
         return None
@@ -398,8 +405,10 @@ class Room:
         slots = np.array([s for s, _, _ in items], dtype=np.intp)
         n_floats = (len(items[0][1]) - UPLOAD_HEADER.size) // 4
         raw = np.frombuffer(b"".join(d[UPLOAD_HEADER.size :] for _, d, _ in items), dtype="<f4")
-        values = raw.reshape(len(items), n_floats).astype(np.float64)
         received = np.array([r for _, _, r in items])
+        if self._walk is not None and presence <= _SIMPLE_PRESENCE and not self._teleports:
+            return self._apply_simple(presence, slots, raw.reshape(len(items), n_floats), received, triggers)
+        values = raw.reshape(len(items), n_floats).astype(np.float64)
         layout = _layout(presence)
         offsets = layout.offsets
         rejections: list[Rejection] = []
@@ -411,11 +420,9 @@ class Room:
         good = ok & quat_ok
         if not good.all():
             for i in np.flatnonzero(~ok):
-                rejections.append(self._reject(int(self.slot_ids[slots[i]]), "pose_non_finite",
-                                               "pose has NaN or infinite values; it was ignored"))
+                rejections.append(self._reject(int(self.slot_ids[slots[i]]), *_NON_FINITE))
             for i in np.flatnonzero(ok & ~quat_ok):
-                rejections.append(self._reject(int(self.slot_ids[slots[i]]), "pose_bad_rotation",
-                                               "pose rotations must be unit quaternions (x, y, z, w); it was ignored"))
+                rejections.append(self._reject(int(self.slot_ids[slots[i]]), *_BAD_ROTATION))
             if not good.any():
                 return rejections
             slots, values, received = slots[good], values[good], received[good]
@@ -477,6 +484,31 @@ class Room:
         self.presence[slots] = new_presence
         self._store_triggers(slots, presence, new_presence, triggers or {})
         self.counters["poses_accepted"] = self.counters.get("poses_accepted", 0) + len(slots)
+        return rejections
+
+    def _apply_simple(self, presence: int, slots: np.ndarray, values: np.ndarray, received: np.ndarray,
+                      triggers: dict[int, bytes] | None) -> list[Rejection]:
+        """_apply_group's work in one compiled loop (server/realtime/kernels.py), for heads and controllers."""
+        layout = _layout(presence)
+        status = np.empty(len(slots), dtype=np.int8)
+        rules = self.rules
+        accepted, corrected, left_dropped, right_dropped = kernels.apply_simple(
+            values, slots, received, layout.controller_parts, layout.controller_at, presence, self.head_pos,
+            self.last_pose_time, self.state, self.presence, self._head_box[0], self._head_box[1],
+            float(rules.max_speed_mps), float(rules.reach_m) ** 2, *self._walk, status)
+        rejections: list[Rejection] = []
+        if accepted < len(slots):
+            for code, message in ((kernels.NON_FINITE, _NON_FINITE), (kernels.BAD_ROTATION, _BAD_ROTATION)):
+                for i in np.flatnonzero(status == code):
+                    rejections.append(self._reject(int(self.slot_ids[slots[i]]), *message))
+            slots = slots[status == kernels.OK]
+        counters = self.counters
+        for name, count in (("pose_corrected", corrected), ("controller_out_of_reach", left_dropped + right_dropped)):
+            if count:
+                counters[name] = counters.get(name, 0) + int(count)
+        if accepted:
+            self._store_triggers(slots, presence, self.presence[slots], triggers or {})
+            counters["poses_accepted"] = counters.get("poses_accepted", 0) + int(accepted)
         return rejections
 
     def _store_triggers(self, slots: np.ndarray, uploaded: int, presence: np.ndarray,
@@ -569,11 +601,31 @@ class Room:
 
     def encode(self, slots: np.ndarray, baseline: int) -> codec.EncodedBlocks:
         """The blocks of these avatars at the current tick: absolute (baseline 0) or against that tick."""
-        ids, states, presence = self.slot_ids[slots], self.state[slots], self.presence[slots]
         if baseline == 0:
-            return codec.encode_absolute(ids, states, presence)
+            return codec.encode_absolute(self.slot_ids[slots], self.state[slots], self.presence[slots])
         h = baseline % HISTORY
-        return codec.encode_delta(ids, states, presence, self._hist_state[h, slots], self._hist_presence[h, slots])
+        base_presence = self._hist_presence[h]
+        # compiled (kernels.ENABLED) when no avatar has hands or a body (bits 3-5), now or at the baseline
+        if self._walk is not None and int((self.presence[slots] | base_presence[slots]).max(initial=0)) <= 7:
+            return kernels.encode_delta_simple(slots, self.slot_ids, self.state, self.presence, self._hist_state[h],
+                                               base_presence)
+        return codec.encode_delta(self.slot_ids[slots], self.state[slots], self.presence[slots],
+                                  self._hist_state[h, slots], base_presence[slots])
+
+
+def warm_compiled_tick() -> None:
+    """Compile (or load from numba's cache) the kernels a tick uses, by running one tiny room: done at startup so
+    that the first shopper's tick does not stall for the seconds a first compilation takes."""
+    if not kernels.ENABLED:
+        return
+    room = Room("warm-up", RoomRules(), capacity=1)
+    avatar = room.add_avatar("warm-up", 0.0)
+    room.connect(avatar.id, 0.0)
+    pose = np.array([0, 1.6, 0, 0, 0, 0, 1, -0.2, 1.2, 0.3, 0, 0, 0, 1, 0.2, 1.2, 0.3, 0, 0, 0, 1], dtype="<f4")
+    for tick in (1, 2):
+        room.receive_pose(avatar.id, UPLOAD_HEADER.pack(KIND_POSE_UPLOAD, 7, tick, 0) + pose.tobytes(), tick / 60)
+        room.tick(tick / 60)
+    room.encode(room.visible_slots(), 1)
 
 
 @dataclass(frozen=True)
@@ -587,6 +639,8 @@ class _Layout:
     controllers: tuple[int, ...]
     controller_pos_floats: np.ndarray
     controller_pos_comps: np.ndarray
+    controller_parts: np.ndarray  # the controllers present (1 left, 2 right), for kernels.apply_simple
+    controller_at: np.ndarray  # the first float of each
 
 
 @functools.cache
@@ -607,5 +661,7 @@ def _layout(presence: int) -> _Layout:
             quat_floats += range(at + 3, at + 3 + 4 * N_BODY_JOINTS)
     def index(values: list[int]) -> np.ndarray:
         return np.array(values, dtype=np.intp)
-    return _Layout(offsets, index(quat_floats), index(simple_q), index(simple_qc),
-                   tuple(p for p in offsets if p in (1, 2)), index(ctrl_p), index(ctrl_pc))
+    controllers = tuple(p for p in offsets if p in (1, 2))
+    return _Layout(offsets, index(quat_floats), index(simple_q), index(simple_qc), controllers, index(ctrl_p),
+                   index(ctrl_pc), np.array(controllers, dtype=np.int64),
+                   np.array([offsets[p] for p in controllers], dtype=np.int64))
