@@ -9,7 +9,7 @@ import pytest
 from server.net.hub import rules_for_scene
 from server.realtime import codec, kernels
 from server.realtime.pose import N_COMPONENTS
-from server.realtime.room import Room
+from server.realtime.room import Room, warm_compiled_tick
 from server.realtime.rules import RoomRules
 from sim.client import encode_pose_upload
 
@@ -126,15 +126,42 @@ def test_compiled_delta_blocks_match_the_numpy_codec():
     assert got.take(np.array([3, 0, 7])) == want.take(np.array([3, 0, 7]))
 
 
-def test_a_room_with_hands_or_bodies_keeps_the_numpy_codec():
-    """Only heads and controllers are compiled; a frame with a body part in it is cut by the numpy codec."""
+def test_a_room_with_a_body_keeps_the_numpy_codec():
+    """Only heads and controllers are compiled; once an avatar has a body (here from mocap), frames with it
+    are cut by the numpy codec, and the full state is kept in the history."""
     room = Room("h", RoomRules(), capacity=8)
-    a = room.add_avatar("a", 0.0)
-    room.connect(a.id, 0.0)
+    walker = room.add_avatar("walker", 0.0, external=True)
+    rots = np.tile([0.0, 0.0, 0.0, 1.0], (22, 1))
+    room.apply_external_pose(walker.id, 0.0, np.array([0.0, 1.0, 0.0]), rots)
     room.tick(1 / 60)
-    room.presence[a.slot] |= 1 << 5  # as after a mocap pose
+    assert room.presence[walker.slot] >> 5 & 1
+    rots[3] = [0.0, 0.2588, 0.0, 0.9659]  # a joint turns: a body component changes
+    room.apply_external_pose(walker.id, 0.02, np.array([0.1, 1.0, 0.0]), rots / np.linalg.norm(rots, axis=1)[:, None])
+    room.tick(2 / 60)
     slots = room.visible_slots()
     blocks = room.encode(slots, 1)
     want = codec.encode_delta(room.slot_ids[slots], room.state[slots], room.presence[slots],
                               room._hist_state[1][slots], room._hist_presence[1][slots])
     assert blocks.all_bytes() == want.all_bytes()
+    assert blocks.flat[2] >> 5 & 1  # the body part is in the block
+    assert np.array_equal(room._hist_state[2], room.state)  # the whole state, not only the first 21 columns
+
+
+def test_the_startup_warm_up_compiles_what_a_real_tick_runs():
+    """The hub warms the kernels up at startup; if a real room's tick needed other argument types, the first
+    shoppers' tick would stall for the seconds a compilation takes."""
+    warm_compiled_tick()
+    compiled = (set(kernels.apply_simple.signatures), set(kernels.delta_simple.signatures))
+    room = Room("real", rules_for_scene("boutique"), capacity=16)
+    avatars = [room.add_avatar(f"a{i}", 0.0) for i in range(5)]
+    for a in avatars:
+        room.connect(a.id, 0.0)
+    for tick in (1, 2, 3):
+        for i, a in enumerate(avatars):
+            x, z = room.spawn_position(a.id)[0], room.spawn_position(a.id)[2]
+            parts = {0: np.array([x, 1.6, z, 0, 0, 0, 1.0]), 2: np.array([x + 0.2, 1.2, z + 0.3, 0, 0, 0, 1.0])}
+            room.receive_pose(a.id, encode_pose_upload(tick, 0, parts), tick / 60 - 0.001 * i)
+        room.tick(tick / 60)
+        room.encode(room.visible_slots(), tick - 1)
+    assert room.counters["poses_accepted"] == 15
+    assert (set(kernels.apply_simple.signatures), set(kernels.delta_simple.signatures)) == compiled

@@ -67,6 +67,7 @@ class Hub:
         self.sessions: dict[tuple[str, int], Session] = {}
         self.planners: dict[str, SnapshotPlanner] = {}
         self._room_sessions: dict[str, list[Session]] = {}  # open sessions per room, rebuilt on change
+        self._deliveries: dict[str, tuple[list[Session], list, dict[int, Callable]]] = {}  # see _delivery
         self._task: asyncio.Task | None = None
         # Where every session's socket reads land (asyncio.BufferedProtocol); one per hub, as a hub runs on one
         # event loop and each read is copied out before the next one.
@@ -225,6 +226,16 @@ class Hub:
             found = self._room_sessions[room_id] = [s for (rid, _), s in self.sessions.items() if rid == room_id]
         return found
 
+    def _delivery(self, room_id: str, sessions: list[Session]) -> tuple[list, dict[int, Callable]]:
+        """The room's clients' sync states and, by id of each, its outbox's offer_snapshot; rebuilt only when the
+        room's list of open sessions is rebuilt (a join or a leave), not every tick."""
+        cached = self._deliveries.get(room_id)
+        if cached is None or cached[0] is not sessions:
+            syncs = [s.sync for s in sessions]
+            cached = self._deliveries[room_id] = (
+                sessions, syncs, {id(s.sync): s.outbox.offer_snapshot for s in sessions})
+        return cached[1], cached[2]
+
     def broadcast(self, room_id: str, message: dict[str, Any], exclude: int | None = None) -> None:
         for session in self.room_sessions(room_id):
             if session.avatar_id != exclude:
@@ -253,13 +264,14 @@ class Hub:
                 planner = self.planners.get(room_id)
                 if planner is None:
                     planner = self.planners[room_id] = SnapshotPlanner()
-                by_sync = {id(s.sync): s for s in sessions}
+                syncs, outbox_of = self._delivery(room_id, sessions)
                 framed: dict[int, bytes] = {}  # one websocket frame per distinct snapshot, shared by its clients
-                for sync, frame in planner.frames(room, [s.sync for s in sessions], out.tick, ms):
+                tick = out.tick
+                for sync, frame in planner.frames(room, syncs, tick, ms):
                     wire = framed.get(id(frame))
                     if wire is None:
                         wire = framed[id(frame)] = binary_frame(frame)
-                    by_sync[id(sync)].outbox.offer_snapshot(out.tick, wire, now, sync.acked_tick)
+                    outbox_of[id(sync)](tick, wire, now, sync.acked_tick)
             for rejection in out.rejections:
                 self.metrics.inc("plaza_rejected_total", reason=rejection.code)
                 session = self.sessions.get((room_id, rejection.avatar_id))
@@ -274,6 +286,7 @@ class Hub:
     def each_second(self, now: float) -> None:
         for room_id in self.registry.housekeeping(now):
             self.planners.pop(room_id, None)
+            self._deliveries.pop(room_id, None)
             for session in list(self.room_sessions(room_id)):
                 session.close(ROOM_CLOSED, "room closed")
         wall = self.clock.time_fn()

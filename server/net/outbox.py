@@ -67,9 +67,11 @@ class Outbox:
         if acked_tick and (tick - acked_tick - 1) * self.tick_s > self.max_behind_s:
             self._close(TOO_SLOW, f"client acknowledged nothing for more than {self.max_behind_s:g} s")
             return
-        if self.writable and not self.control:
-            self._write(frame)
+        if self.writable and not self.control:  # the usual case, with _write inlined (once per client per tick)
+            self.bytes_out += len(frame)
+            self.frames_out += 1
             self.behind_since = None
+            self.writer.write(frame)
             return
         if self.snapshot is not None:  # still unsent: the newer frame replaces it
             self._on_dropped(self.snapshot[0])

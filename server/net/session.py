@@ -35,7 +35,7 @@ from server.net import close_codes as cc
 from server.net import messages
 from server.net.outbox import Outbox
 from server.net.rate import TokenBucket, Window
-from server.net.ws_frames import FrameSplitter, binary_frame
+from server.net.ws_frames import FrameSplitter, binary_frame, unmask
 from server.realtime.pose import KIND_POSE_UPLOAD, UPLOAD_HEADER
 from server.realtime.registry import SeatRefused
 from server.realtime.room import UnknownAvatar
@@ -78,6 +78,8 @@ class Session(asyncio.BufferedProtocol):
         self.state = SessionState.CONNECTING
         self.ws = ServerProtocol(max_size=MAX_MESSAGE_BYTES, logger=_WS_LOG)
         self.splitter = FrameSplitter(MAX_MESSAGE_BYTES, self._on_data, self._on_slow_bytes)
+        self._read_buffer = hub.read_buffer
+        self._short_path = False  # open, no close begun: whole pose upload frames may skip the splitter
         self.transport: asyncio.Transport | None = None
         self.outbox = Outbox(self, self._dropped_frame, self.close, tick_s=1.0 / hub.clock.hz)
         self.room_id = ""
@@ -114,22 +116,24 @@ class Session(asyncio.BufferedProtocol):
 
     def get_buffer(self, sizehint: int) -> memoryview:
         # A buffered protocol: the transport reads into the hub's buffer. A plain protocol's transport receives
-        # into a fresh 256 KiB bytes object per read, and allocating and shrinking it cost about 8 µs per pose
-        # upload, a quarter of the server's whole cost per snapshot at 50 clients (bench/versus.md).
-        return self.hub.read_buffer
+        # into a new 256 KiB bytes object per read and shrinks it to the few bytes that came.
+        return self._read_buffer
 
     def buffer_updated(self, nbytes: int) -> None:
-        data = bytes(self.hub.read_buffer[:nbytes])  # copied out: the buffer is reused at once
-        if self.state is SessionState.OPEN and self.close_requested is None:
-            # The usual read: one whole pose upload frame, on the short path (same checks, fewer calls)
-            payload = self.splitter.single_frame(data)
-            if payload is not None and payload and payload[0] == KIND_POSE_UPLOAD:
-                now = self.last_received = self.hub.clock.time_fn()
-                self.bytes_in += len(payload)
-                self.frames_in += 1
-                self._pose(payload, now)
-                return
-        self.data_received(data)
+        buf = self._read_buffer
+        n = nbytes - 6
+        # The usual read: exactly one whole pose upload frame (FIN + binary, masked, 2-byte header; kind byte
+        # KIND_POSE_UPLOAD once unmasked) at a frame boundary. It takes this short path: the same checks as the
+        # splitter's and the message path's, with fewer calls; every other read goes through `data_received`.
+        if (self._short_path and 8 <= n < 126 and buf[0] == 0x82 and buf[1] == 0x80 | n
+                and buf[6] ^ buf[2] == KIND_POSE_UPLOAD and self.splitter.idle):
+            now = self.last_received = self.hub.clock.time_fn()
+            payload = unmask(buf[6:nbytes], bytes(buf[2:6]))
+            self.bytes_in += n
+            self.frames_in += 1
+            self._pose(payload, now)
+            return
+        self.data_received(bytes(buf[:nbytes]))  # copied out: the buffer is reused at once
 
     def data_received(self, data: bytes) -> None:
         self.last_received = self.hub.clock.time_fn()
@@ -160,6 +164,7 @@ class Session(asyncio.BufferedProtocol):
             if timer is not None:
                 timer.cancel()
         self.outbox.shut()
+        self._short_path = False
         was_open = self.state is SessionState.OPEN
         self.state = SessionState.CLOSED if (self.close_requested or not was_open) else SessionState.DROPPED
         if was_open:
@@ -175,7 +180,7 @@ class Session(asyncio.BufferedProtocol):
 
     # ------------------------------------------------------------------ writing
     def write(self, data: bytes) -> None:
-        """The outbox's writer: bytes go to the socket while the websocket is open."""
+        """The outbox's writer until the session opens (then the transport itself): only while the websocket is open."""
         if self.transport is not None and self.ws.state is WsState.OPEN:
             self.transport.write(data)
 
@@ -206,6 +211,7 @@ class Session(asyncio.BufferedProtocol):
         if self.close_requested is not None:
             return
         self.close_requested = (code, reason)
+        self._short_path = False
         self.outbox.shut()
         if self.ws.state is WsState.OPEN:
             self.ws.send_close(code, reason.encode()[:120].decode("utf-8", "ignore"))
@@ -216,8 +222,6 @@ class Session(asyncio.BufferedProtocol):
     # ------------------------------------------------------------------ reading
     def _on_slow_bytes(self, data: bytes) -> None:
         self.ws.receive_data(data)
-        if self.ws.state is WsState.CLOSING or self.ws.state is WsState.CLOSED:
-            self.splitter.stop()
         self._drain()
 
     def _drain(self) -> None:
@@ -226,6 +230,12 @@ class Session(asyncio.BufferedProtocol):
                 self._handshake(event)
             elif isinstance(event, Frame):
                 self._on_frame(event)
+        if self.ws.state is WsState.CLOSING or self.ws.state is WsState.CLOSED:
+            # The client closed or the library failed the connection: every later byte is the library's, and
+            # nothing more of ours goes out (the outbox writes to the transport itself while the session is open)
+            self.splitter.stop()
+            self._short_path = False
+            self.outbox.shut()
         self._flush()
         if self.ws.state is WsState.CLOSED and self.transport is not None:
             self.transport.close()
@@ -326,6 +336,9 @@ class Session(asyncio.BufferedProtocol):
         avatar = room.connect(avatar_id, now)
         self.sync = ClientSync(avatar_id, avatar.slot, room.allocated)
         self.state = SessionState.OPEN
+        self._short_path = self.close_requested is None
+        if self.transport is not None and self.close_requested is None:
+            self.outbox.writer = self.transport  # straight to the socket from now on (shut when the ws leaves OPEN)
         hub.attach(self)
         self.send({
             "t": "welcome", "v": PROTOCOL_VERSION, "room": room.id, "avatar": avatar_id, "name": avatar.name,

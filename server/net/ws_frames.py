@@ -52,18 +52,15 @@ class FrameSplitter:
         self._slow_left = 0  # bytes of the current frame still owed to the slow path
         self._fragmented = False  # the slow path is inside a fragmented message: its frames all go there
         self._slow_only = False  # after a close frame or a frame the library will refuse: all goes there
-
-    def single_frame(self, data: bytes) -> bytes | None:
-        """The unmasked payload when `data` is exactly one whole fast-path frame with a 2-byte header (payload
-        under 126 bytes: every pose upload without hands) and nothing is pending: the usual read of a session,
-        taken without the general walk below. None otherwise (then `feed` it)."""
-        n = len(data) - 6
-        if (0 <= n < 126 and data[0] == _FIN_BINARY and data[1] == _MASKED | n and not self._pending
-                and not self._slow_left and not self._slow_only and not self._fragmented and n <= self.max_size):
-            return unmask(data[6:], data[2:6])
-        return None
+        # Nothing pending or owed to the slow path: the next read starts at a frame boundary, so its owner may
+        # take a read that is exactly one whole fast-path frame without `feed` (Session.buffer_updated).
+        self.idle = True
 
     def feed(self, data: bytes) -> None:
+        self._feed(data)
+        self.idle = not (self._pending or self._slow_left or self._slow_only or self._fragmented)
+
+    def _feed(self, data: bytes) -> None:
         if self._pending:
             data, self._pending = self._pending + data, b""
         at, end = 0, len(data)
@@ -128,3 +125,4 @@ class FrameSplitter:
     def stop(self) -> None:
         """The library left the open state (it failed the connection or a close began): it gets the rest."""
         self._slow_only = True
+        self.idle = False

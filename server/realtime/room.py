@@ -50,6 +50,7 @@ _NON_FINITE = ("pose_non_finite", "pose has NaN or infinite values; it was ignor
 _BAD_ROTATION = ("pose_bad_rotation", "pose rotations must be unit quaternions (x, y, z, w); it was ignored")
 # head and controllers only: the presence bits the compiled tick handles (server/realtime/kernels.py)
 _SIMPLE_PRESENCE = (1 << HEAD) | (1 << LEFT_CONTROLLER) | (1 << RIGHT_CONTROLLER)
+_SIMPLE_COMPONENTS = PART_OFFSETS[LEFT_HAND]  # their state columns: the first 21
 
 MAX_AVATAR_ID = 0x7FFF
 INITIAL_SLOTS = 8
@@ -131,6 +132,9 @@ class Room:
         self._teleports: dict[int, np.ndarray] = {}
         self.counters: dict[str, int] = {}
         self._visible_slots: np.ndarray | None = None  # sorted slots of visible avatars, rebuilt on change
+        # Whether any avatar ever had hands or a body here (state columns past the first 21): until then the
+        # tick copies and checks only the head and controller columns
+        self._wide = False
         lo, hi = np.asarray(self.rules.bounds_min), np.asarray(self.rules.bounds_max)
         # where a head may be: inside the store, between head_min_y and head_max_y above its floor
         self._head_box = (lo + (0, self.rules.head_min_y, 0), np.array([hi[0], lo[1] + self.rules.head_max_y, hi[2]]))
@@ -281,7 +285,9 @@ class Room:
     def receive_pose(self, avatar_id: int, data: bytes, now: float) -> Rejection | None:
         """A pose upload from the avatar's own client. Only cheap framing checks happen here; values
         are validated in bulk at the next tick. The newest upload per tick wins."""
-        avatar = self._avatar(avatar_id)
+        avatar = self.avatars.get(avatar_id)
+        if avatar is None:
+            raise UnknownAvatar(avatar_id)
         if len(data) < UPLOAD_HEADER.size:
             return self._reject(avatar_id, "pose_malformed", "pose upload shorter than its 8-byte header")
         kind, presence, _seq, _ack = UPLOAD_HEADER.unpack_from(data)
@@ -369,7 +375,10 @@ class Room:
         appeared = self._apply_external(now)
         removed = self._expire_dropped(now)
         h = t % HISTORY
-        self._hist_state[h] = self.state
+        if self._wide:
+            self._hist_state[h] = self.state
+        else:  # only heads and controllers so far: the other columns are zero everywhere, history included
+            self._hist_state[h, :, :_SIMPLE_COMPONENTS] = self.state[:, :_SIMPLE_COMPONENTS]
         self._hist_presence[h] = self.presence
         return TickOutput(t, rejections, removed, appeared)
 
@@ -402,13 +411,18 @@ class Room:
     def _apply_group(self, presence: int, items: list[tuple[int, bytes, float]], now: float,
                      triggers: dict[int, bytes] | None = None) -> list[Rejection]:
         """Validate and quantize every upload with the same layout at once."""
-        slots = np.array([s for s, _, _ in items], dtype=np.intp)
-        n_floats = (len(items[0][1]) - UPLOAD_HEADER.size) // 4
-        raw = np.frombuffer(b"".join(d[UPLOAD_HEADER.size :] for _, d, _ in items), dtype="<f4")
-        received = np.array([r for _, _, r in items])
-        if self._walk is not None and presence <= _SIMPLE_PRESENCE and not self._teleports:
-            return self._apply_simple(presence, slots, raw.reshape(len(items), n_floats), received, triggers)
-        values = raw.reshape(len(items), n_floats).astype(np.float64)
+        slot_list, uploads, received_list = zip(*items, strict=True)
+        slots = np.array(slot_list, dtype=np.intp)
+        received = np.array(received_list)
+        # whole uploads side by side, then the 8-byte header (two floats' worth) cut off every row
+        n_floats = (len(uploads[0]) - UPLOAD_HEADER.size) // 4
+        raw = np.frombuffer(b"".join(uploads), dtype="<f4").reshape(len(items), n_floats + UPLOAD_HEADER.size // 4)
+        raw = raw[:, UPLOAD_HEADER.size // 4 :].copy()  # C-contiguous and writable, whatever the row count
+        if presence > _SIMPLE_PRESENCE:
+            self._wide = True
+        elif self._walk is not None and not self._teleports:
+            return self._apply_simple(presence, slots, raw, received, triggers)
+        values = raw.astype(np.float64)
         layout = _layout(presence)
         offsets = layout.offsets
         rejections: list[Rejection] = []
@@ -566,6 +580,7 @@ class Room:
     def _apply_external(self, now: float) -> list[int]:
         if not self._external:
             return []
+        self._wide = True
         from server.realtime.body import head_from_body
 
         appeared = []  # small FK; only mocap avatars need it
@@ -606,7 +621,8 @@ class Room:
         h = baseline % HISTORY
         base_presence = self._hist_presence[h]
         # compiled (kernels.ENABLED) when no avatar has hands or a body (bits 3-5), now or at the baseline
-        if self._walk is not None and int((self.presence[slots] | base_presence[slots]).max(initial=0)) <= 7:
+        if self._walk is not None and (
+                not self._wide or int((self.presence[slots] | base_presence[slots]).max(initial=0)) <= 7):
             return kernels.encode_delta_simple(slots, self.slot_ids, self.state, self.presence, self._hist_state[h],
                                                base_presence)
         return codec.encode_delta(self.slot_ids[slots], self.state[slots], self.presence[slots],

@@ -65,15 +65,32 @@ class SnapshotPlanner:
         for group in self.interest.groups(room, t, slots, clients, room.interest):
             view = group.near
             newest_join = int(slot_joined[view].max())
+            oldest = max(oldest_base, newest_join)
             batch = []
-            for client in group.members:
-                client.settle()
-                settled = client.settled_tick
-                if client.settled_view is view and settled >= oldest_base and settled >= newest_join:
-                    # steady state: the last frame that arrived had exactly this view: it is the baseline
-                    plan(client, group, (settled, id(view)), [(settled, view)])
-                else:
-                    batch.append(client)
+            if len(group.far):
+                for client in group.members:
+                    client.settle()
+                    settled = client.settled_tick
+                    if client.settled_view is view and settled >= oldest:
+                        # steady state: the last frame that arrived had exactly this view: it is the baseline
+                        plan(client, group, (settled, id(view)), [(settled, view)])
+                    else:
+                        batch.append(client)
+            else:  # the same, with plan() inlined: this loop runs once per client per tick
+                entry = (t, view, group.far)
+                for client in group.members:
+                    client.settle()
+                    settled = client.settled_tick
+                    if client.settled_view is view and settled >= oldest:
+                        key = (settled, id(view))
+                        index = plan_ids.get(key)
+                        if index is None:
+                            plan(client, group, key, [(settled, view)])
+                        else:
+                            assigned.append((client, index))
+                            client.inflight.append(entry)
+                    else:
+                        batch.append(client)
             if batch:
                 _plan_batch(slot_joined, allocated, group, batch, oldest_base, plan)
 

@@ -32,7 +32,7 @@ class ClientSync:
         self.avatar_id, self.slot = avatar_id, slot
         self.inflight: deque[tuple[int, np.ndarray, np.ndarray]] = deque()  # (tick, near, far) of frames sent
         # delivered[t % HISTORY] == t: the frame of tick t is known to have arrived (recent ticks only)
-        self.delivered = np.zeros(HISTORY, dtype=np.int64)
+        self.delivered = [0] * HISTORY  # a list: read and written one tick at a time
         self.acked_tick = 0
         self.pinned: frozenset[int] = frozenset()  # the client's own pins plus its shopping group's members
         self.client_pinned: frozenset[int] = frozenset()
