@@ -13,13 +13,13 @@ from server.realtime.room import Room, warm_compiled_tick
 from server.realtime.rules import RoomRules
 from sim.client import encode_pose_upload
 
-pytestmark = pytest.mark.skipif(os.environ.get("PLAZA_JIT") == "0",
-                                reason="PLAZA_JIT=0: the compiled kernels are turned off on purpose")
-
 
 def test_the_kernels_are_compiled_here():
-    # numba is a dependency: a machine without it would silently run every tick on the slow path
-    assert kernels.ENABLED and kernels.apply_simple is not None
+    # numba is a dependency: a machine without it would silently run every tick on the slow path. These tests
+    # compare the compiled tick with the numpy one, so they need it on (PLAZA_JIT=0 turns it off).
+    assert kernels.ENABLED and kernels.apply_simple is not None, (
+        f"the compiled tick is off (numba importable: {kernels.numba is not None}, "
+        f"PLAZA_JIT={os.environ.get('PLAZA_JIT')!r})")
 
 
 def _unit(rng, n):
