@@ -93,7 +93,7 @@ def _plot(rows: list[dict], path: Path) -> None:
         if not sel:
             continue
         n = [r["bots"] for r in sel]
-        axes[0].plot(n, [r["server"]["tick_work_ms"]["p99"] or 0 for r in sel], marker=marker, label=mode)
+        axes[0].plot(n, [r["server"].get("tick_work_ms", {}).get("p99") or 0 for r in sel], marker=marker, label=mode)
         axes[1].plot(n, [(r["server"].get("cpu_us_per_frame") or 0) for r in sel], marker=marker, label=mode)
         axes[2].plot(n, [r["bytes_per_s_per_client"] / 1024 for r in sel], marker=marker, label=mode)
     axes[0].axhline(8.0, color="grey", linestyle="--", linewidth=1)

@@ -299,6 +299,54 @@ def test_interest_managed_clients_decode_every_frame_while_others_join_late_and_
         assert len(session.latest) > 20  # near ones every tick, far ones at 5 Hz: it sees the crowd
 
 
+def _sections(frame: bytes) -> list[tuple[int, bytes]]:
+    """(baseline offset, section bytes) of every section of a snapshot frame, read by its headers only."""
+    from server.realtime.codec import FRAME_HEADER, SECTION_HEADER
+
+    count, at, found = frame[FRAME_HEADER.size - 1], FRAME_HEADER.size, []
+    for _ in range(count):
+        offset, _blocks, length = SECTION_HEADER.unpack_from(frame, at)
+        end = at + SECTION_HEADER.size + length
+        found.append((offset, frame[at:end]))
+        at = end
+    return found
+
+
+def test_the_far_section_is_the_same_bytes_in_every_frame_and_decodes_to_the_rooms_state():
+    """Big rooms: the avatars due on the room-wide 5 Hz phase travel in one section against tick t - 12, cut
+    once for the whole room (near ones too, which leave the near section for that tick). Every client that has
+    tick t - 12 gets those very bytes, and what each client decodes is the server's state at that tick."""
+    rng = np.random.default_rng(11)
+    room = make_room(rules=RoomRules(bounds_min=(-30, 0, -30), bounds_max=(30, 3, 30)), capacity=120,
+                     interest=InterestConfig(all_to_all_limit=0))
+    avatars = joined(room, 100)
+    positions = rng.uniform(-25, 25, (100, 2))
+    sessions = {a.id: ClientSession() for a in avatars}
+    checked_far = checked_avatars = 0
+    for step in range(60):
+        now = (step + 1) / 60
+        positions += rng.normal(0, 0.01, positions.shape)
+        for i, av in enumerate(avatars):
+            ack = sessions[av.id].last_tick
+            room.receive_pose(av.id, encode_pose_upload(step, ack, head(positions[i, 0], 1.6, positions[i, 1])), now)
+        out = room.tick(now)
+        frames = dict(out.frames)
+        far_sections = {sec for f in frames.values() for off, sec in _sections(f) if off == 12}
+        if step >= 24:  # everyone has had tick t - 12 for a while: one far section, the same bytes for all
+            assert len(far_sections) == 1
+            checked_far += 1
+        due = {a.id for a in avatars if (out.tick + a.slot) % 12 == 0}
+        for avatar_id, frame in frames.items():
+            snap = sessions[avatar_id].receive(frame)[1]
+            assert due <= set(snap.avatars)  # every due avatar reaches every client this tick
+            for other_id, state in snap.avatars.items():
+                slot = room.avatars[other_id].slot
+                assert state.components[:7] == room.state[slot, :7].tolist()
+                checked_avatars += 1
+            room.ack(avatar_id, out.tick)
+    assert checked_far == 36 and checked_avatars > 60 * 100 * 20
+
+
 def test_a_crowd_in_one_cell_sees_itself_at_the_full_rate_and_everyone_else_at_least_at_5_hz():
     """More people in one 4 m cell than the near view holds, plus a spread crowd: nobody of the same cell is
     ever left out of a frame, and over 12 ticks every client has every visible avatar at least once."""
@@ -323,7 +371,9 @@ def test_a_crowd_in_one_cell_sees_itself_at_the_full_rate_and_everyone_else_at_l
         assert sorted(m.avatar_id for g in groups for m in g.members) == sorted(s.avatar_id for s in syncs)
         for group in groups:
             near = set(group.near.tolist())
-            assert not near & set(group.far.tolist())
+            far = set(group.far.tolist())
+            # a frame's near section leaves out the avatars due in the room-wide far section this tick
+            assert set(group.send_near.tolist()) == near - far
             for member in group.members:
                 if member.slot in crowd:
                     assert crowd <= near  # the whole cell, although near_max is 20

@@ -4,8 +4,10 @@ Small rooms are all-to-all. Larger rooms group clients by floor cell: every clie
 near view (the avatars nearest the cell, at the full rate, always including the cell's own clients), so its
 snapshot is encoded once and delta-coded against each client's last acknowledged frame. Everyone else comes
 at a twelfth of the rate on a room-wide phase: on tick t the avatars with (t + slot) % far_period == 0,
-delta-coded against tick t - far_period, when every client received them too, so that part is encoded once
-for the whole room. Pinned companions always come at the full rate.
+delta-coded against tick t - far_period, when every client received them too. That far section holds every
+avatar due on the tick, near ones included (they leave the near section for that tick), so it is the same
+bytes for the whole room: encoded and cut once per tick, not once per cell. Pinned companions always come at
+the full rate.
 
 The grouping is recomputed every `refresh_ticks` (100 ms: nobody walks far in that time) and whenever the
 clients or the visible avatars change, in a few array operations over all cells at once; between refreshes
@@ -39,9 +41,15 @@ class InterestConfig:
 @dataclass
 class InterestGroup:
     near: np.ndarray  # sorted slots sent every tick (the same object across ticks while unchanged)
-    far: np.ndarray  # sorted slots due this tick on the room-wide far phase, none of them in `near`
+    far: np.ndarray  # sorted slots due this tick on the room-wide far phase: the same object for every group
     members: list[ClientSync] = field(default_factory=list)
     in_near: np.ndarray | None = None  # bool per room slot: in `near`
+    newest_join: int = 0  # the newest slot_joined of `near`: no older tick is a baseline for all of it
+    send_near: np.ndarray | None = None  # `near` without this tick's `far` (those go in the far section)
+
+    def __post_init__(self) -> None:
+        if self.send_near is None:
+            self.send_near = self.near
 
 
 class ViewCache:
@@ -78,15 +86,24 @@ class Interest:
         if len(slots) <= cfg.all_to_all_limit:
             self.views.next_tick()
             self._key = None
-            return [InterestGroup(self.views.stable(slots), EMPTY, clients)]
+            view = self.views.stable(slots)
+            return [InterestGroup(view, EMPTY, clients, newest_join=int(room.slot_joined[view].max(initial=0)))]
         key = (id(slots), tuple(map(id, clients)), tuple(c.pinned for c in clients if c.pinned))
         if key != self._key or tick - self._refreshed_at >= cfg.refresh_ticks:
             self._key, self._refreshed_at = key, tick
             self.views.next_tick()
             self._groups = _near_groups(room, slots, clients, cfg, self.views)
-        far_due = slots[(tick + slots) % cfg.far_period == 0]
-        for group in self._groups:
-            group.far = far_due[~group.in_near[far_due]]
+        due = (tick + slots) % cfg.far_period == 0
+        far_due = slots[due]
+        if len(far_due):
+            is_due = np.zeros(room.allocated, dtype=bool)
+            is_due[far_due] = True
+            for group in self._groups:
+                group.far = far_due
+                group.send_near = group.near[~is_due[group.near]]
+        else:
+            for group in self._groups:
+                group.far, group.send_near = EMPTY, group.near
         return self._groups
 
 
@@ -115,16 +132,19 @@ def _near_groups(room: Room, slots: np.ndarray, clients: list[ClientSync], cfg: 
     order = np.argsort(which, kind="stable")
     bounds = np.searchsorted(which[order], np.arange(len(cells) + 1))
     groups: list[InterestGroup] = []
+    joined = room.slot_joined
     for c in range(len(cells)):
         mask = in_near[c]
-        group = InterestGroup(views.stable(np.flatnonzero(mask)), EMPTY, [], mask)
+        view = views.stable(np.flatnonzero(mask))
+        group = InterestGroup(view, EMPTY, [], mask, int(joined[view].max(initial=0)))
         for i in order[bounds[c] : bounds[c + 1]]:
             client = clients[i]
             extra = [o.slot for o in _pinned_visible(room, client) if not mask[o.slot]]
             if extra:  # companions outside the view: this client gets a view of its own
                 own = mask.copy()
                 own[extra] = True
-                groups.append(InterestGroup(views.stable(np.flatnonzero(own)), EMPTY, [client], own))
+                own_view = views.stable(np.flatnonzero(own))
+                groups.append(InterestGroup(own_view, EMPTY, [client], own, int(joined[own_view].max(initial=0))))
             else:
                 group.members.append(client)
         if group.members:

@@ -34,65 +34,61 @@ class SnapshotPlanner:
         allocated = room.allocated
         oldest_base = t - codec.MAX_BASELINE_AGE
         plan_ids: dict[tuple, int] = {}  # frame key -> index in plans
-        plans: list[list[tuple[int, np.ndarray]]] = []  # sections (baseline, slots) of each distinct frame
+        # each distinct frame: its near sections (baseline, slots) and the baseline of its far section (-1: none)
+        plans: list[tuple[list[tuple[int, np.ndarray]], int]] = []
         needed: dict[int, np.ndarray] = {}  # baseline -> which slots some frame needs encoded against it
         assigned: list[tuple[ClientSync, int]] = []
+        groups = self.interest.groups(room, t, slots, clients, room.interest)
+        far = groups[0].far  # the room-wide far section: the same slots in every frame this tick
+        has_far = len(far) > 0
         far_base = t - room.interest.far_period
         far_slot = far_base % HISTORY
-        far_sections: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
+        far_sections: dict[int, list[tuple[int, np.ndarray]]] = {}  # far baseline (far_base or 0) -> sections
         slot_joined = room.slot_joined
 
-        def plan(client: ClientSync, group, key: tuple, sections: list[tuple[int, np.ndarray]]) -> None:
-            if len(group.far):  # the far section: one baseline for everyone who received tick t - far_period
-                base = far_base if client.delivered[far_slot] == far_base else 0
-                key = (key, id(group.far), base)
-                far = far_sections.get((id(group.far), base))
-                if far is None:
-                    far = far_sections[(id(group.far), base)] = _far_sections(slot_joined, group.far, base)
-                sections = sections + far
+        def need(sections: list[tuple[int, np.ndarray]]) -> None:
+            for b, part in sections:
+                mask = needed.get(b)
+                if mask is None:
+                    mask = needed[b] = np.zeros(allocated, dtype=bool)
+                mask[part] = True
+
+        def plan(client: ClientSync, entry: tuple, key: tuple, sections: list[tuple[int, np.ndarray]]) -> None:
+            far_of = -1
+            if has_far:  # one baseline for everyone who received tick t - far_period
+                far_of = far_base if client.delivered[far_slot] == far_base else 0
+                if far_of not in far_sections:
+                    need(far_sections.setdefault(far_of, _far_sections(slot_joined, far, far_of)))
+            key = (key, far_of)
             index = plan_ids.get(key)
             if index is None:
                 index = plan_ids[key] = len(plans)
-                plans.append(sections)
-                for b, part in sections:
-                    mask = needed.get(b)
-                    if mask is None:
-                        mask = needed[b] = np.zeros(allocated, dtype=bool)
-                    mask[part] = True
+                plans.append((sections, far_of))
+                need(sections)
             assigned.append((client, index))
-            client.inflight.append((t, group.near, group.far))
+            client.inflight.append(entry)
 
-        for group in self.interest.groups(room, t, slots, clients, room.interest):
-            view = group.near
-            newest_join = int(slot_joined[view].max())
-            oldest = max(oldest_base, newest_join)
+        for group in groups:
+            view, send = group.near, group.send_near
+            oldest = max(oldest_base, group.newest_join)
+            entry = (t, view, far)
             batch = []
-            if len(group.far):
-                for client in group.members:
-                    client.settle()
-                    settled = client.settled_tick
-                    if client.settled_view is view and settled >= oldest:
-                        # steady state: the last frame that arrived had exactly this view: it is the baseline
-                        plan(client, group, (settled, id(view)), [(settled, view)])
+            for client in group.members:  # runs once per client per tick: plan()'s usual case inlined
+                client.settle()
+                settled = client.settled_tick
+                if client.settled_view is view and settled >= oldest:
+                    # steady state: the last frame that arrived had exactly this view: it is the baseline
+                    far_of = (far_base if client.delivered[far_slot] == far_base else 0) if has_far else -1
+                    index = plan_ids.get(((settled, id(view)), far_of))
+                    if index is None:
+                        plan(client, entry, (settled, id(view)), [(settled, send)])
                     else:
-                        batch.append(client)
-            else:  # the same, with plan() inlined: this loop runs once per client per tick
-                entry = (t, view, group.far)
-                for client in group.members:
-                    client.settle()
-                    settled = client.settled_tick
-                    if client.settled_view is view and settled >= oldest:
-                        key = (settled, id(view))
-                        index = plan_ids.get(key)
-                        if index is None:
-                            plan(client, group, key, [(settled, view)])
-                        else:
-                            assigned.append((client, index))
-                            client.inflight.append(entry)
-                    else:
-                        batch.append(client)
+                        assigned.append((client, index))
+                        client.inflight.append(entry)
+                else:
+                    batch.append(client)
             if batch:
-                _plan_batch(slot_joined, allocated, group, batch, oldest_base, plan)
+                _plan_batch(slot_joined, allocated, send, id(view), entry, batch, oldest_base, plan)
 
         blocks: dict[int, tuple[codec.EncodedBlocks, np.ndarray, int]] = {}
         for b, mask in needed.items():
@@ -102,16 +98,19 @@ class SnapshotPlanner:
             row_of_slot[sub] = np.arange(len(sub))
             blocks[b] = (enc, row_of_slot, len(sub))
 
-        data: list[bytes] = []
-        for sections in plans:
+        def cut(sections: list[tuple[int, np.ndarray]]) -> list[tuple[int, int, bytes]]:
             parts = []
             for b, part in sections:
                 if len(part) == 0:
                     continue
                 enc, row_of_slot, encoded = blocks[b]
-                cut = enc.all_bytes() if len(part) == encoded else enc.take(row_of_slot[part])
-                parts.append((t - b if b else 0, len(part), cut))
-            data.append(codec.frame(t, server_time_ms, parts))
+                blob = enc.all_bytes() if len(part) == encoded else enc.take(row_of_slot[part])
+                parts.append((t - b if b else 0, len(part), blob))
+            return parts
+
+        far_parts = {b: cut(sections) for b, sections in far_sections.items()}  # cut once for every frame
+        data = [codec.frame(t, server_time_ms, cut(sections) + far_parts[far_of] if far_of >= 0 else cut(sections))
+                for sections, far_of in plans]
         return [(client, data[index]) for client, index in assigned]
 
 
@@ -124,23 +123,25 @@ def _far_sections(slot_joined: np.ndarray, far: np.ndarray, base: int) -> list[t
     return [(base, far[~joined_later]), (0, far[joined_later])]
 
 
-def _plan_batch(slot_joined: np.ndarray, allocated: int, group, members: list[ClientSync], oldest_base: int,
-                plan) -> None:
+def _plan_batch(slot_joined: np.ndarray, allocated: int, send: np.ndarray, view_id: int, entry: tuple,
+                members: list[ClientSync], oldest_base: int, plan) -> None:
     """Clients sharing a near view whose baselines differ per avatar (after joins, drops and view changes):
-    one matrix lookup for all of them; identical baseline rows share a plan."""
-    view = group.near
-    base = np.stack([client.known(allocated)[view] for client in members])
-    base = np.where((base >= oldest_base) & (base >= slot_joined[view]), base, 0)
+    one matrix lookup for all of them over what the near section carries; identical rows share a plan."""
+    base = np.stack([client.known(allocated)[send] for client in members])
+    base = np.where((base >= oldest_base) & (base >= slot_joined[send]), base, 0)
     made: dict[bytes, tuple[tuple, list[tuple[int, np.ndarray]]]] = {}
     for client, row in zip(members, base, strict=True):
         row_key = row.tobytes()
-        entry = made.get(row_key)
-        if entry is None:
-            lo, hi = row.min(), row.max()
-            if lo == hi:
-                sections = [(int(lo), view)]
+        entry_plan = made.get(row_key)
+        if entry_plan is None:
+            if len(row) == 0:
+                sections = [(0, send)]
             else:
-                values, which = np.unique(row, return_inverse=True)
-                sections = [(int(b), view[which == i]) for i, b in enumerate(values)]
-            entry = made[row_key] = ((id(view), row_key), sections)
-        plan(client, group, *entry)
+                lo, hi = row.min(), row.max()
+                if lo == hi:
+                    sections = [(int(lo), send)]
+                else:
+                    values, which = np.unique(row, return_inverse=True)
+                    sections = [(int(b), send[which == i]) for i, b in enumerate(values)]
+            entry_plan = made[row_key] = ((view_id, row_key), sections)
+        plan(client, entry, *entry_plan)
