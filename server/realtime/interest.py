@@ -80,6 +80,19 @@ class Interest:
         self._groups: list[InterestGroup] = []
         self._key: tuple | None = None
         self._refreshed_at = -(10**9)
+        self._far_for: np.ndarray | None = None  # the visible slots _far_by_phase was made for
+        self._far_by_phase: dict[int, np.ndarray] = {}
+
+    def _far_due(self, tick: int, slots: np.ndarray, period: int) -> np.ndarray:
+        """The slots due on this tick's far phase: the same array object for the same phase while the visible
+        slots stay the same (so a client's log of what it received collapses, see ClientSync.known)."""
+        if self._far_for is not slots:
+            self._far_for, self._far_by_phase = slots, {}
+        phase = tick % period
+        due = self._far_by_phase.get(phase)
+        if due is None:
+            due = self._far_by_phase[phase] = slots[(tick + slots) % period == 0]
+        return due
 
     def groups(self, room: Room, tick: int, slots: np.ndarray, clients: list[ClientSync],
                cfg: InterestConfig) -> list[InterestGroup]:
@@ -93,8 +106,7 @@ class Interest:
             self._key, self._refreshed_at = key, tick
             self.views.next_tick()
             self._groups = _near_groups(room, slots, clients, cfg, self.views)
-        due = (tick + slots) % cfg.far_period == 0
-        far_due = slots[due]
+        far_due = self._far_due(tick, slots, cfg.far_period)
         if len(far_due):
             is_due = np.zeros(room.allocated, dtype=bool)
             is_due[far_due] = True
