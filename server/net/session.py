@@ -334,7 +334,7 @@ class Session(asyncio.BufferedProtocol):
         self.room, self.room_id, self.avatar_id = room, room.id, avatar_id
         resumed = room.avatars[avatar_id].visible  # the seat was already live or lingering
         avatar = room.connect(avatar_id, now)
-        self.sync = ClientSync(avatar_id, avatar.slot, room.allocated)
+        self.sync = ClientSync(avatar_id, avatar.slot)
         self.state = SessionState.OPEN
         self._short_path = self.close_requested is None
         if self.transport is not None and self.close_requested is None:

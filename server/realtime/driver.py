@@ -33,7 +33,7 @@ class RoomDriver:
     def connect(self, avatar_id: int, now: float) -> Avatar:
         """A (re)connecting client: a new transport shares no baselines."""
         avatar = self.room.connect(avatar_id, now)
-        self.syncs[avatar_id] = ClientSync(avatar_id, avatar.slot, self.room.allocated)
+        self.syncs[avatar_id] = ClientSync(avatar_id, avatar.slot)
         return avatar
 
     def disconnect(self, avatar_id: int, now: float) -> None:

@@ -84,8 +84,7 @@ class Interest:
         self._far_by_phase: dict[int, np.ndarray] = {}
 
     def _far_due(self, tick: int, slots: np.ndarray, period: int) -> np.ndarray:
-        """The slots due on this tick's far phase: the same array object for the same phase while the visible
-        slots stay the same (so a client's log of what it received collapses, see ClientSync.known)."""
+        """The slots due on this tick's far phase, made once per phase while the visible slots stay the same."""
         if self._far_for is not slots:
             self._far_for, self._far_by_phase = slots, {}
         phase = tick % period

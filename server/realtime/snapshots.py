@@ -68,15 +68,16 @@ class SnapshotPlanner:
             assigned.append((client, index))
             client.inflight.append(entry)
 
+        changes: dict[tuple, list[tuple[int, np.ndarray]]] = {}  # (settled tick, old view, view) -> sections
         for group in groups:
             view, send = group.near, group.send_near
             oldest = max(oldest_base, group.newest_join)
             entry = (t, view, far)
-            batch = []
             for client in group.members:  # runs once per client per tick: plan()'s usual case inlined
                 client.settle()
                 settled = client.settled_tick
-                if client.settled_view is view and settled >= oldest:
+                settled_view = client.settled_view
+                if settled_view is view and settled >= oldest:
                     # steady state: the last frame that arrived had exactly this view: it is the baseline
                     far_of = (far_base if client.delivered[far_slot] == far_base else 0) if has_far else -1
                     index = plan_ids.get(((settled, id(view)), far_of))
@@ -85,10 +86,16 @@ class SnapshotPlanner:
                     else:
                         assigned.append((client, index))
                         client.inflight.append(entry)
-                else:
-                    batch.append(client)
-            if batch:
-                _plan_batch(slot_joined, allocated, send, id(view), entry, batch, oldest_base, plan)
+                elif settled_view is not None and settled >= oldest_base:
+                    # the view changed (or someone in it joined since): what the last arrived frame carried is
+                    # delta-coded against it, the rest absolute; shared by everyone making the same change
+                    key = (settled, id(settled_view), id(view))
+                    sections = changes.get(key)
+                    if sections is None:
+                        sections = changes[key] = _view_change(slot_joined, allocated, settled, settled_view, send)
+                    plan(client, entry, key, sections)
+                else:  # nothing usable arrived yet (a new client) or too long ago
+                    plan(client, entry, (0, id(view)), [(0, send)])
 
         blocks: dict[int, tuple[codec.EncodedBlocks, np.ndarray, int]] = {}
         for b, mask in needed.items():
@@ -123,25 +130,12 @@ def _far_sections(slot_joined: np.ndarray, far: np.ndarray, base: int) -> list[t
     return [(base, far[~joined_later]), (0, far[joined_later])]
 
 
-def _plan_batch(slot_joined: np.ndarray, allocated: int, send: np.ndarray, view_id: int, entry: tuple,
-                members: list[ClientSync], oldest_base: int, plan) -> None:
-    """Clients sharing a near view whose baselines differ per avatar (after joins, drops and view changes):
-    one matrix lookup for all of them over what the near section carries; identical rows share a plan."""
-    base = np.stack([client.known(allocated)[send] for client in members])
-    base = np.where((base >= oldest_base) & (base >= slot_joined[send]), base, 0)
-    made: dict[bytes, tuple[tuple, list[tuple[int, np.ndarray]]]] = {}
-    for client, row in zip(members, base, strict=True):
-        row_key = row.tobytes()
-        entry_plan = made.get(row_key)
-        if entry_plan is None:
-            if len(row) == 0:
-                sections = [(0, send)]
-            else:
-                lo, hi = row.min(), row.max()
-                if lo == hi:
-                    sections = [(int(lo), send)]
-                else:
-                    values, which = np.unique(row, return_inverse=True)
-                    sections = [(int(b), send[which == i]) for i, b in enumerate(values)]
-            entry_plan = made[row_key] = ((view_id, row_key), sections)
-        plan(client, entry, *entry_plan)
+def _view_change(slot_joined: np.ndarray, allocated: int, settled: int, settled_view: np.ndarray,
+                 send: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """Sections for a client whose last arrived frame (tick `settled`) had another view: the avatars of that
+    view that are still the same avatar (no newer join in the slot) against it, the others absolute (that
+    section first, as sections are ordered by baseline)."""
+    carried = np.zeros(allocated, dtype=bool)
+    carried[settled_view] = True
+    keep = carried[send] & (slot_joined[send] <= settled)
+    return [(0, send[~keep]), (settled, send[keep])]

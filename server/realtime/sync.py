@@ -13,9 +13,6 @@ HISTORY = 64  # ticks of past room states kept for delta baselines (codec.MAX_BA
 
 class ClientSync:
     __slots__ = (
-        "_arrived",
-        "_known",
-        "_known_upto",
         "acked_tick",
         "avatar_id",
         "client_pinned",
@@ -28,7 +25,7 @@ class ClientSync:
         "slot",
     )
 
-    def __init__(self, avatar_id: int, slot: int, allocated: int) -> None:
+    def __init__(self, avatar_id: int, slot: int) -> None:
         self.avatar_id, self.slot = avatar_id, slot
         self.inflight: deque[tuple[int, np.ndarray, np.ndarray]] = deque()  # (tick, near, far) of frames sent
         # delivered[t % HISTORY] == t: the frame of tick t is known to have arrived (recent ticks only)
@@ -39,13 +36,6 @@ class ClientSync:
         self.group_pinned: frozenset[int] = frozenset()
         self.settled_view: np.ndarray | None = None  # view of the newest frame known to have arrived
         self.settled_tick = 0
-        # known[x]: the last acknowledged tick at which this client received avatar slot x (0 = none): the
-        # delta baseline for x when its view changed. Kept lazily: frames that arrived are logged and only
-        # replayed into the array when a view change needs it (the steady state never does). The log keeps
-        # the last HISTORY arrivals: anything older is past any usable baseline (codec.MAX_BASELINE_AGE).
-        self._known = np.zeros(allocated, dtype=np.int32)
-        self._known_upto = 0
-        self._arrived: deque[tuple[int, np.ndarray, np.ndarray]] = deque(maxlen=HISTORY)
 
     def ack(self, tick: int, room_tick: int) -> None:
         if self.acked_tick < tick <= room_tick:
@@ -61,36 +51,12 @@ class ClientSync:
         self.group_pinned = frozenset(int(i) for i in avatar_ids if i != self.avatar_id)
         self.pinned = self.client_pinned | self.group_pinned
 
-    def known(self, allocated: int) -> np.ndarray:
-        """Per avatar slot, the newest acknowledged tick this client received it at (0: none)."""
-        known = self._known
-        if len(known) < allocated:  # the room grew its per-slot arrays
-            known = self._known = np.concatenate([known, np.zeros(allocated - len(known), dtype=np.int32)])
-        # Replay what arrived since the last call. The same slot array object means the same slots (views and
-        # far sections are reused while unchanged), so only its newest arrival matters: a steady client's log
-        # of 64 frames is a few distinct arrays, not 128 array writes.
-        seen: set[int] = set()
-        chosen: list[tuple[int, np.ndarray]] = []
-        for tick, near, far in reversed(self._arrived):
-            if tick <= self._known_upto:
-                break
-            for part in (near, far):
-                if len(part) and id(part) not in seen:
-                    seen.add(id(part))
-                    chosen.append((tick, part))
-        for tick, part in reversed(chosen):  # oldest first: a newer tick overwrites an older one
-            known[part] = tick
-        if self._arrived:
-            self._known_upto = max(self._known_upto, self._arrived[-1][0])
-        return known
-
     def settle(self) -> None:
         """Frames up to the acked tick reached the client: their avatars become delta baselines."""
         inflight = self.inflight
         acked = self.acked_tick
         while inflight and inflight[0][0] <= acked:
             entry = inflight.popleft()
-            self._arrived.append(entry)
             tick = entry[0]
             self.settled_view, self.settled_tick = entry[1], tick
             self.delivered[tick % HISTORY] = tick
