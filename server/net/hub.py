@@ -18,6 +18,7 @@ from server import limits
 from server.clock import AFTER_WORLD, WORLD, Clock
 from server.config import Settings
 from server.metrics import Metrics
+from server.net import paced_loop
 from server.net.close_codes import REPLACED, ROOM_CLOSED, SERVICE_RESTART
 from server.net.rate import TokenBucket
 from server.net.ws_frames import binary_frame
@@ -183,6 +184,7 @@ class Hub:
             old.close(REPLACED, "this seat connected again from elsewhere")
             self._retire(old)
         self.sessions[key] = session
+        paced_loop.pacing.sessions = len(self.sessions)
         self._room_sessions.pop(session.room_id, None)
         self._tell_seat_listeners(session, True)
 
@@ -199,6 +201,7 @@ class Hub:
         if self.sessions.get(key) is not session:
             return
         del self.sessions[key]
+        paced_loop.pacing.sessions = len(self.sessions)
         self._retire(session)
         self._room_sessions.pop(session.room_id, None)
         self._tell_seat_listeners(session, False)

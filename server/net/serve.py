@@ -27,5 +27,5 @@ def uvicorn_config(app, host: str, port: int, log_level: str = "info") -> uvicor
     # No access log: shoppers' requests are nobody's log lines. No uvicorn websockets: `/ws` is ours.
     return uvicorn.Config(
         app, host=host, port=port, access_log=False, http=protocol_for(app), ws="none",
-        log_level=log_level, lifespan="on",
+        log_level=log_level, lifespan="on", loop="server.net.paced_loop:paced_loop",
     )
