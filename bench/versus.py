@@ -527,8 +527,11 @@ def render_markdown(meta: dict, rows: list[dict], runs: list[dict], failures: li
         "for Plaza's delta codec; humanlike motion codes smaller.",
         "- Latency: the round trip of an application-level ping on the same websocket, queued behind the pose "
         "traffic, from a sample of clients (one in ten, at least five) every 200 ms: Plaza's `{\"t\": \"ping\"}` "
-        "→ `pong`, Colyseus' PING protocol message echoed by the room. It includes both event loops' lag but "
-        "not the wait for the next tick (neither server holds a pong until its tick). Snapshot gap: time "
+        "→ `pong`, Colyseus' PING protocol message echoed by the room. It includes both event loops' lag. "
+        "Colyseus answers as the ping arrives; Plaza, with 32 or more sessions open, reads its sockets once per "
+        "tick (server/net/paced_loop.py), so its pong waits for the next tick, half a tick on average: that is "
+        "the price of its fewer wake-ups. Pose uploads do not pay it (the tick applies them at the tick "
+        "either way). Snapshot gap: time "
         "between consecutive snapshots at the same sample clients.",
         "- Machine busy: the share of all cores' time that was not idle during the window (every process, "
         "from /proc/stat); load 1 min: the load average at the end of the run. Both tell how much other work "
@@ -578,7 +581,8 @@ def main(argv: list[str] | None = None) -> int:
         "reps": reps, "seconds": seconds, "warmup": warmup, "clients": sizes,
         "load_before": [round(x, 2) for x in os.getloadavg()],
         "latency": "round trip of an application ping on the same websocket (ms)",
-        "note": "its own websocket transport (server/net/session.py) on uvicorn's chosen event loop",
+        "note": "its own websocket transport (server/net/session.py) on asyncio's loop with the tick-paced "
+                "selector (server/net/paced_loop.py)",
     }
     runs: list[dict] = []
     failures: list[dict] = []
