@@ -29,6 +29,9 @@ def test_page_loads_and_renders_the_store(new_page, server_url, output_dir) -> N
 
 def test_enter_vr_and_moving_the_headset_moves_the_camera(new_page, server_url, output_dir) -> None:
     page = open_store(new_page, server_url)
+    # The welcome moves the rig to the seat's spawn point: wait for it, or on a slow machine it lands between
+    # the two readings and the camera seems to move by the jump too.
+    page.wait_for_function("window.plaza.spawn !== undefined", timeout=90000)
     assert page.evaluate("plaza.enterVR()") is True
     wait_frames(page, 3, "xrFrames")
     before = page.evaluate("plaza.cameraWorldPosition()")
